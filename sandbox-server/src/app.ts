@@ -1,0 +1,84 @@
+/**
+ * Wires the server together: lesson catalog → staged lesson files → sandbox backend → sessions →
+ * HTTP/WebSocket server. Used by main.ts and by the integration tests (a real server on a free port).
+ */
+import { execFileSync } from 'node:child_process';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { loadCatalog } from '../../src/lessons/catalog.ts';
+import type { ServerConfig } from './config.ts';
+import { projectRoot } from './config.ts';
+import { createHttpServer } from './http-server.ts';
+import { stageLesson } from './lesson-staging.ts';
+import { log } from './log.ts';
+import { BwrapBackend, defaultTmpfsBytes } from './sandbox/bwrap.ts';
+import { SessionManager, type StagedLesson } from './sessions.ts';
+import { ProgressStore } from './store.ts';
+
+export interface RunningApp {
+  url: string;
+  port: number;
+  sessions: SessionManager;
+  backend: BwrapBackend;
+  close(): Promise<void>;
+}
+
+function requireTool(tool: string, hint: string): void {
+  try {
+    execFileSync(tool, ['--version'], { stdio: 'ignore' });
+  } catch {
+    throw new Error(`${tool} is not installed: ${hint}`);
+  }
+}
+
+export async function startApp(config: ServerConfig): Promise<RunningApp> {
+  requireTool('bwrap', 'install bubblewrap (npm run setup does it)');
+  if (process.getuid?.() !== 0) throw new Error('the sandbox server runs as root: it gives each sandbox its own unprivileged uid');
+
+  const lessons = new Map<string, StagedLesson>();
+  for (const lesson of loadCatalog(config.lessonsDir)) {
+    lessons.set(lesson.slug, { lesson, stagedDir: stageLesson(lesson, config.stagingDir) });
+  }
+  const backend = new BwrapBackend({
+    uidBase: config.uidBase,
+    uidCount: config.uidCount,
+    platformDir: join(projectRoot, 'sandbox-server/sandbox-files'),
+    tmpfsBytes: defaultTmpfsBytes,
+  });
+  const orphans = await backend.cleanupOrphans();
+  if (orphans > 0) log.warn({ orphans }, 'killed processes left by an earlier run');
+
+  const store = new ProgressStore(config.databasePath);
+  const sessions = new SessionManager(lessons, backend, store, { idleTimeoutMs: config.idleTimeoutMs, scrollbackBytes: config.scrollbackBytes });
+  const server = createHttpServer({
+    siteDir: config.siteDir,
+    sessions,
+    store,
+    lessonSteps: new Map([...lessons].map(([slug, s]) => [slug, s.lesson.steps.map((step) => step.id)])),
+    allowedOrigins: config.allowedOrigins,
+    health: () => ({ sandboxes: backend.size, sessions: sessions.size }),
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, resolve);
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
+  log.info({ url, lessons: [...lessons.keys()] }, 'opslab is serving');
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    sessions,
+    backend,
+    close: () =>
+      (closing ??= (async () => {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await sessions.closeAll();
+        await backend.destroyAll();
+        store.close();
+      })()),
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * Server configuration: an embedded default that works on a fresh machine, overridable by
+ * environment variables (OPSLAB_*), so `npm start` needs no config file.
+ */
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const projectRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  /** Built Astro site (static files). */
+  siteDir: string;
+  lessonsDir: string;
+  /** Root-owned, world-readable folder where lesson runtime files are staged for the sandboxes. */
+  stagingDir: string;
+  /** SQLite database for progress. */
+  databasePath: string;
+  /** Host uids [uidBase, uidBase + uidCount) are leased one per live sandbox. */
+  uidBase: number;
+  uidCount: number;
+  /** A sandbox with no attached terminal for this long is destroyed. */
+  idleTimeoutMs: number;
+  /** Bytes of recent output kept per terminal and replayed on reattach. */
+  scrollbackBytes: number;
+  /** Extra origins allowed to open the WebSocket (the page's own origin is always allowed). */
+  allowedOrigins: string[];
+}
+
+function int(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  return value;
+}
+
+export function loadConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
+  return {
+    host: process.env.OPSLAB_HOST ?? '127.0.0.1',
+    port: int('OPSLAB_PORT', 4321),
+    siteDir: resolve(process.env.OPSLAB_SITE_DIR ?? resolve(projectRoot, 'dist')),
+    lessonsDir: resolve(process.env.OPSLAB_LESSONS_DIR ?? resolve(projectRoot, 'lessons')),
+    stagingDir: resolve(process.env.OPSLAB_STAGING_DIR ?? '/var/lib/opslab/lessons'),
+    databasePath: resolve(process.env.OPSLAB_DB ?? resolve(projectRoot, 'var/opslab.db')),
+    uidBase: int('OPSLAB_UID_BASE', 600_000),
+    uidCount: int('OPSLAB_UID_COUNT', 10_000),
+    idleTimeoutMs: int('OPSLAB_IDLE_TIMEOUT_MS', 30 * 60_000),
+    scrollbackBytes: int('OPSLAB_SCROLLBACK_BYTES', 256 * 1024),
+    allowedOrigins: (process.env.OPSLAB_ALLOWED_ORIGINS ?? '').split(',').filter(Boolean),
+    ...overrides,
+  };
+}

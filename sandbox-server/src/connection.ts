@@ -1,0 +1,156 @@
+/**
+ * One WebSocket connection: hello → attach to a terminal of the attendee's session → frames.
+ *
+ * The attendee is who the cookie says (checked before the upgrade); the hello only picks a lesson
+ * and a terminal of that attendee. Every frame is validated; an invalid one gets an ERROR, and
+ * after MAX_INVALID of them the socket is closed with 1008.
+ */
+import type { WebSocket, RawData } from 'ws';
+import {
+  CLOSE_POLICY,
+  decodeClient,
+  decodeHello,
+  encodeServer,
+  ProtocolError,
+  type ErrorCode,
+  type ServerMessage,
+} from '../../protocol/messages.ts';
+import { log } from './log.ts';
+import { SessionError, type LessonSession, type SessionManager } from './sessions.ts';
+import type { Terminal, TerminalViewer } from './terminal.ts';
+
+const MAX_INVALID = 5;
+/** Above this many bytes queued in the socket, the pty is paused until the socket drains. */
+const SOCKET_HIGH_WATER = 1024 * 1024;
+const SOCKET_LOW_WATER = 128 * 1024;
+const HELLO_TIMEOUT_MS = 10_000;
+
+type State = 'hello' | 'attaching' | 'attached' | 'closed';
+
+function toBytes(data: RawData): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return data;
+}
+
+export function handleConnection(ws: WebSocket, attendee: string, sessions: SessionManager): void {
+  let state: State = 'hello';
+  let invalid = 0;
+  let session: LessonSession | undefined;
+  let terminal: Terminal | undefined;
+  let unlisten: (() => void) | undefined;
+
+  const send = (message: ServerMessage) => {
+    if (ws.readyState === ws.OPEN) ws.send(encodeServer(message), watchDrain);
+  };
+  const sendError = (code: ErrorCode, message: string) => send({ op: 'error', payload: { code, message } });
+
+  const watchDrain = () => {
+    if (terminal && ws.bufferedAmount < SOCKET_LOW_WATER) terminal.setPaused('socket', false);
+  };
+
+  const viewer: TerminalViewer = {
+    output(data) {
+      send({ op: 'output', data });
+      if (ws.bufferedAmount > SOCKET_HIGH_WATER) terminal?.setPaused('socket', true);
+    },
+    exit(payload) {
+      send({ op: 'exit', payload });
+      send({ op: 'status', payload: { state: 'exited', message: 'The shell exited. Reconnect to start a new one.' } });
+    },
+    replaced() {
+      sendError('busy', 'this terminal was opened in another tab or window');
+      ws.close(4001, 'replaced');
+    },
+  };
+
+  const invalidFrame = (error: unknown) => {
+    const code = error instanceof ProtocolError ? error.code : 'bad-frame';
+    sendError(code, (error as Error).message);
+    if (++invalid >= MAX_INVALID || state === 'hello') ws.close(CLOSE_POLICY, 'invalid frames');
+  };
+
+  const helloTimer = setTimeout(() => {
+    if (state === 'hello') {
+      sendError('bad-hello', `no hello within ${HELLO_TIMEOUT_MS / 1000} s`);
+      ws.close(CLOSE_POLICY, 'no hello');
+    }
+  }, HELLO_TIMEOUT_MS);
+
+  const attach = async (text: string) => {
+    const hello = decodeHello(text); // throws ProtocolError
+    state = 'attaching';
+    try {
+      session = sessions.session(attendee, hello.lesson);
+      unlisten = session.listen({
+        status: (payload) => send({ op: 'status', payload }),
+        progress: (payload) => send({ op: 'progress', payload }),
+      });
+      const t = await session.terminal(hello.terminal, hello.cols, hello.rows);
+      if (state !== 'attaching') return; // the socket closed while the sandbox started
+      terminal = t;
+      terminal.resize(hello.cols, hello.rows);
+      terminal.attach(viewer);
+      state = 'attached';
+    } catch (error) {
+      if (error instanceof SessionError) sendError(error.code, error.message);
+      else {
+        log.error({ err: error }, 'attach failed');
+        sendError('internal', 'the terminal could not be started');
+      }
+      ws.close(error instanceof SessionError && error.code === 'unknown-lesson' ? CLOSE_POLICY : 1011, 'attach failed');
+    }
+  };
+
+  const runStep = async (kind: 'check' | 'solve', step: string, answer?: string) => {
+    try {
+      const result = kind === 'check' ? await session!.check(step, answer) : await session!.solve(step);
+      send({ op: 'check-result', payload: result });
+    } catch (error) {
+      if (error instanceof SessionError) sendError(error.code, error.message);
+      else {
+        log.error({ err: error, step }, `${kind} failed`);
+        sendError('internal', `the ${kind} could not run`);
+      }
+    }
+  };
+
+  ws.on('message', (data, isBinary) => {
+    if (state === 'closed') return;
+    if (state === 'hello') {
+      clearTimeout(helloTimer);
+      if (isBinary) return invalidFrame(new ProtocolError('bad-hello', 'the first frame must be a JSON hello (text frame)'));
+      attach(toBytes(data).toString()).catch(invalidFrame);
+      return;
+    }
+    if (!isBinary) return invalidFrame(new ProtocolError('bad-frame', 'only binary frames are accepted after the hello'));
+    let message;
+    try {
+      message = decodeClient(toBytes(data));
+    } catch (error) {
+      return invalidFrame(error);
+    }
+    if (state !== 'attached' || !terminal) return sendError('not-ready', 'the terminal is still starting');
+    switch (message.op) {
+      case 'input':
+        return terminal.write(message.data);
+      case 'resize':
+        return terminal.resize(message.cols, message.rows);
+      case 'pause':
+      case 'resume':
+        return terminal.setPaused('client', message.op === 'pause');
+      case 'check':
+        return void runStep('check', message.request.step, message.request.answer);
+      case 'solve':
+        return void runStep('solve', message.request.step);
+    }
+  });
+
+  ws.on('close', () => {
+    state = 'closed';
+    clearTimeout(helloTimer);
+    terminal?.detach(viewer);
+    unlisten?.();
+  });
+  ws.on('error', (error) => log.warn({ err: error }, 'websocket error'));
+}

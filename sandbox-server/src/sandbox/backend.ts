@@ -1,0 +1,56 @@
+/**
+ * The sandbox backend interface. Bubblewrap is the default implementation; the interface is what a
+ * gVisor or Kubernetes backend would implement next.
+ */
+import type { IPty } from 'node-pty';
+
+export interface ExecResult {
+  code: number | null;
+  /** stdout and stderr, interleaved, capped. */
+  output: string;
+  timedOut: boolean;
+  durationMs: number;
+}
+
+export interface ExecOptions {
+  timeoutMs: number;
+  cwd?: string;
+  env?: Record<string, string>;
+}
+
+export interface PtyOptions {
+  cols: number;
+  rows: number;
+  /** Defaults to an interactive bash with the lesson's PATH. */
+  argv?: string[];
+}
+
+export interface Sandbox {
+  readonly id: string;
+  /** The unprivileged host uid the whole sandbox runs as (root inside its user namespace). */
+  readonly uid: number;
+  readonly alive: boolean;
+  /** Starts a process on a fresh pty inside the sandbox; the pty is its controlling terminal. */
+  spawnPty(options: PtyOptions): IPty;
+  /** Runs a command inside the sandbox and collects its output. Never throws for a failing command. */
+  exec(argv: string[], options: ExecOptions): Promise<ExecResult>;
+  /** Kills every process of the sandbox and releases its uid. Idempotent. */
+  destroy(): Promise<void>;
+  /** Called once when the sandbox dies, whether destroyed or crashed. */
+  onExit(listener: (reason: string) => void): void;
+}
+
+export interface SandboxRequest {
+  /** Used in logs and process titles; unique among live sandboxes. */
+  id: string;
+  /** Staged lesson folder, mounted read-only at /opt/opslab/lesson. */
+  lessonDir: string;
+}
+
+export interface SandboxBackend {
+  create(request: SandboxRequest): Promise<Sandbox>;
+  /** Kills what a crashed earlier run left behind; returns how many processes it found. */
+  cleanupOrphans(): Promise<number>;
+  /** Number of sandboxes alive now. */
+  readonly size: number;
+}

@@ -1,0 +1,267 @@
+/**
+ * The bubblewrap backend.
+ *
+ * A sandbox is one long-lived `bwrap` whose namespaces (user, pid, net, ipc, uts, cgroup, mount)
+ * everything else joins with `nsenter`: the terminals' shells, check.sh and solve.sh. bwrap runs
+ * as a leased unprivileged host uid, mapped to root inside its user namespace, so the attendee is
+ * root in the sandbox and nobody on the host.
+ *
+ * Shells are NOT started with --new-session: that would take away their controlling terminal and
+ * with it Ctrl-C, Ctrl-Z and job control. The pty is the sandbox's own, so no host process reads it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { spawn as spawnPty, type IPty } from 'node-pty';
+import { log } from '../log.ts';
+import type { ExecOptions, ExecResult, PtyOptions, Sandbox, SandboxBackend, SandboxRequest } from './backend.ts';
+import { killProcessesWhere, processesWhere } from './procfs.ts';
+import { UidPool } from './uid-pool.ts';
+
+export interface BwrapOptions {
+  uidBase: number;
+  uidCount: number;
+  /** Platform files: bashrc and bin/ (sudo, su shims), mounted read-only under /opt/opslab. */
+  platformDir: string;
+  /** Sizes of the private tmpfs mounts, in bytes. */
+  tmpfsBytes: { tmp: number; run: number; var: number; home: number };
+  startTimeoutMs?: number;
+}
+
+const MiB = 1024 * 1024;
+export const defaultTmpfsBytes = { tmp: 256 * MiB, run: 16 * MiB, var: 256 * MiB, home: 128 * MiB };
+
+/** Output kept from one exec: feedback is meant to be short; anything longer is cut, not buffered. */
+const EXEC_OUTPUT_LIMIT = 64 * 1024;
+
+const SANDBOX_PATH = '/opt/opslab/lesson/bin:/opt/opslab/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin';
+
+export function sandboxEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: SANDBOX_PATH,
+    HOME: '/root',
+    USER: 'root',
+    LOGNAME: 'root',
+    SHELL: '/bin/bash',
+    LANG: 'C.UTF-8',
+    TERM: 'xterm-256color',
+    ...extra,
+  };
+}
+
+function bwrapArgs(request: SandboxRequest, options: BwrapOptions): string[] {
+  const t = options.tmpfsBytes;
+  return [
+    '--unshare-all', // user, pid, net, ipc, uts, cgroup (and mount): net leaves only a loopback
+    '--die-with-parent',
+    '--uid', '0',
+    '--gid', '0',
+    '--hostname', 'opslab',
+    '--ro-bind', '/usr', '/usr',
+    '--symlink', 'usr/bin', '/bin',
+    '--symlink', 'usr/sbin', '/sbin',
+    '--symlink', 'usr/lib', '/lib',
+    '--symlink', 'usr/lib64', '/lib64',
+    '--ro-bind', '/etc', '/etc',
+    '--proc', '/proc',
+    '--dev', '/dev',
+    '--size', String(t.tmp), '--perms', '1777', '--tmpfs', '/tmp',
+    '--size', String(t.run), '--tmpfs', '/run',
+    '--size', String(t.var), '--tmpfs', '/var',
+    '--size', String(t.home), '--perms', '0700', '--tmpfs', '/root',
+    '--dir', '/var/tmp',
+    '--ro-bind', `${options.platformDir}/bin`, '/opt/opslab/bin',
+    '--ro-bind', `${options.platformDir}/bashrc`, '/opt/opslab/bashrc',
+    '--ro-bind', request.lessonDir, '/opt/opslab/lesson',
+    '--chdir', '/root',
+    '--setenv', 'PATH', SANDBOX_PATH,
+    '--info-fd', '3',
+    '--',
+    // The sandbox's placeholder: it says "ready" once every mount is in place, then waits.
+    '/bin/sh', '-c', 'echo ready; exec sleep infinity',
+  ];
+}
+
+class BwrapSandbox implements Sandbox {
+  private exitListeners: Array<(reason: string) => void> = [];
+  private dead = false;
+  private destroying: Promise<void> | undefined;
+
+  constructor(
+    readonly id: string,
+    readonly uid: number,
+    /** Host pid of the sandbox's pid-1: the target of every nsenter. */
+    private readonly initPid: number,
+    private readonly bwrap: ChildProcess,
+    private readonly release: () => void,
+  ) {
+    bwrap.once('exit', (code, signal) => this.died(`bwrap exited (code ${code}, signal ${signal})`));
+  }
+
+  get alive(): boolean {
+    return !this.dead;
+  }
+
+  /** setpriv drops to the sandbox's uid with no supplementary groups (host root's groups must not leak in). */
+  private enter(argv: string[]): string[] {
+    const uid = String(this.uid);
+    return [
+      '--reuid', uid, '--regid', uid, '--clear-groups', '--',
+      'nsenter', '-t', String(this.initPid), '-U', '-m', '-u', '-i', '-n', '-p', '-C',
+      '--preserve-credentials', '--root', '--wd', '--',
+      ...argv,
+    ];
+  }
+
+  spawnPty(options: PtyOptions): IPty {
+    if (this.dead) throw new Error(`sandbox ${this.id} is not running`);
+    const argv = options.argv ?? ['/bin/bash', '--rcfile', '/opt/opslab/bashrc', '-i'];
+    return spawnPty('setpriv', this.enter(argv), {
+      name: 'xterm-256color',
+      cols: options.cols,
+      rows: options.rows,
+      cwd: '/',
+      env: sandboxEnv(),
+      encoding: null, // raw bytes: a UTF-8 character split across reads must not be mangled
+    });
+  }
+
+  async exec(argv: string[], options: ExecOptions): Promise<ExecResult> {
+    const started = performance.now();
+    if (this.dead) return { code: null, output: 'the sandbox is not running', timedOut: false, durationMs: 0 };
+    const seconds = Math.max(1, Math.ceil(options.timeoutMs / 1000));
+    // `timeout` inside the sandbox ends the script; the host-side timer is the backstop.
+    const inner = ['timeout', '--kill-after=2', String(seconds), ...argv];
+    const child = spawn('setpriv', this.enter(inner), {
+      env: sandboxEnv({ TERM: 'dumb', ...options.env }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    const collect = (chunk: Buffer) => {
+      if (output.length < EXEC_OUTPUT_LIMIT) output += chunk.toString('utf8').slice(0, EXEC_OUTPUT_LIMIT - output.length);
+    };
+    child.stdout!.on('data', collect);
+    child.stderr!.on('data', collect);
+    let timedOut = false;
+    const backstop = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, seconds * 1000 + 5000);
+    const [code] = (await once(child, 'close')) as [number | null];
+    clearTimeout(backstop);
+    if (code === 124 || code === 137) timedOut = true;
+    return { code, output, timedOut, durationMs: performance.now() - started };
+  }
+
+  onExit(listener: (reason: string) => void): void {
+    if (this.dead) listener('already dead');
+    else this.exitListeners.push(listener);
+  }
+
+  destroy(): Promise<void> {
+    this.destroying ??= (async () => {
+      this.bwrap.kill('SIGKILL');
+      // Everything the sandbox started runs as its uid, nested namespaces included: kill by uid.
+      await killProcessesWhere((uid) => uid === this.uid);
+      this.died('destroyed');
+    })();
+    return this.destroying;
+  }
+
+  private died(reason: string): void {
+    if (this.dead) return;
+    this.dead = true;
+    // Make sure nothing of it survives before its uid goes back to the pool.
+    killProcessesWhere((uid) => uid === this.uid)
+      .catch((error) => log.error({ sandbox: this.id, err: error }, 'sandbox processes survived'))
+      .finally(this.release);
+    for (const listener of this.exitListeners.splice(0)) listener(reason);
+  }
+}
+
+export class BwrapBackend implements SandboxBackend {
+  private readonly pool: UidPool;
+  private readonly live = new Set<BwrapSandbox>();
+
+  constructor(private readonly options: BwrapOptions) {
+    this.pool = new UidPool(options.uidBase, options.uidCount);
+  }
+
+  get size(): number {
+    return this.live.size;
+  }
+
+  async create(request: SandboxRequest): Promise<Sandbox> {
+    const uid = this.pool.lease();
+    const bwrap = spawn('bwrap', bwrapArgs(request, this.options), {
+      uid,
+      gid: uid, // libuv also calls setgroups(0) when dropping from root: no host groups survive
+      env: { PATH: '/usr/bin:/bin' },
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+    });
+    try {
+      const initPid = await waitUntilReady(bwrap, this.options.startTimeoutMs ?? 10_000);
+      const sandbox = new BwrapSandbox(request.id, uid, initPid, bwrap, () => this.pool.release(uid));
+      this.live.add(sandbox);
+      sandbox.onExit(() => this.live.delete(sandbox));
+      return sandbox;
+    } catch (error) {
+      bwrap.kill('SIGKILL');
+      await killProcessesWhere((u) => u === uid).finally(() => this.pool.release(uid));
+      throw error;
+    }
+  }
+
+  async cleanupOrphans(): Promise<number> {
+    const leased = new Set([...this.live].map((s) => s.uid));
+    const orphan = (uid: number) => this.pool.contains(uid) && !leased.has(uid);
+    const count = processesWhere(orphan).length;
+    if (count > 0) await killProcessesWhere(orphan);
+    return count;
+  }
+
+  async destroyAll(): Promise<void> {
+    await Promise.all([...this.live].map((s) => s.destroy()));
+  }
+}
+
+/** Resolves with the sandbox's pid-1 once bwrap reported it (info fd) and the sandbox said "ready" (mounts done). */
+function waitUntilReady(bwrap: ChildProcess, timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let info = '';
+    let stdout = '';
+    let stderr = '';
+    let initPid: number | undefined;
+    let ready = false;
+    const timer = setTimeout(() => finish(new Error(`bwrap did not start within ${timeoutMs} ms: ${stderr.trim()}`)), timeoutMs);
+    const finish = (error?: Error) => {
+      clearTimeout(timer);
+      bwrap.removeListener('exit', onExit);
+      if (error) reject(error);
+      else resolve(initPid!);
+    };
+    const progress = () => {
+      if (ready && initPid !== undefined) finish();
+    };
+    const onExit = (code: number | null) => finish(new Error(`bwrap exited with ${code} before the sandbox was ready: ${stderr.trim()}`));
+    bwrap.once('exit', onExit);
+    bwrap.once('error', (error) => finish(error));
+    bwrap.stderr!.on('data', (chunk: Buffer) => {
+      if (stderr.length < 4096) stderr += chunk.toString();
+    });
+    bwrap.stdout!.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (stdout.includes('ready\n')) {
+        ready = true;
+        progress();
+      }
+    });
+    (bwrap.stdio[3] as NodeJS.ReadableStream).on('data', (chunk: Buffer) => {
+      info += chunk.toString();
+      const match = /"child-pid":\s*(\d+)/.exec(info);
+      if (match) {
+        initPid = Number(match[1]);
+        progress();
+      }
+    });
+  });
+}

@@ -1,0 +1,271 @@
+/**
+ * Sessions: one sandbox per (attendee, lesson), shared by that lesson's terminals.
+ *
+ * A session outlives its connections: a reload or a dropped network reattaches to the same shells.
+ * It is destroyed after `idleTimeoutMs` with nothing attached, or at shutdown. When a sandbox has
+ * to be (re-)created for an attendee who already passed steps — after a server restart, an idle
+ * reap or a crash — setup.sh runs again and then the solves of those steps, in lesson order.
+ */
+import type { CheckResultPayload, ProgressPayload, StatusPayload } from '../../protocol/messages.ts';
+import type { Lesson, StepSpec } from '../../src/lessons/catalog.ts';
+import { answerFrom, runCheck, runSetup, runSolve } from './checker.ts';
+import { log } from './log.ts';
+import type { Sandbox, SandboxBackend } from './sandbox/backend.ts';
+import { isDone, type ProgressStore } from './store.ts';
+import { Terminal } from './terminal.ts';
+
+export interface StagedLesson {
+  lesson: Lesson;
+  /** Read-only copy of the lesson's runtime files (see lesson-staging.ts). */
+  stagedDir: string;
+}
+
+/** What a connection hears from its session besides its own terminal's bytes. */
+export interface SessionListener {
+  status(payload: StatusPayload): void;
+  progress(payload: ProgressPayload): void;
+}
+
+export interface SessionOptions {
+  idleTimeoutMs: number;
+  scrollbackBytes: number;
+}
+
+export class SessionError extends Error {
+  constructor(
+    readonly code: 'unknown-lesson' | 'unknown-terminal' | 'unknown-step' | 'sandbox-failed' | 'not-ready',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class LessonSession {
+  private sandbox: Sandbox | undefined;
+  private starting: Promise<Sandbox> | undefined;
+  private readonly terminals = new Map<string, Terminal>();
+  private readonly listeners = new Set<SessionListener>();
+  private idleTimer: NodeJS.Timeout | undefined;
+  /** Checks and solves of one session run one at a time, in order: they share one sandbox's state. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private lastStatus: StatusPayload = { state: 'starting' };
+  private closed = false;
+
+  constructor(
+    readonly key: string,
+    readonly attendee: string,
+    readonly staged: StagedLesson,
+    private readonly backend: SandboxBackend,
+    private readonly store: ProgressStore,
+    private readonly options: SessionOptions,
+    private readonly onClosed: (session: LessonSession) => void,
+  ) {}
+
+  get lesson(): Lesson {
+    return this.staged.lesson;
+  }
+
+  listen(listener: SessionListener): () => void {
+    this.listeners.add(listener);
+    this.cancelIdle();
+    listener.status(this.lastStatus);
+    listener.progress(this.progress());
+    return () => {
+      this.listeners.delete(listener);
+      if (this.listeners.size === 0) this.scheduleIdle();
+    };
+  }
+
+  progress(): ProgressPayload {
+    return this.store.lessonProgress(this.attendee, this.lesson.slug);
+  }
+
+  /** Returns the running sandbox, creating (and restoring) it if needed. Concurrent callers share one start. */
+  ensureSandbox(): Promise<Sandbox> {
+    if (this.sandbox?.alive) return Promise.resolve(this.sandbox);
+    this.starting ??= this.start().finally(() => {
+      this.starting = undefined;
+    });
+    return this.starting;
+  }
+
+  private async start(): Promise<Sandbox> {
+    const done = this.lesson.steps.filter((step) => isDone(this.progress().steps[step.id]));
+    this.setStatus({ state: done.length > 0 ? 'restoring' : 'starting', message: done.length > 0 ? 'Re-creating your sandbox and replaying the steps you completed…' : 'Starting your sandbox…' });
+    let sandbox: Sandbox;
+    try {
+      sandbox = await this.backend.create({ id: this.key, lessonDir: this.staged.stagedDir });
+    } catch (error) {
+      log.error({ session: this.key, err: error }, 'sandbox creation failed');
+      this.setStatus({ state: 'error', message: 'Your sandbox could not be started. Try again in a moment; if it persists, tell the instructor.' });
+      throw new SessionError('sandbox-failed', 'the sandbox could not be started');
+    }
+    const fail = async (message: string, detail: string) => {
+      log.error({ session: this.key, detail }, message);
+      await sandbox.destroy();
+      this.setStatus({ state: 'error', message: `${message} Reconnect to try again.` });
+      throw new SessionError('sandbox-failed', message);
+    };
+    const setup = await runSetup(sandbox, this.lesson.setupScript !== undefined);
+    if (!setup.ok) await fail('The lesson setup failed in your sandbox.', setup.output);
+    for (const step of done) {
+      const solve = await runSolve(sandbox, step);
+      if (!solve.ok) await fail(`Replaying step "${step.title}" failed.`, solve.output);
+    }
+    if (this.closed) {
+      await sandbox.destroy();
+      throw new SessionError('sandbox-failed', 'the session was closed while starting');
+    }
+    this.sandbox = sandbox;
+    sandbox.onExit((reason) => this.sandboxDied(sandbox, reason));
+    this.setStatus({
+      state: 'ready',
+      ...(done.length > 0
+        ? { message: `Your sandbox was re-created; completed steps were replayed: ${done.map((s) => s.title).join(', ')}.`, restoredSteps: done.map((s) => s.id) }
+        : {}),
+    });
+    return sandbox;
+  }
+
+  private sandboxDied(sandbox: Sandbox, reason: string): void {
+    if (this.sandbox !== sandbox) return;
+    this.sandbox = undefined;
+    for (const terminal of this.terminals.values()) terminal.kill();
+    this.terminals.clear();
+    if (!this.closed) {
+      log.warn({ session: this.key, reason }, 'sandbox died');
+      this.setStatus({ state: 'error', message: 'Your sandbox stopped. Reconnect to get a fresh one: completed steps will be replayed.' });
+    }
+  }
+
+  /** The terminal with this id, started on first use (and again after its shell exited). */
+  async terminal(id: string, cols: number, rows: number): Promise<Terminal> {
+    const spec = this.lesson.terminals.find((t) => t.id === id);
+    if (!spec) throw new SessionError('unknown-terminal', `lesson "${this.lesson.slug}" has no terminal "${id}"`);
+    const sandbox = await this.ensureSandbox();
+    const existing = this.terminals.get(id);
+    if (existing && !existing.exited) return existing;
+    const terminal = new Terminal(id, sandbox.spawnPty({ cols, rows }), this.options.scrollbackBytes);
+    this.terminals.set(id, terminal);
+    terminal.onExit(() => {
+      if (this.terminals.get(id) === terminal) this.terminals.delete(id);
+    });
+    if (spec.command) terminal.write(new TextEncoder().encode(`${spec.command}\r`));
+    return terminal;
+  }
+
+  check(stepId: string, answer: string | undefined): Promise<CheckResultPayload> {
+    return this.enqueue(async () => {
+      const step = this.step(stepId);
+      const sandbox = await this.readySandbox();
+      const outcome = await runCheck(sandbox, step, answer);
+      return this.finish(step, outcome.passed, false, outcome.feedback, outcome.durationMs);
+    });
+  }
+
+  /** "Solve it for me": runs solve.sh, then the real check; a pass counts as passed with help. */
+  solve(stepId: string): Promise<CheckResultPayload> {
+    return this.enqueue(async () => {
+      const step = this.step(stepId);
+      const sandbox = await this.readySandbox();
+      const solve = await runSolve(sandbox, step);
+      const outcome = await runCheck(sandbox, step, answerFrom(step, solve.output));
+      const feedback = solve.ok ? outcome.feedback : `The solution script failed: ${solve.output || 'no output'}. ${outcome.feedback}`;
+      return this.finish(step, outcome.passed, true, feedback, solve.durationMs + outcome.durationMs);
+    });
+  }
+
+  private finish(step: StepSpec, passed: boolean, solved: boolean, feedback: string, durationMs: number): CheckResultPayload {
+    this.store.record({ attendee: this.attendee, lesson: this.lesson.slug, step: step.id, passed, solved, feedback });
+    const progress = this.progress();
+    for (const listener of this.listeners) listener.progress(progress);
+    return { step: step.id, passed, solved: solved && passed, feedback, durationMs: Math.round(durationMs) };
+  }
+
+  private step(id: string): StepSpec {
+    const step = this.lesson.steps.find((s) => s.id === id);
+    if (!step) throw new SessionError('unknown-step', `lesson "${this.lesson.slug}" has no step "${id}"`);
+    return step;
+  }
+
+  private async readySandbox(): Promise<Sandbox> {
+    if (this.sandbox?.alive) return this.sandbox;
+    if (this.starting) return this.starting;
+    throw new SessionError('not-ready', 'the sandbox is not running: reconnect to start it');
+  }
+
+  private enqueue<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task, task);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private setStatus(status: StatusPayload): void {
+    this.lastStatus = status;
+    for (const listener of this.listeners) listener.status(status);
+  }
+
+  private scheduleIdle(): void {
+    this.cancelIdle();
+    this.idleTimer = setTimeout(() => {
+      log.info({ session: this.key }, 'idle: destroying sandbox');
+      void this.close();
+    }, this.options.idleTimeoutMs);
+    this.idleTimer.unref();
+  }
+
+  private cancelIdle(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.cancelIdle();
+    this.onClosed(this);
+    const sandbox = this.sandbox;
+    this.sandbox = undefined;
+    for (const terminal of this.terminals.values()) terminal.kill();
+    this.terminals.clear();
+    await this.starting?.catch(() => undefined);
+    await sandbox?.destroy();
+  }
+}
+
+export class SessionManager {
+  private readonly sessions = new Map<string, LessonSession>();
+
+  constructor(
+    private readonly lessons: Map<string, StagedLesson>,
+    private readonly backend: SandboxBackend,
+    private readonly store: ProgressStore,
+    private readonly options: SessionOptions,
+  ) {}
+
+  lesson(slug: string): StagedLesson | undefined {
+    return this.lessons.get(slug);
+  }
+
+  session(attendee: string, slug: string): LessonSession {
+    const staged = this.lessons.get(slug);
+    if (!staged) throw new SessionError('unknown-lesson', `there is no lesson "${slug}"`);
+    const key = `${attendee}/${slug}`;
+    let session = this.sessions.get(key);
+    if (!session) {
+      session = new LessonSession(key, attendee, staged, this.backend, this.store, this.options, (s) => {
+        if (this.sessions.get(s.key) === s) this.sessions.delete(s.key);
+      });
+      this.sessions.set(key, session);
+    }
+    return session;
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.sessions.values()].map((s) => s.close()));
+  }
+}

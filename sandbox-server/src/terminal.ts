@@ -1,0 +1,145 @@
+/**
+ * One terminal: a pty in a sandbox, its recent output (replayed on reattach) and the one viewer
+ * attached to it. The pty is paused while the viewer asks for it (xterm.js flow control) or its
+ * socket is backed up, so output is never buffered without bound; with no viewer, output only
+ * feeds the bounded scrollback.
+ */
+import type { IPty } from 'node-pty';
+import type { ExitPayload } from '../../protocol/messages.ts';
+
+export interface TerminalViewer {
+  output(data: Uint8Array): void;
+  exit(payload: ExitPayload): void;
+  /** Another connection attached to this terminal (a second tab, or a reload racing the old socket). */
+  replaced(): void;
+}
+
+export type PauseReason = 'client' | 'socket';
+
+/** Recent output as a queue of chunks, trimmed from the front to stay within `limit` bytes. */
+export class Scrollback {
+  private chunks: Uint8Array[] = [];
+  private bytes = 0;
+
+  constructor(private readonly limit: number) {}
+
+  push(chunk: Uint8Array): void {
+    if (chunk.length >= this.limit) {
+      this.chunks = [chunk.slice(chunk.length - this.limit)];
+      this.bytes = this.limit;
+      return;
+    }
+    this.chunks.push(chunk);
+    this.bytes += chunk.length;
+    while (this.bytes > this.limit) {
+      const first = this.chunks[0]!;
+      const excess = this.bytes - this.limit;
+      if (first.length <= excess) {
+        this.chunks.shift();
+        this.bytes -= first.length;
+      } else {
+        this.chunks[0] = first.subarray(excess);
+        this.bytes -= excess;
+      }
+    }
+  }
+
+  snapshot(): Uint8Array {
+    const out = new Uint8Array(this.bytes);
+    let offset = 0;
+    for (const chunk of this.chunks) {
+      out.set(chunk, offset);
+      offset += chunk.length;
+    }
+    return out;
+  }
+
+  get size(): number {
+    return this.bytes;
+  }
+}
+
+export class Terminal {
+  private viewer: TerminalViewer | undefined;
+  private readonly scrollback: Scrollback;
+  private readonly pauseReasons = new Set<PauseReason>();
+  private paused = false;
+  private exitPayload: ExitPayload | undefined;
+  private readonly exitListeners: Array<(payload: ExitPayload) => void> = [];
+
+  constructor(
+    readonly id: string,
+    private readonly pty: IPty,
+    scrollbackBytes: number,
+  ) {
+    this.scrollback = new Scrollback(scrollbackBytes);
+    pty.onData((data: string | Buffer) => {
+      const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+      this.scrollback.push(bytes);
+      this.viewer?.output(bytes);
+    });
+    pty.onExit(({ exitCode, signal }) => {
+      this.exitPayload = { code: exitCode, signal: signal ?? null };
+      this.viewer?.exit(this.exitPayload);
+      for (const listener of this.exitListeners.splice(0)) listener(this.exitPayload);
+    });
+  }
+
+  get exited(): boolean {
+    return this.exitPayload !== undefined;
+  }
+
+  get attached(): boolean {
+    return this.viewer !== undefined;
+  }
+
+  /** Attaches a viewer, replacing any other, and replays the scrollback to it. */
+  attach(viewer: TerminalViewer): void {
+    if (this.viewer && this.viewer !== viewer) this.viewer.replaced();
+    this.viewer = viewer;
+    this.pauseReasons.clear();
+    this.applyPause();
+    const replay = this.scrollback.snapshot();
+    if (replay.length > 0) viewer.output(replay);
+    if (this.exitPayload) viewer.exit(this.exitPayload);
+  }
+
+  detach(viewer: TerminalViewer): void {
+    if (this.viewer !== viewer) return;
+    this.viewer = undefined;
+    // Nobody watches: let the shell run on; its output only refreshes the bounded scrollback.
+    this.pauseReasons.clear();
+    this.applyPause();
+  }
+
+  write(data: Uint8Array): void {
+    if (!this.exited) this.pty.write(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+  }
+
+  resize(cols: number, rows: number): void {
+    if (!this.exited) this.pty.resize(cols, rows);
+  }
+
+  setPaused(reason: PauseReason, paused: boolean): void {
+    if (paused) this.pauseReasons.add(reason);
+    else this.pauseReasons.delete(reason);
+    this.applyPause();
+  }
+
+  private applyPause(): void {
+    const shouldPause = this.pauseReasons.size > 0 && !this.exited;
+    if (shouldPause === this.paused) return;
+    this.paused = shouldPause;
+    if (shouldPause) this.pty.pause();
+    else this.pty.resume();
+  }
+
+  onExit(listener: (payload: ExitPayload) => void): void {
+    if (this.exitPayload) listener(this.exitPayload);
+    else this.exitListeners.push(listener);
+  }
+
+  kill(): void {
+    if (!this.exited) this.pty.kill('SIGKILL');
+  }
+}

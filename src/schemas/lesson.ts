@@ -1,0 +1,42 @@
+/**
+ * The lesson frontmatter schema: one source of truth for the Astro content collection
+ * (src/content.config.ts) and the sandbox server (which needs the profile, terminals and timeouts).
+ */
+import { z } from 'zod';
+import { idPattern } from '../../protocol/messages.ts';
+
+const id = z.string().regex(idPattern, 'must be lowercase letters, digits and dashes (max 64)');
+
+/** Sandbox profiles a lesson may ask for; the server's configuration decides what each one grants. */
+export const sandboxProfiles = ['small', 'cluster', 'network'] as const;
+export type SandboxProfile = (typeof sandboxProfiles)[number];
+
+export const terminalSchema = z
+  .object({
+    id,
+    title: z.string().min(1),
+    /** Typed into the shell once it starts, e.g. `vagrant ssh mariadb-02`. */
+    command: z.string().min(1).optional(),
+  })
+  .strict();
+export type TerminalSpec = z.infer<typeof terminalSchema>;
+
+export const lessonFrontmatterSchema = z
+  .object({
+    title: z.string().min(1),
+    summary: z.string().min(1),
+    /** Minutes the lesson takes in an instructor-led workshop. */
+    duration: z.number().int().positive().max(600),
+    /** Position on the index page and in the agenda. */
+    order: z.number().int().nonnegative(),
+    profile: z.enum(sandboxProfiles).default('small'),
+    /** Shared services the lesson needs (e.g. `openstack`). */
+    services: z.array(id).default([]),
+    terminals: z.array(terminalSchema).min(1).default([{ id: 'main', title: 'Terminal' }]),
+    /** Seconds a check.sh may run before it counts as failed. */
+    checkTimeout: z.number().int().positive().max(600).default(30),
+    /** Per-step overrides of checkTimeout, keyed by step id. */
+    stepTimeouts: z.record(id, z.number().int().positive().max(600)).default({}),
+  })
+  .strict();
+export type LessonFrontmatter = z.infer<typeof lessonFrontmatterSchema>;
