@@ -3,12 +3,11 @@
  *
  * The first frame from the client is a JSON text frame: the hello. Every later frame is binary:
  * one opcode byte followed by a payload. Terminal bytes travel raw (no base64, no JSON) because
- * they are the hot path; control messages carry small JSON payloads validated with zod.
+ * they are the hot path; control messages carry small JSON payloads. The server validates what it
+ * receives with zod (client-frames.ts), which the browser bundle never needs.
  *
  * Nothing here touches the network or the DOM, so it runs unchanged in both places.
  */
-import { z } from 'zod';
-
 export const PROTOCOL_VERSION = 1;
 
 /** Client → server opcodes. */
@@ -36,27 +35,24 @@ export const TERMINAL_LIMITS = { minCols: 10, maxCols: 500, minRows: 3, maxRows:
 
 /** Slugs and ids are used in paths on the server: keep them to a safe alphabet. */
 export const idPattern = /^[a-z0-9][a-z0-9-]{0,63}$/;
-const id = z.string().regex(idPattern, 'must be lowercase letters, digits and dashes (max 64)');
 
-export const helloSchema = z
-  .object({
-    type: z.literal('hello'),
-    v: z.literal(PROTOCOL_VERSION),
-    lesson: id,
-    terminal: id,
-    cols: z.number().int(),
-    rows: z.number().int(),
-  })
-  .strict();
-export type Hello = z.infer<typeof helloSchema>;
+export interface Hello {
+  type: 'hello';
+  v: typeof PROTOCOL_VERSION;
+  lesson: string;
+  terminal: string;
+  cols: number;
+  rows: number;
+}
 
-export const checkRequestSchema = z
-  .object({ step: id, answer: z.string().max(4096).optional() })
-  .strict();
-export type CheckRequest = z.infer<typeof checkRequestSchema>;
+export interface CheckRequest {
+  step: string;
+  answer?: string;
+}
 
-export const solveRequestSchema = z.object({ step: id }).strict();
-export type SolveRequest = z.infer<typeof solveRequestSchema>;
+export interface SolveRequest {
+  step: string;
+}
 
 /** The sandbox's life as the attendee sees it. `connecting` exists only in the browser. */
 export const sandboxStates = ['starting', 'restoring', 'ready', 'exited', 'error'] as const;
@@ -157,16 +153,12 @@ function frame(op: number, payload: Uint8Array): Uint8Array {
 
 const json = (value: unknown) => encoder.encode(JSON.stringify(value));
 
-function parseJson(bytes: Uint8Array, what: string): unknown {
+export function parseJson(bytes: Uint8Array, what: string): unknown {
   try {
     return JSON.parse(decoder.decode(bytes));
   } catch {
     throw new ProtocolError('bad-frame', `${what}: payload is not valid UTF-8 JSON`);
   }
-}
-
-function describe(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
 }
 
 export function clamp(value: number, min: number, max: number): number {
@@ -224,59 +216,8 @@ export function decodeServer(data: Uint8Array): ServerMessage {
 
 // ---------------------------------------------------------------- server side
 
-/** Parses and validates the hello; sizes are clamped to TERMINAL_LIMITS. */
-export function decodeHello(text: string): Hello {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new ProtocolError('bad-hello', 'the first frame must be a JSON hello');
-  }
-  const parsed = helloSchema.safeParse(value);
-  if (!parsed.success) throw new ProtocolError('bad-hello', `invalid hello: ${describe(parsed.error)}`);
-  const hello = parsed.data;
-  return {
-    ...hello,
-    cols: clamp(hello.cols, TERMINAL_LIMITS.minCols, TERMINAL_LIMITS.maxCols),
-    rows: clamp(hello.rows, TERMINAL_LIMITS.minRows, TERMINAL_LIMITS.maxRows),
-  };
-}
-
 /** Largest client frame accepted: input is typed or pasted, never megabytes at once. */
 export const MAX_CLIENT_FRAME = 64 * 1024;
-
-export function decodeClient(data: Uint8Array): ClientMessage {
-  if (data.length === 0) throw new ProtocolError('bad-frame', 'empty frame');
-  if (data.length > MAX_CLIENT_FRAME) throw new ProtocolError('bad-frame', `frame larger than ${MAX_CLIENT_FRAME} bytes`);
-  const payload = data.subarray(1);
-  switch (data[0]) {
-    case ClientOp.INPUT:
-      return { op: 'input', data: payload };
-    case ClientOp.RESIZE: {
-      if (payload.length !== 4) throw new ProtocolError('bad-frame', 'RESIZE needs exactly 4 bytes: cols, rows (uint16 BE)');
-      const view = new DataView(payload.buffer, payload.byteOffset, 4);
-      return {
-        op: 'resize',
-        cols: clamp(view.getUint16(0), TERMINAL_LIMITS.minCols, TERMINAL_LIMITS.maxCols),
-        rows: clamp(view.getUint16(2), TERMINAL_LIMITS.minRows, TERMINAL_LIMITS.maxRows),
-      };
-    }
-    case ClientOp.PAUSE:
-    case ClientOp.RESUME:
-      if (payload.length !== 0) throw new ProtocolError('bad-frame', 'PAUSE/RESUME carry no payload');
-      return { op: data[0] === ClientOp.PAUSE ? 'pause' : 'resume' };
-    case ClientOp.CHECK:
-    case ClientOp.SOLVE: {
-      const check = data[0] === ClientOp.CHECK;
-      const schema = check ? checkRequestSchema : solveRequestSchema;
-      const parsed = schema.safeParse(parseJson(payload, check ? 'CHECK' : 'SOLVE'));
-      if (!parsed.success) throw new ProtocolError('bad-frame', `${check ? 'CHECK' : 'SOLVE'}: ${describe(parsed.error)}`);
-      return check ? { op: 'check', request: parsed.data } : { op: 'solve', request: parsed.data };
-    }
-    default:
-      throw new ProtocolError('bad-frame', `unknown opcode 0x${data[0]!.toString(16).padStart(2, '0')}`);
-  }
-}
 
 export function encodeServer(message: ServerMessage): Uint8Array {
   switch (message.op) {

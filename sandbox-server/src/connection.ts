@@ -6,10 +6,9 @@
  * after MAX_INVALID of them the socket is closed with 1008.
  */
 import type { WebSocket, RawData } from 'ws';
+import { decodeClient, decodeHello } from '../../protocol/client-frames.ts';
 import {
   CLOSE_POLICY,
-  decodeClient,
-  decodeHello,
   encodeServer,
   ProtocolError,
   type ErrorCode,
