@@ -1,0 +1,89 @@
+/**
+ * The attendee's path in a real browser (Debian chromium) against the real built site and server:
+ * open the lesson, get a prompt, type, Check ✗, do the step, Check ✓, reload into the same shell,
+ * see progress on the index page.
+ */
+import { expect, test, type Page } from '@playwright/test';
+import { fileURLToPath } from 'node:url';
+
+const screen = (page: Page) => page.locator('opslab-terminal[data-terminal="main"] .xterm-rows');
+
+async function typeInTerminal(page: Page, text: string) {
+  await page.locator('opslab-terminal[data-terminal="main"] .xterm-helper-textarea').focus();
+  await page.keyboard.type(text);
+  await page.keyboard.press('Enter');
+}
+
+test('the lesson loop: prompt, Check fails, do the step, Check passes, reload keeps the shell, progress on the index', async ({ page }) => {
+  const started = Date.now();
+  await page.goto('/lessons/getting-started/');
+  await expect(page.locator('opslab-terminal[data-terminal="main"]')).toHaveAttribute('data-state', 'ready', { timeout: 20_000 });
+  await expect(screen(page)).toContainText('root@opslab:~#');
+  test.info().annotations.push({ type: 'page load → prompt (ms)', description: String(Date.now() - started) });
+
+  await typeInTerminal(page, 'echo "answer=$((6*7))"');
+  await expect(screen(page)).toContainText('answer=42');
+
+  const step = page.locator('section.step[data-step="create-file"]');
+  await step.getByRole('button', { name: 'Check' }).click();
+  await expect(step.locator('output.feedback')).toContainText('✗ There is no ~/hello.txt yet.');
+  await expect(step).toHaveAttribute('data-state', 'failed');
+
+  // Click-to-run: the ▶ Run button types the block into the terminal.
+  await step.locator('.code-block').first().getByRole('button', { name: '▶ Run' }).click();
+  await expect(screen(page)).toContainText('Hello, Opslab!');
+
+  const clicked = Date.now();
+  await step.getByRole('button', { name: 'Check' }).click();
+  await expect(step.locator('output.feedback')).toContainText('✓ ~/hello.txt says Hello, Opslab!');
+  test.info().annotations.push({ type: 'Check click → result (ms)', description: String(Date.now() - clicked) });
+  await expect(step).toHaveAttribute('data-state', 'passed');
+  await expect(page.locator('.step-list li[data-step="create-file"]')).toHaveAttribute('data-state', 'passed');
+  await expect(page.locator('.step-count')).toHaveText('1 of 4 done');
+
+  await typeInTerminal(page, 'export KEPT=across-$((1+1))-reloads');
+  await page.reload();
+  await expect(page.locator('opslab-terminal[data-terminal="main"]')).toHaveAttribute('data-state', 'ready', { timeout: 20_000 });
+  await expect(step).toHaveAttribute('data-state', 'passed');
+  await typeInTerminal(page, 'echo "kept=$KEPT"');
+  await expect(screen(page)).toContainText('kept=across-2-reloads');
+
+  await page.screenshot({ path: fileURLToPath(new URL('../docs/screenshot.png', import.meta.url)) });
+
+  await page.goto('/');
+  await expect(page.locator('.lesson-card[data-lesson="getting-started"] .progress-text')).toHaveText('1 of 4 steps');
+});
+
+test('Solve it for me runs solve.sh and marks the step solved with help; the answer step takes an answer', async ({ page }) => {
+  await page.goto('/lessons/getting-started/');
+  await expect(page.locator('opslab-terminal[data-terminal="main"]')).toHaveAttribute('data-state', 'ready', { timeout: 20_000 });
+  for (const id of ['create-file', 'start-server']) {
+    const step = page.locator(`section.step[data-step="${id}"]`);
+    await step.locator('details.solution summary').click();
+    await step.getByRole('button', { name: 'Solve it for me' }).click();
+    await expect(step.locator('output.feedback')).toContainText('(solved for you)');
+    await expect(step).toHaveAttribute('data-state', 'solved');
+  }
+  const header = page.locator('section.step[data-step="read-header"]');
+  await header.getByRole('textbox').fill('Apache');
+  await header.getByRole('button', { name: 'Check' }).click();
+  await expect(header.locator('output.feedback')).toContainText('✗ "Apache" is not what the server sends');
+  await typeInTerminal(page, 'curl -sI localhost:8000/hello.txt | grep Server');
+  await expect(screen(page)).toContainText(/Server: SimpleHTTP\/[\d.]+ Python\/[\d.]+/);
+  const value = (await screen(page).textContent())!.match(/Server: (SimpleHTTP\/[\d.]+ Python\/[\d.]+)/)![1]!;
+  await header.getByRole('textbox').fill(value);
+  await header.getByRole('button', { name: 'Check' }).click();
+  await expect(header.locator('output.feedback')).toContainText('✓ Right');
+});
+
+test('the theme toggle switches light and dark; narrow screens stack text and terminal', async ({ page }) => {
+  await page.goto('/lessons/getting-started/');
+  const html = page.locator('html');
+  const before = await html.getAttribute('data-theme');
+  await page.getByRole('button', { name: 'Switch between light and dark theme' }).click();
+  await expect(html).not.toHaveAttribute('data-theme', before!);
+  await page.setViewportSize({ width: 600, height: 900 });
+  const text = await page.locator('.lesson-text').boundingBox();
+  const terminals = await page.locator('.terminals').boundingBox();
+  expect(terminals!.y).toBeGreaterThanOrEqual(text!.y + 10);
+});

@@ -1,0 +1,41 @@
+import { defineConfig } from '@playwright/test';
+
+const port = Number(process.env.OPSLAB_E2E_PORT ?? 4391);
+const stateDir = `/tmp/opslab-e2e-${port}`;
+
+export default defineConfig({
+  testDir: '.',
+  testMatch: '*.test.ts',
+  timeout: 60_000,
+  fullyParallel: false,
+  workers: 1,
+  reporter: [['list'], ['json', { outputFile: '../test-results/e2e.json' }]],
+  outputDir: '../test-results/e2e',
+  use: {
+    baseURL: `http://localhost:${port}`,
+    browserName: 'chromium',
+    viewport: { width: 1400, height: 860 },
+    launchOptions: {
+      // Debian's chromium: Playwright cannot download its own browser here.
+      executablePath: process.env.OPSLAB_CHROMIUM ?? '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    },
+  },
+  webServer: {
+    // The real server serving the real built site (npm test builds it first).
+    command: `rm -rf ${stateDir} && mkdir -p -m 755 ${stateDir} && exec npx tsx sandbox-server/src/main.ts`,
+    cwd: '..',
+    url: `http://localhost:${port}/api/health`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    env: {
+      OPSLAB_PORT: String(port),
+      OPSLAB_HOST: '127.0.0.1',
+      OPSLAB_DB: `${stateDir}/opslab.db`,
+      OPSLAB_STAGING_DIR: `${stateDir}/lessons`,
+      OPSLAB_UID_BASE: '650000',
+      OPSLAB_UID_COUNT: '1000',
+      OPSLAB_LOG_LEVEL: 'warn',
+    },
+  },
+});

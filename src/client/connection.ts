@@ -1,0 +1,105 @@
+/**
+ * One terminal's WebSocket: hello, frames, and reconnecting with backoff after a lost network or a
+ * server restart. The server keeps the shell, so a reconnect reattaches to the same one.
+ */
+import {
+  decodeServer,
+  encodeClient,
+  encodeHello,
+  type CheckResultPayload,
+  type ClientMessage,
+  type ErrorPayload,
+  type ExitPayload,
+  type ProgressPayload,
+  type StatusPayload,
+} from '../../protocol/messages.ts';
+
+export interface ConnectionEvents {
+  open(): void;
+  output(data: Uint8Array): void;
+  status(payload: StatusPayload): void;
+  progress(payload: ProgressPayload): void;
+  checkResult(payload: CheckResultPayload): void;
+  error(payload: ErrorPayload): void;
+  exit(payload: ExitPayload): void;
+  /** The socket is gone; `retryInMs` is set when a reconnect is scheduled. */
+  disconnected(reason: string, retryInMs?: number): void;
+}
+
+const CLOSE_REPLACED = 4001;
+const CLOSE_POLICY = 1008;
+
+export class TerminalConnection {
+  private ws: WebSocket | undefined;
+  private retries = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly lesson: string,
+    private readonly terminal: string,
+    private readonly size: () => { cols: number; rows: number },
+    private readonly events: ConnectionEvents,
+  ) {}
+
+  get open(): boolean {
+    return this.ws?.readyState === WebSocket.OPEN;
+  }
+
+  connect(): void {
+    clearTimeout(this.retryTimer);
+    this.stopped = false;
+    this.ws?.close();
+    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    const ws = new WebSocket(`${scheme}//${location.host}/ws`);
+    ws.binaryType = 'arraybuffer';
+    this.ws = ws;
+    ws.onopen = () => {
+      ws.send(encodeHello({ lesson: this.lesson, terminal: this.terminal, ...this.size() }));
+      this.events.open();
+    };
+    ws.onmessage = (event) => {
+      if (!(event.data instanceof ArrayBuffer)) return;
+      const message = decodeServer(new Uint8Array(event.data));
+      switch (message.op) {
+        case 'output':
+          return this.events.output(message.data);
+        case 'status':
+          if (message.payload.state === 'ready') this.retries = 0;
+          return this.events.status(message.payload);
+        case 'progress':
+          return this.events.progress(message.payload);
+        case 'check-result':
+          return this.events.checkResult(message.payload);
+        case 'error':
+          return this.events.error(message.payload);
+        case 'exit':
+          return this.events.exit(message.payload);
+      }
+    };
+    ws.onclose = (event) => {
+      if (this.ws !== ws) return;
+      this.ws = undefined;
+      // Replaced by another tab, refused by policy, or stopped: reconnecting on our own would fight it.
+      if (this.stopped || event.code === CLOSE_REPLACED || event.code === CLOSE_POLICY) {
+        this.events.disconnected(event.reason || 'closed');
+        return;
+      }
+      const delay = Math.min(10_000, 500 * 2 ** this.retries++);
+      this.events.disconnected(event.reason || 'connection lost', delay);
+      this.retryTimer = setTimeout(() => this.connect(), delay);
+    };
+  }
+
+  send(message: ClientMessage): boolean {
+    if (!this.open) return false;
+    this.ws!.send(encodeClient(message));
+    return true;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this.ws?.close();
+  }
+}

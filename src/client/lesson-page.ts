@@ -1,0 +1,77 @@
+/**
+ * The lesson page: terminals (tabs when there are several), steps, code-block buttons, the split,
+ * and the notice that tells the attendee when their sandbox was re-created.
+ */
+import type { StatusPayload } from '../../protocol/messages.ts';
+import { enhanceCodeBlocks } from './code-blocks.ts';
+import { fetchProgress } from './progress-api.ts';
+import { initSplit } from './split.ts';
+import { StepsUi } from './steps.ts';
+import { TerminalView } from './terminal-view.ts';
+
+export function initLessonPage(): void {
+  const page = document.querySelector<HTMLElement>('main.lesson-page')!;
+  const text = page.querySelector<HTMLElement>('.lesson-text')!;
+  const notice = page.querySelector<HTMLElement>('.notice')!;
+  const views: TerminalView[] = [];
+  /** Checks go through the first terminal's connection: they concern the sandbox, not a shell. */
+  const primary = () => views[0]!;
+
+  const steps = new StepsUi(text, {
+    check: (step, answer) => primary().connection.send({ op: 'check', request: { step, ...(answer !== undefined ? { answer } : {}) } }),
+    solve: (step) => primary().connection.send({ op: 'solve', request: { step } }),
+  });
+
+  const showNotice = (status: StatusPayload) => {
+    if (status.state === 'restoring' || (status.state === 'ready' && status.restoredSteps?.length) || status.state === 'error') {
+      notice.textContent = status.message ?? '';
+      notice.dataset.kind = status.state;
+      notice.hidden = !status.message;
+    } else if (status.state === 'ready' && notice.dataset.kind !== 'ready') {
+      notice.hidden = true;
+    }
+  };
+
+  for (const element of page.querySelectorAll<HTMLElement>('opslab-terminal')) {
+    views.push(
+      new TerminalView(element, {
+        status: (view, payload) => {
+          if (view === primary()) showNotice(payload);
+        },
+        progress: (payload) => steps.showProgress(payload),
+        checkResult: (payload) => steps.showResult(payload),
+        error: (_view, payload) => steps.showError(payload.message),
+      }),
+    );
+  }
+
+  enhanceCodeBlocks(text, (command, terminal) => {
+    const view = (terminal && views.find((v) => v.id === terminal)) || visibleView() || primary();
+    if (view.element.hidden) selectTab(view.id);
+    return view.run(command);
+  });
+
+  const visibleView = () => views.find((v) => !v.element.hidden);
+  const tabs = [...page.querySelectorAll<HTMLButtonElement>('.terminal-tabs [role=tab]')];
+  const selectTab = (id: string) => {
+    for (const tab of tabs) tab.setAttribute('aria-selected', String(tab.dataset.terminal === id));
+    for (const view of views) view.element.hidden = view.id !== id;
+    const view = views.find((v) => v.id === id);
+    view?.refit();
+    view?.term.focus();
+  };
+  for (const tab of tabs) tab.addEventListener('click', () => selectTab(tab.dataset.terminal!));
+
+  initSplit(page, page.querySelector<HTMLElement>('.gutter')!, () => views.forEach((v) => v.refit()));
+
+  // The progress call also issues the attendee cookie that the WebSocket upgrade requires.
+  const lesson = page.dataset.lesson!;
+  fetchProgress()
+    .then((lessons) => {
+      const summary = lessons[lesson];
+      if (summary) steps.showProgress({ lesson, steps: summary.steps });
+    })
+    .catch(() => undefined)
+    .finally(() => views.forEach((view) => view.start()));
+  window.addEventListener('pagehide', () => views.forEach((view) => view.dispose()));
+}

@@ -1,0 +1,87 @@
+/**
+ * Steps on the lesson page: the Check form (with an answer field where the step asks for one),
+ * "Solve it for me", the step list, and ✓/✗ states from the server's PROGRESS and CHECK_RESULT.
+ */
+import type { CheckResultPayload, ProgressPayload, StepProgress } from '../../protocol/messages.ts';
+
+export type StepState = 'todo' | 'failed' | 'passed' | 'solved' | 'checking';
+
+export interface StepActions {
+  check(step: string, answer: string | undefined): boolean;
+  solve(step: string): boolean;
+}
+
+function stateOf(progress: StepProgress | undefined): StepState {
+  return progress?.status ?? 'todo';
+}
+
+export class StepsUi {
+  private readonly sections = new Map<string, HTMLElement>();
+
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly actions: StepActions,
+  ) {
+    for (const section of root.querySelectorAll<HTMLElement>('section.step')) {
+      const id = section.dataset.step!;
+      this.sections.set(id, section);
+      const form = section.querySelector<HTMLFormElement>('form.step-check')!;
+      form.addEventListener('submit', (event) => {
+        event.preventDefault();
+        const answer = form.querySelector<HTMLInputElement>('input[name=answer]')?.value;
+        this.busy(id, 'Checking…', this.actions.check(id, answer));
+      });
+      section.querySelector('.solve-button')?.addEventListener('click', () => this.busy(id, 'Solving…', this.actions.solve(id)));
+    }
+  }
+
+  private busy(id: string, label: string, sent: boolean): void {
+    const section = this.sections.get(id)!;
+    const output = section.querySelector('output.feedback')!;
+    if (!sent) {
+      output.textContent = 'Not connected to your sandbox yet: wait until the terminal says "ready".';
+      return;
+    }
+    section.dataset.busy = 'true';
+    section.querySelector<HTMLButtonElement>('.check-button')!.disabled = true;
+    output.textContent = label;
+    output.className = 'feedback';
+  }
+
+  showResult(result: CheckResultPayload): void {
+    const section = this.sections.get(result.step);
+    if (!section) return;
+    delete section.dataset.busy;
+    section.querySelector<HTMLButtonElement>('.check-button')!.disabled = false;
+    const output = section.querySelector('output.feedback')!;
+    output.className = `feedback ${result.passed ? 'pass' : 'fail'}`;
+    output.textContent = `${result.passed ? '✓' : '✗'} ${result.feedback}${result.solved ? ' (solved for you)' : ''}`;
+    if (!result.passed && section.dataset.state === 'todo') this.setState(result.step, 'failed');
+    if (result.passed) section.querySelector('details.solution')?.removeAttribute('open');
+  }
+
+  /** A request failed before reaching check.sh (e.g. the sandbox is not running). */
+  showError(message: string): void {
+    for (const section of this.sections.values()) {
+      if (section.dataset.busy !== 'true') continue;
+      delete section.dataset.busy;
+      section.querySelector<HTMLButtonElement>('.check-button')!.disabled = false;
+      const output = section.querySelector('output.feedback')!;
+      output.className = 'feedback fail';
+      output.textContent = `✗ ${message}`;
+    }
+  }
+
+  showProgress(progress: ProgressPayload): void {
+    for (const id of this.sections.keys()) this.setState(id, stateOf(progress.steps[id]));
+    const done = [...this.sections.keys()].filter((id) => ['passed', 'solved'].includes(stateOf(progress.steps[id]))).length;
+    const count = this.root.querySelector('.step-count');
+    if (count) count.textContent = `${done} of ${this.sections.size} done`;
+  }
+
+  private setState(id: string, state: StepState): void {
+    this.sections.get(id)!.dataset.state = state;
+    const item = this.root.querySelector<HTMLElement>(`.step-list li[data-step="${id}"]`);
+    if (item) item.dataset.state = state;
+  }
+}
