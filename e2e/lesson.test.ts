@@ -48,7 +48,9 @@ test('the lesson loop: prompt, Check fails, do the step, Check passes, reload ke
   await typeInTerminal(page, 'echo "kept=$KEPT"');
   await expect(screen(page)).toContainText('kept=across-2-reloads');
 
-  await page.screenshot({ path: fileURLToPath(new URL('../docs/screenshot.png', import.meta.url)) });
+  // The README's screenshot: refreshed with OPSLAB_UPDATE_SCREENSHOT=1 so that test runs leave the tree clean.
+  const shot = process.env.OPSLAB_UPDATE_SCREENSHOT ? '../docs/screenshot.png' : '../test-results/lesson-page.png';
+  await page.screenshot({ path: fileURLToPath(new URL(shot, import.meta.url)) });
 
   await page.goto('/');
   await expect(page.locator('.lesson-card[data-lesson="getting-started"] .progress-text')).toHaveText('1 of 4 steps');

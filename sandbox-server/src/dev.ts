@@ -1,0 +1,20 @@
+/**
+ * `npm run dev`: the sandbox server on OPSLAB_DEV_SERVER_PORT (4322) and `astro dev` on 4321, which
+ * proxies /ws and /api to it (astro.config.mjs). Lesson text reloads live; lesson scripts are
+ * staged at server start (restart to pick up changes).
+ */
+import { spawn } from 'node:child_process';
+import { startApp } from './app.ts';
+import { loadConfig, projectRoot } from './config.ts';
+
+const port = Number(process.env.OPSLAB_DEV_SERVER_PORT ?? 4322);
+const app = await startApp(loadConfig({ port, allowedOrigins: ['http://localhost:4321', 'http://127.0.0.1:4321'] }));
+const astro = spawn('npx', ['astro', 'dev', '--port', '4321'], { cwd: projectRoot, stdio: 'inherit' });
+const stop = async () => {
+  astro.kill('SIGTERM');
+  await app.close();
+  process.exit(0);
+};
+process.once('SIGINT', () => void stop());
+process.once('SIGTERM', () => void stop());
+astro.once('exit', (code) => void app.close().then(() => process.exit(code ?? 0)));

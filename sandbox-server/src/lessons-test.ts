@@ -1,0 +1,129 @@
+/**
+ * `npm run lessons:test [lesson…] [--step <id>] [--json <file>]`
+ *
+ * Proves every step of every lesson in a fresh, real sandbox: setup.sh, then for each step in
+ * order: check.sh must FAIL, solve.sh runs, check.sh must PASS (given solve.sh's answer when the
+ * step asks for one). With --step, a fresh sandbox gets the solves of the earlier steps and only
+ * that step is tested. Prints a table; exits 1 on any deviation.
+ */
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadCatalog, type Lesson } from '../../src/lessons/catalog.ts';
+import { answerFrom, runCheck, runSetup, runSolve } from './checker.ts';
+import { loadConfig, projectRoot } from './config.ts';
+import { stageLesson } from './lesson-staging.ts';
+import { BwrapBackend, defaultTmpfsBytes } from './sandbox/bwrap.ts';
+
+export interface StepReport {
+  lesson: string;
+  step: string;
+  ok: boolean;
+  detail: string;
+  seconds: number;
+}
+
+async function testLesson(lesson: Lesson, backend: BwrapBackend, stagingRoot: string, only?: string): Promise<StepReport[]> {
+  const reports: StepReport[] = [];
+  const started = performance.now();
+  const report = (step: string, ok: boolean, detail: string, since: number) =>
+    reports.push({ lesson: lesson.slug, step, ok, detail, seconds: (performance.now() - since) / 1000 });
+  if (only && !lesson.steps.some((s) => s.id === only)) {
+    report(only, false, `lesson ${lesson.slug} has no step "${only}"`, started);
+    return reports;
+  }
+  const sandbox = await backend.create({ id: `lessons-test/${lesson.slug}`, lessonDir: stageLesson(lesson, stagingRoot) });
+  try {
+    const setup = await runSetup(sandbox, lesson.setupScript !== undefined);
+    report('(setup)', setup.ok, setup.ok ? 'setup.sh ran' : `setup failed: ${setup.output}`, started);
+    if (!setup.ok) return reports;
+    for (const step of lesson.steps) {
+      const since = performance.now();
+      if (only && step.id !== only) {
+        if (reports.some((r) => r.step === only)) break;
+        const solve = await runSolve(sandbox, step);
+        if (!solve.ok) {
+          report(step.id, false, `solve.sh of an earlier step failed: ${solve.output}`, since);
+          return reports;
+        }
+        continue;
+      }
+      const before = await runCheck(sandbox, step);
+      if (before.passed) {
+        report(step.id, false, `check.sh passed before solve.sh ran: ${before.feedback}`, since);
+        return reports;
+      }
+      const solve = await runSolve(sandbox, step);
+      if (!solve.ok) {
+        report(step.id, false, `solve.sh failed: ${solve.output}`, since);
+        return reports;
+      }
+      const after = await runCheck(sandbox, step, answerFrom(step, solve.output));
+      report(step.id, after.passed, after.passed ? `fail → solve → pass (${after.feedback})` : `check.sh failed after solve.sh: ${after.feedback}`, since);
+      if (!after.passed) return reports;
+    }
+  } finally {
+    await sandbox.destroy();
+  }
+  return reports;
+}
+
+function printTable(reports: StepReport[]): void {
+  const rows = reports.map((r) => [r.lesson, r.step, r.ok ? 'PASS' : 'FAIL', r.seconds.toFixed(2), r.detail.replace(/\s+/g, ' ').slice(0, 90)]);
+  const header = ['lesson', 'step', 'result', 'seconds', 'detail'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const row of rows) console.log(line(row));
+}
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { step: { type: 'string' }, json: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (values.help) {
+    console.log('usage: npm run lessons:test -- [lesson…] [--step <id>] [--json <file>]');
+    return 0;
+  }
+  if (process.getuid?.() !== 0) {
+    console.error('lessons:test runs as root: each sandbox gets its own unprivileged uid');
+    return 2;
+  }
+  const config = loadConfig();
+  const catalog = loadCatalog(config.lessonsDir);
+  const unknown = positionals.filter((slug) => !catalog.some((l) => l.slug === slug));
+  if (unknown.length > 0) {
+    console.error(`unknown lesson(s): ${unknown.join(', ')}; known: ${catalog.map((l) => l.slug).join(', ')}`);
+    return 2;
+  }
+  if (values.step && positionals.length !== 1) {
+    console.error('--step needs exactly one lesson');
+    return 2;
+  }
+  const lessons = positionals.length > 0 ? catalog.filter((l) => positionals.includes(l.slug)) : catalog;
+  const stagingRoot = mkdtempSync(join(tmpdir(), 'opslab-lessons-test-'));
+  chmodSync(stagingRoot, 0o755);
+  const backend = new BwrapBackend({
+    uidBase: Number(process.env.OPSLAB_LESSONS_TEST_UID_BASE ?? 690_000),
+    uidCount: 100,
+    platformDir: join(projectRoot, 'sandbox-server/sandbox-files'),
+    tmpfsBytes: defaultTmpfsBytes,
+  });
+  const reports: StepReport[] = [];
+  try {
+    for (const lesson of lessons) reports.push(...(await testLesson(lesson, backend, stagingRoot, values.step)));
+  } finally {
+    await backend.destroyAll();
+    rmSync(stagingRoot, { recursive: true, force: true });
+  }
+  printTable(reports);
+  const failed = reports.filter((r) => !r.ok).length;
+  console.log(`\nlessons:test: ${reports.length - failed} passed, ${failed} failed`);
+  if (values.json) writeFileSync(values.json, JSON.stringify(reports, null, 2));
+  return failed > 0 ? 1 : 0;
+}
+
+process.exitCode = await main();

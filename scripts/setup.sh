@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs everything Opslab needs on a fresh Debian 12 machine (as root) and builds the site:
+# system packages (bubblewrap for the sandboxes, chromium for the browser tests, the tools the
+# lessons use, a C++ toolchain for node-pty and better-sqlite3), npm packages, the Astro build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup: run as root (the server gives every sandbox its own unprivileged uid)" >&2
+  exit 1
+fi
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  echo "setup: Node.js 20 or newer is required (found: $(node --version 2>/dev/null || echo none))" >&2
+  exit 1
+fi
+
+packages=(
+  bubblewrap util-linux procps iproute2 psmisc   # sandboxes: bwrap, setpriv/nsenter, pkill, ip
+  python3 curl                                    # used by the lessons
+  chromium                                        # browser tests (Playwright drives Debian's chromium)
+  make g++ python3                                # node-gyp builds node-pty and better-sqlite3 from source
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+npm ci --no-audit --no-fund
+npx astro build
+mkdir -p -m 0755 /var/lib/opslab
+echo "setup: done"

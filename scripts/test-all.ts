@@ -1,0 +1,98 @@
+/**
+ * `npm test`: every suite, in order — typecheck, unit + integration (node --test), site build,
+ * lessons:test, e2e (Playwright in Debian chromium) — then one line: `N passed, N failed`.
+ *
+ * `npm test -- unit lessons` runs only the named stages.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const results = join(root, 'test-results');
+
+interface Counts {
+  passed: number;
+  failed: number;
+}
+
+function run(command: string, args: string[]): number {
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', env: { ...process.env, FORCE_COLOR: '0' } });
+  return result.status ?? 1;
+}
+
+/** Test files next to the code they test and under sandbox-server/test (e2e has its own runner). */
+function testFiles(dir: string): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (['node_modules', 'dist', 'e2e', '.git', '.astro', 'test-results'].includes(entry.name)) continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) found.push(...testFiles(path));
+    else if (entry.name.endsWith('.test.ts')) found.push(relative(root, path));
+  }
+  return found.sort();
+}
+
+const gate = (name: string, command: string, args: string[]): Counts => {
+  console.log(`\n=== ${name}`);
+  return run(command, args) === 0 ? { passed: 1, failed: 0 } : { passed: 0, failed: 1 };
+};
+
+const stages: Record<string, () => Counts> = {
+  typecheck: () => gate('typecheck', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']),
+  unit: () => {
+    console.log('\n=== unit and integration tests (node --test)');
+    const tap = join(results, 'node-test.tap');
+    const status = run('node', [
+      '--import', 'tsx', '--test', '--test-concurrency=1',
+      '--test-reporter=spec', '--test-reporter-destination=stdout',
+      '--test-reporter=tap', `--test-reporter-destination=${tap}`,
+      ...testFiles(root),
+    ]);
+    const text = existsSync(tap) ? readFileSync(tap, 'utf8') : '';
+    const count = (key: string) => Number(new RegExp(`^# ${key} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+    const counts = { passed: count('pass'), failed: count('fail') + count('cancelled') };
+    if (status !== 0 && counts.failed === 0) counts.failed = 1; // the runner itself failed
+    return counts;
+  },
+  build: () => gate('site build (astro build)', 'npx', ['astro', 'build']),
+  lessons: () => {
+    console.log('\n=== lessons:test');
+    const json = join(results, 'lessons.json');
+    const status = run('npx', ['tsx', 'sandbox-server/src/lessons-test.ts', '--json', json]);
+    const reports = existsSync(json) ? (JSON.parse(readFileSync(json, 'utf8')) as Array<{ ok: boolean }>) : [];
+    const counts = { passed: reports.filter((r) => r.ok).length, failed: reports.filter((r) => !r.ok).length };
+    if (status !== 0 && counts.failed === 0) counts.failed = 1;
+    return counts;
+  },
+  e2e: () => {
+    console.log('\n=== e2e (Playwright, Debian chromium)');
+    const json = join(results, 'e2e.json');
+    const status = run('npx', ['playwright', 'test', '-c', 'e2e/playwright.config.ts']);
+    const stats = existsSync(json) ? (JSON.parse(readFileSync(json, 'utf8')) as { stats: { expected: number; unexpected: number; flaky: number } }).stats : undefined;
+    const counts = { passed: (stats?.expected ?? 0) + (stats?.flaky ?? 0), failed: stats?.unexpected ?? 0 };
+    if (status !== 0 && counts.failed === 0) counts.failed = 1;
+    return counts;
+  },
+};
+
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((name) => !(name in stages));
+if (unknown.length > 0) {
+  console.error(`unknown stage(s): ${unknown.join(', ')}; stages: ${Object.keys(stages).join(', ')}`);
+  process.exit(2);
+}
+rmSync(results, { recursive: true, force: true });
+mkdirSync(results, { recursive: true });
+const total: Counts = { passed: 0, failed: 0 };
+for (const [name, stage] of Object.entries(stages)) {
+  if (wanted.length > 0 && !wanted.includes(name)) continue;
+  // e2e needs the built site: build first even when only e2e was asked for.
+  if (name === 'e2e' && wanted.length > 0 && !wanted.includes('build')) stages.build!();
+  const counts = stage();
+  total.passed += counts.passed;
+  total.failed += counts.failed;
+}
+console.log(`\n${total.passed} passed, ${total.failed} failed`);
+process.exit(total.failed > 0 ? 1 : 0);
