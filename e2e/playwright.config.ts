@@ -32,7 +32,7 @@ export default defineConfig({
       OPSLAB_PORT: String(port),
       OPSLAB_HOST: '127.0.0.1',
       OPSLAB_DB: `${stateDir}/opslab.db`,
-      OPSLAB_STAGING_DIR: `${stateDir}/lessons`,
+      OPSLAB_STAGING_DIR: `${stateDir}/staging`,
       OPSLAB_UID_BASE: '650000',
       OPSLAB_UID_COUNT: '1000',
       OPSLAB_LOG_LEVEL: 'warn',

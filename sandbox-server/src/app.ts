@@ -4,12 +4,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { loadCatalog } from '../../src/lessons/catalog.ts';
 import type { ServerConfig } from './config.ts';
-import { projectRoot } from './config.ts';
 import { createHttpServer } from './http-server.ts';
-import { stageLesson } from './lesson-staging.ts';
+import { stageLesson, stagePlatform } from './lesson-staging.ts';
 import { log } from './log.ts';
 import { BwrapBackend, defaultTmpfsBytes } from './sandbox/bwrap.ts';
 import { SessionManager, type StagedLesson } from './sessions.ts';
@@ -42,7 +40,7 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
   const backend = new BwrapBackend({
     uidBase: config.uidBase,
     uidCount: config.uidCount,
-    platformDir: join(projectRoot, 'sandbox-server/sandbox-files'),
+    platformDir: stagePlatform(config.stagingDir),
     tmpfsBytes: defaultTmpfsBytes,
   });
   const orphans = await backend.cleanupOrphans();
@@ -50,7 +48,7 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
 
   const store = new ProgressStore(config.databasePath);
   const sessions = new SessionManager(lessons, backend, store, { idleTimeoutMs: config.idleTimeoutMs, scrollbackBytes: config.scrollbackBytes });
-  const server = createHttpServer({
+  const { server, terminateSockets } = createHttpServer({
     siteDir: config.siteDir,
     sessions,
     store,
@@ -74,6 +72,7 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
     backend,
     close: () =>
       (closing ??= (async () => {
+        terminateSockets();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await sessions.closeAll();

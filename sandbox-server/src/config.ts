@@ -13,7 +13,7 @@ export interface ServerConfig {
   /** Built Astro site (static files). */
   siteDir: string;
   lessonsDir: string;
-  /** Root-owned, world-readable folder where lesson runtime files are staged for the sandboxes. */
+  /** Root-owned, world-readable folder where the platform's and the lessons' sandbox files are staged. */
   stagingDir: string;
   /** SQLite database for progress. */
   databasePath: string;
@@ -42,7 +42,7 @@ export function loadConfig(overrides: Partial<ServerConfig> = {}): ServerConfig 
     port: int('OPSLAB_PORT', 4321),
     siteDir: resolve(process.env.OPSLAB_SITE_DIR ?? resolve(projectRoot, 'dist')),
     lessonsDir: resolve(process.env.OPSLAB_LESSONS_DIR ?? resolve(projectRoot, 'lessons')),
-    stagingDir: resolve(process.env.OPSLAB_STAGING_DIR ?? '/var/lib/opslab/lessons'),
+    stagingDir: resolve(process.env.OPSLAB_STAGING_DIR ?? '/var/lib/opslab/staging'),
     databasePath: resolve(process.env.OPSLAB_DB ?? resolve(projectRoot, 'var/opslab.db')),
     uidBase: int('OPSLAB_UID_BASE', 600_000),
     uidCount: int('OPSLAB_UID_COUNT', 10_000),

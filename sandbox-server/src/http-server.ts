@@ -46,7 +46,13 @@ function reject(socket: Duplex, status: number, reason: string): void {
   socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${reason.length}\r\n\r\n${reason}`);
 }
 
-export function createHttpServer(deps: HttpDeps): Server {
+export interface HttpServer {
+  server: Server;
+  /** Ends every WebSocket: upgraded sockets are not the HTTP server's any more, so close() would wait for them. */
+  terminateSockets(): void;
+}
+
+export function createHttpServer(deps: HttpDeps): HttpServer {
   const hasSite = existsSync(join(deps.siteDir, 'index.html'));
   const notFound = existsSync(join(deps.siteDir, '404.html')) ? readFileSync(join(deps.siteDir, '404.html')) : 'Not found';
   const serveStatic = hasSite ? sirv(deps.siteDir, { etag: true, dev: false, gzip: false }) : undefined;
@@ -86,5 +92,5 @@ export function createHttpServer(deps: HttpDeps): Server {
     log.debug({ err: error }, 'client error');
     if (socket.writable) reject(socket, 400, 'Bad Request');
   });
-  return server;
+  return { server, terminateSockets: () => wss.clients.forEach((ws) => ws.terminate()) };
 }

@@ -1,5 +1,5 @@
 /**
- * Copies a lesson's runtime files (setup.sh, steps/, files/, bin/) to a root-owned, world-readable
+ * Copies the platform's sandbox files (bashrc, sudo/su shims) and each lesson's runtime files (setup.sh, steps/, files/, bin/) to a root-owned, world-readable
  * staging folder that the sandbox mounts read-only. Sandbox uids cannot read the project checkout
  * (it may live under a 0700 home), and a copy taken at start cannot change under a running sandbox.
  * Symlinks are copied as symlinks, never followed: they resolve inside the sandbox's own view.
@@ -7,18 +7,35 @@
 import { chmodSync, cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Lesson } from '../../src/lessons/catalog.ts';
+import { projectRoot } from './config.ts';
 
-const RUNTIME_ENTRIES = ['setup.sh', 'steps', 'files', 'bin'];
+const LESSON_ENTRIES = ['setup.sh', 'steps', 'files', 'bin'];
+const PLATFORM_DIR = join(projectRoot, 'sandbox-server/sandbox-files');
 
-export function stageLesson(lesson: Lesson, stagingRoot: string): string {
-  mkdirSync(stagingRoot, { recursive: true, mode: 0o755 });
-  chmodSync(stagingRoot, 0o755);
-  const target = join(stagingRoot, lesson.slug);
+/** Replaces `target` with a copy of the named entries of `source` (those that exist). */
+function stage(source: string, entries: string[], target: string): string {
   rmSync(target, { recursive: true, force: true });
-  mkdirSync(target, { mode: 0o755 });
-  for (const entry of RUNTIME_ENTRIES) {
-    const source = join(lesson.dir, entry);
-    if (existsSync(source)) cpSync(source, join(target, entry), { recursive: true, dereference: false, verbatimSymlinks: true, preserveTimestamps: true });
+  mkdirSync(target, { recursive: true, mode: 0o755 });
+  chmodSync(target, 0o755);
+  for (const entry of entries) {
+    const from = join(source, entry);
+    if (existsSync(from)) cpSync(from, join(target, entry), { recursive: true, dereference: false, verbatimSymlinks: true, preserveTimestamps: true });
   }
   return target;
+}
+
+function ensureRoot(stagingRoot: string): void {
+  mkdirSync(stagingRoot, { recursive: true, mode: 0o755 });
+  chmodSync(stagingRoot, 0o755);
+}
+
+export function stageLesson(lesson: Lesson, stagingRoot: string): string {
+  ensureRoot(stagingRoot);
+  return stage(lesson.dir, LESSON_ENTRIES, join(stagingRoot, 'lessons', lesson.slug));
+}
+
+/** The platform's files for every sandbox: mounted read-only under /opt/opslab. */
+export function stagePlatform(stagingRoot: string): string {
+  ensureRoot(stagingRoot);
+  return stage(PLATFORM_DIR, ['bashrc', 'bin'], join(stagingRoot, 'platform'));
 }

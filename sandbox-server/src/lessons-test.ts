@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadCatalog, type Lesson } from '../../src/lessons/catalog.ts';
 import { answerFrom, runCheck, runSetup, runSolve } from './checker.ts';
-import { loadConfig, projectRoot } from './config.ts';
-import { stageLesson } from './lesson-staging.ts';
+import { loadConfig } from './config.ts';
+import { stageLesson, stagePlatform } from './lesson-staging.ts';
 import { BwrapBackend, defaultTmpfsBytes } from './sandbox/bwrap.ts';
 
 export interface StepReport {
@@ -109,7 +109,7 @@ async function main(): Promise<number> {
   const backend = new BwrapBackend({
     uidBase: Number(process.env.OPSLAB_LESSONS_TEST_UID_BASE ?? 690_000),
     uidCount: 100,
-    platformDir: join(projectRoot, 'sandbox-server/sandbox-files'),
+    platformDir: stagePlatform(stagingRoot),
     tmpfsBytes: defaultTmpfsBytes,
   });
   const reports: StepReport[] = [];

@@ -32,7 +32,7 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}, dir
     host: '127.0.0.1',
     port: 0,
     databasePath: join(workDir, 'opslab.db'),
-    stagingDir: join(workDir, 'lessons'),
+    stagingDir: join(workDir, 'staging'),
     uidBase: nextUidBase,
     uidCount: 500,
     ...overrides,
@@ -139,7 +139,10 @@ export class TestClient {
   }
 
   ready(): Promise<void> {
-    return this.until(() => this.statuses.some((s) => s.state === 'ready') && /[#$] $/.test(this.output), 'a ready sandbox and a prompt', 30_000);
+    return this.until(() => {
+      if (this.errors.length > 0 || this.closeCode !== undefined) throw new Error(`no prompt: ${JSON.stringify(this.errors)} (close ${this.closeCode})`);
+      return this.statuses.some((s) => s.state === 'ready') && /[#$] $/.test(this.output);
+    }, 'a ready sandbox and a prompt', 30_000);
   }
 
   async check(step: string, answer?: string): Promise<CheckResultPayload> {
