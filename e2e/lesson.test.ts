@@ -4,6 +4,7 @@
  * see progress on the index page.
  */
 import { expect, test, type Page } from '@playwright/test';
+import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 const screen = (page: Page) => page.locator('opslab-terminal[data-terminal="main"] .xterm-rows');
@@ -88,4 +89,43 @@ test('the theme toggle switches light and dark; narrow screens stack text and te
   const text = await page.locator('.lesson-text').boundingBox();
   const terminals = await page.locator('.terminals').boundingBox();
   expect(terminals!.y).toBeGreaterThanOrEqual(text!.y + 10);
+});
+
+/** A TCP relay between the browser and the server whose connections the test can cut: a real outage. */
+async function cuttableRelay(target: number): Promise<{ url: string; cut(): void; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(target, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => s.destroy());
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://localhost:${(server.address() as AddressInfo).port}`,
+    cut: () => sockets.forEach((s) => s.destroy()),
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+test('losing the network: the terminal says so, reconnects by itself, and finds the same shell', async ({ page, baseURL }) => {
+  const relay = await cuttableRelay(Number(new URL(baseURL!).port));
+  try {
+    await page.goto(`${relay.url}/lessons/getting-started/`);
+    const terminal = page.locator('opslab-terminal[data-terminal="main"]');
+    await expect(terminal).toHaveAttribute('data-state', 'ready', { timeout: 20_000 });
+    await typeInTerminal(page, 'export BEFORE_OUTAGE=still-$((2+3))');
+    await expect(screen(page)).toContainText('BEFORE_OUTAGE');
+    relay.cut();
+    await expect(terminal.locator('.terminal-status')).toContainText('connection lost');
+    await expect(terminal).toHaveAttribute('data-state', 'ready', { timeout: 20_000 });
+    await typeInTerminal(page, 'echo "value=$BEFORE_OUTAGE"');
+    await expect(screen(page)).toContainText('value=still-5');
+  } finally {
+    relay.cut();
+    await relay.close();
+  }
 });
