@@ -7,9 +7,10 @@ import type { AddressInfo } from 'node:net';
 import { loadCatalog } from '../../src/lessons/catalog.ts';
 import type { ServerConfig } from './config.ts';
 import { createHttpServer } from './http-server.ts';
-import { stageLesson, stagePlatform } from './lesson-staging.ts';
+import { stageLesson } from './lesson-staging.ts';
 import { log } from './log.ts';
-import { BwrapBackend, defaultTmpfsBytes } from './sandbox/bwrap.ts';
+import type { BwrapBackend } from './sandbox/bwrap.ts';
+import { createBwrapBackend } from './sandbox/create-backend.ts';
 import { SessionManager, type StagedLesson } from './sessions.ts';
 import { ProgressStore } from './store.ts';
 
@@ -37,17 +38,18 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
   for (const lesson of loadCatalog(config.lessonsDir)) {
     lessons.set(lesson.slug, { lesson, stagedDir: stageLesson(lesson, config.stagingDir) });
   }
-  const backend = new BwrapBackend({
-    uidBase: config.uidBase,
-    uidCount: config.uidCount,
-    platformDir: stagePlatform(config.stagingDir),
-    tmpfsBytes: defaultTmpfsBytes,
-  });
+  const backend = createBwrapBackend(config);
   const orphans = await backend.cleanupOrphans();
   if (orphans > 0) log.warn({ orphans }, 'killed processes left by an earlier run');
 
   const store = new ProgressStore(config.databasePath);
-  const sessions = new SessionManager(lessons, backend, store, { idleTimeoutMs: config.idleTimeoutMs, scrollbackBytes: config.scrollbackBytes });
+  const sessions = new SessionManager(lessons, backend, store, {
+    idleTimeoutMs: config.idleTimeoutMs,
+    scrollbackBytes: config.scrollbackBytes,
+    profiles: config.profiles,
+    maxSandboxes: config.maxSandboxes,
+    maxSandboxesPerAttendee: config.maxSandboxesPerAttendee,
+  });
   const { server, terminateSockets } = createHttpServer({
     siteDir: config.siteDir,
     sessions,

@@ -4,6 +4,8 @@
  */
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { SandboxProfile } from '../../src/schemas/lesson.ts';
+import type { ResourceLimits } from './sandbox/cgroups.ts';
 
 export const projectRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
 
@@ -26,7 +28,22 @@ export interface ServerConfig {
   scrollbackBytes: number;
   /** Extra origins allowed to open the WebSocket (the page's own origin is always allowed). */
   allowedOrigins: string[];
+  /** What each lesson profile may use; a lesson picks a profile, the server decides what it grants. */
+  profiles: Record<SandboxProfile, ResourceLimits>;
+  /** Abuse caps: live sandboxes in all, and per attendee. */
+  maxSandboxes: number;
+  maxSandboxesPerAttendee: number;
+  /** Development only: run without cgroup limits where the controllers are missing. */
+  devUnlimited: boolean;
 }
+
+const MiB = 1024 * 1024;
+
+export const defaultProfiles: Record<SandboxProfile, ResourceLimits> = {
+  small: { memoryBytes: 512 * MiB, pids: 256, cpuPercent: 100, cpuShares: 1024 },
+  network: { memoryBytes: 512 * MiB, pids: 256, cpuPercent: 100, cpuShares: 1024 },
+  cluster: { memoryBytes: 1536 * MiB, pids: 1024, cpuPercent: 200, cpuShares: 1024 },
+};
 
 function int(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -49,6 +66,10 @@ export function loadConfig(overrides: Partial<ServerConfig> = {}): ServerConfig 
     idleTimeoutMs: int('OPSLAB_IDLE_TIMEOUT_MS', 30 * 60_000),
     scrollbackBytes: int('OPSLAB_SCROLLBACK_BYTES', 256 * 1024),
     allowedOrigins: (process.env.OPSLAB_ALLOWED_ORIGINS ?? '').split(',').filter(Boolean),
+    profiles: defaultProfiles,
+    maxSandboxes: int('OPSLAB_MAX_SANDBOXES', 200),
+    maxSandboxesPerAttendee: int('OPSLAB_MAX_SANDBOXES_PER_ATTENDEE', 3),
+    devUnlimited: process.env.OPSLAB_DEV_UNLIMITED === '1',
     ...overrides,
   };
 }

@@ -13,8 +13,10 @@ import { parseArgs } from 'node:util';
 import { loadCatalog, type Lesson } from '../../src/lessons/catalog.ts';
 import { answerFrom, runCheck, runSetup, runSolve } from './checker.ts';
 import { loadConfig } from './config.ts';
-import { stageLesson, stagePlatform } from './lesson-staging.ts';
-import { BwrapBackend, defaultTmpfsBytes } from './sandbox/bwrap.ts';
+import { stageLesson } from './lesson-staging.ts';
+import type { BwrapBackend } from './sandbox/bwrap.ts';
+import { createBwrapBackend } from './sandbox/create-backend.ts';
+import type { ResourceLimits } from './sandbox/cgroups.ts';
 
 export interface StepReport {
   lesson: string;
@@ -24,7 +26,7 @@ export interface StepReport {
   seconds: number;
 }
 
-async function testLesson(lesson: Lesson, backend: BwrapBackend, stagingRoot: string, only?: string): Promise<StepReport[]> {
+async function testLesson(lesson: Lesson, backend: BwrapBackend, stagingRoot: string, limits: ResourceLimits, only?: string): Promise<StepReport[]> {
   const reports: StepReport[] = [];
   const started = performance.now();
   const report = (step: string, ok: boolean, detail: string, since: number) =>
@@ -33,7 +35,7 @@ async function testLesson(lesson: Lesson, backend: BwrapBackend, stagingRoot: st
     report(only, false, `lesson ${lesson.slug} has no step "${only}"`, started);
     return reports;
   }
-  const sandbox = await backend.create({ id: `lessons-test/${lesson.slug}`, lessonDir: stageLesson(lesson, stagingRoot) });
+  const sandbox = await backend.create({ id: `lessons-test/${lesson.slug}`, lessonDir: stageLesson(lesson, stagingRoot), limits });
   try {
     const setup = await runSetup(sandbox, lesson.setupScript !== undefined);
     report('(setup)', setup.ok, setup.ok ? 'setup.sh ran' : `setup failed: ${setup.output}`, started);
@@ -106,15 +108,16 @@ async function main(): Promise<number> {
   const lessons = positionals.length > 0 ? catalog.filter((l) => positionals.includes(l.slug)) : catalog;
   const stagingRoot = mkdtempSync(join(tmpdir(), 'opslab-lessons-test-'));
   chmodSync(stagingRoot, 0o755);
-  const backend = new BwrapBackend({
+  const backend = createBwrapBackend({
     uidBase: Number(process.env.OPSLAB_LESSONS_TEST_UID_BASE ?? 690_000),
     uidCount: 100,
-    platformDir: stagePlatform(stagingRoot),
-    tmpfsBytes: defaultTmpfsBytes,
+    stagingDir: stagingRoot,
+    devUnlimited: config.devUnlimited,
   });
+  await backend.cleanupOrphans();
   const reports: StepReport[] = [];
   try {
-    for (const lesson of lessons) reports.push(...(await testLesson(lesson, backend, stagingRoot, values.step)));
+    for (const lesson of lessons) reports.push(...(await testLesson(lesson, backend, stagingRoot, config.profiles[lesson.profile], values.step)));
   } finally {
     await backend.destroyAll();
     rmSync(stagingRoot, { recursive: true, force: true });

@@ -11,6 +11,8 @@ import type { Lesson, StepSpec } from '../../src/lessons/catalog.ts';
 import { answerFrom, runCheck, runSetup, runSolve } from './checker.ts';
 import { log } from './log.ts';
 import type { Sandbox, SandboxBackend } from './sandbox/backend.ts';
+import type { ResourceLimits } from './sandbox/cgroups.ts';
+import type { SandboxProfile } from '../../src/schemas/lesson.ts';
 import { isDone, type ProgressStore } from './store.ts';
 import { Terminal } from './terminal.ts';
 
@@ -29,11 +31,14 @@ export interface SessionListener {
 export interface SessionOptions {
   idleTimeoutMs: number;
   scrollbackBytes: number;
+  profiles: Record<SandboxProfile, ResourceLimits>;
+  maxSandboxes: number;
+  maxSandboxesPerAttendee: number;
 }
 
 export class SessionError extends Error {
   constructor(
-    readonly code: 'unknown-lesson' | 'unknown-terminal' | 'unknown-step' | 'sandbox-failed' | 'not-ready',
+    readonly code: 'unknown-lesson' | 'unknown-terminal' | 'unknown-step' | 'sandbox-failed' | 'not-ready' | 'capacity',
     message: string,
   ) {
     super(message);
@@ -59,7 +64,14 @@ export class LessonSession {
     private readonly store: ProgressStore,
     private readonly options: SessionOptions,
     private readonly onClosed: (session: LessonSession) => void,
+    /** Says why no sandbox may start now (abuse caps), or undefined. */
+    private readonly capacity: (session: LessonSession) => string | undefined,
   ) {}
+
+  /** Holds a sandbox, or is starting one: counts against the caps. */
+  get holdsSandbox(): boolean {
+    return Boolean(this.sandbox?.alive) || this.starting !== undefined;
+  }
 
   get lesson(): Lesson {
     return this.staged.lesson;
@@ -90,11 +102,16 @@ export class LessonSession {
   }
 
   private async start(): Promise<Sandbox> {
+    const full = this.capacity(this);
+    if (full) {
+      this.setStatus({ state: 'error', message: full });
+      throw new SessionError('capacity', full);
+    }
     const done = this.lesson.steps.filter((step) => isDone(this.progress().steps[step.id]));
     this.setStatus({ state: done.length > 0 ? 'restoring' : 'starting', message: done.length > 0 ? 'Re-creating your sandbox and replaying the steps you completed…' : 'Starting your sandbox…' });
     let sandbox: Sandbox;
     try {
-      sandbox = await this.backend.create({ id: this.key, lessonDir: this.staged.stagedDir });
+      sandbox = await this.backend.create({ id: this.key, lessonDir: this.staged.stagedDir, limits: this.options.profiles[this.lesson.profile] });
     } catch (error) {
       log.error({ session: this.key, err: error }, 'sandbox creation failed');
       this.setStatus({ state: 'error', message: 'Your sandbox could not be started. Try again in a moment; if it persists, tell the instructor.' });
@@ -253,9 +270,18 @@ export class SessionManager {
     const key = `${attendee}/${slug}`;
     let session = this.sessions.get(key);
     if (!session) {
-      session = new LessonSession(key, attendee, staged, this.backend, this.store, this.options, (s) => {
-        if (this.sessions.get(s.key) === s) this.sessions.delete(s.key);
-      });
+      session = new LessonSession(
+        key,
+        attendee,
+        staged,
+        this.backend,
+        this.store,
+        this.options,
+        (s) => {
+          if (this.sessions.get(s.key) === s) this.sessions.delete(s.key);
+        },
+        (s) => this.capacityFor(s),
+      );
       this.sessions.set(key, session);
     }
     return session;
@@ -263,6 +289,18 @@ export class SessionManager {
 
   get size(): number {
     return this.sessions.size;
+  }
+
+  private capacityFor(starting: LessonSession): string | undefined {
+    const holding = [...this.sessions.values()].filter((s) => s !== starting && s.holdsSandbox);
+    if (holding.length >= this.options.maxSandboxes) {
+      return `The workshop is full: all ${this.options.maxSandboxes} sandboxes are in use. Try again in a few minutes, or ask the instructor.`;
+    }
+    const mine = holding.filter((s) => s.attendee === starting.attendee);
+    if (mine.length >= this.options.maxSandboxesPerAttendee) {
+      return `You already have ${mine.length} sandboxes running (${mine.map((s) => s.lesson.slug).join(', ')}); the limit is ${this.options.maxSandboxesPerAttendee}. Close a lesson's tab: its sandbox stops after ${Math.round(this.options.idleTimeoutMs / 60_000)} min idle.`;
+    }
+    return undefined;
   }
 
   async closeAll(): Promise<void> {

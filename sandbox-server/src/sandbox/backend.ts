@@ -3,6 +3,7 @@
  * gVisor or Kubernetes backend would implement next.
  */
 import type { IPty } from 'node-pty';
+import type { ResourceLimits, SandboxStats } from './cgroups.ts';
 
 export interface ExecResult {
   code: number | null;
@@ -38,6 +39,8 @@ export interface Sandbox {
   destroy(): Promise<void>;
   /** Called once when the sandbox dies, whether destroyed or crashed. */
   onExit(listener: (reason: string) => void): void;
+  /** Resource use now; undefined when running without limits (development flag). */
+  stats(): SandboxStats | undefined;
 }
 
 export interface SandboxRequest {
@@ -45,6 +48,7 @@ export interface SandboxRequest {
   id: string;
   /** Staged lesson folder, mounted read-only at /opt/opslab/lesson. */
   lessonDir: string;
+  limits: ResourceLimits;
 }
 
 export interface SandboxBackend {

@@ -14,6 +14,7 @@ import { once } from 'node:events';
 import { spawn as spawnPty, type IPty } from 'node-pty';
 import { log } from '../log.ts';
 import type { ExecOptions, ExecResult, PtyOptions, Sandbox, SandboxBackend, SandboxRequest } from './backend.ts';
+import type { Cgroups, SandboxStats } from './cgroups.ts';
 import { killProcessesWhere, processesWhere } from './procfs.ts';
 import { UidPool } from './uid-pool.ts';
 
@@ -24,6 +25,10 @@ export interface BwrapOptions {
   platformDir: string;
   /** Sizes of the private tmpfs mounts, in bytes. */
   tmpfsBytes: { tmp: number; run: number; var: number; home: number };
+  /** sandbox-exec (native/): joins the sandbox's cgroups and installs the seccomp filter. */
+  sandboxExec: string;
+  /** Resource limits; undefined only with the development flag (no limits at all). */
+  cgroups: Cgroups | undefined;
   startTimeoutMs?: number;
 }
 
@@ -92,7 +97,8 @@ class BwrapSandbox implements Sandbox {
     /** Host pid of the sandbox's pid-1: the target of every nsenter. */
     private readonly initPid: number,
     private readonly bwrap: ChildProcess,
-    private readonly release: () => void,
+    private readonly launcher: Launcher,
+    private readonly cleanup: () => Promise<void>,
   ) {
     bwrap.once('exit', (code, signal) => this.died(`bwrap exited (code ${code}, signal ${signal})`));
   }
@@ -101,21 +107,19 @@ class BwrapSandbox implements Sandbox {
     return !this.dead;
   }
 
-  /** setpriv drops to the sandbox's uid with no supplementary groups (host root's groups must not leak in). */
+  /** Joins the sandbox's namespaces (after the launcher's cgroups, seccomp filter and uid drop). */
   private enter(argv: string[]): string[] {
-    const uid = String(this.uid);
-    return [
-      '--reuid', uid, '--regid', uid, '--clear-groups', '--',
+    return this.launcher.args([
       'nsenter', '-t', String(this.initPid), '-U', '-m', '-u', '-i', '-n', '-p', '-C',
       '--preserve-credentials', '--root', '--wd', '--',
       ...argv,
-    ];
+    ]);
   }
 
   spawnPty(options: PtyOptions): IPty {
     if (this.dead) throw new Error(`sandbox ${this.id} is not running`);
     const argv = options.argv ?? ['/bin/bash', '--rcfile', '/opt/opslab/bashrc', '-i'];
-    return spawnPty('setpriv', this.enter(argv), {
+    return spawnPty(this.launcher.program, this.enter(argv), {
       name: 'xterm-256color',
       cols: options.cols,
       rows: options.rows,
@@ -131,7 +135,7 @@ class BwrapSandbox implements Sandbox {
     const seconds = Math.max(1, Math.ceil(options.timeoutMs / 1000));
     // `timeout` inside the sandbox ends the script; the host-side timer is the backstop.
     const inner = ['timeout', '--kill-after=2', String(seconds), ...argv];
-    const child = spawn('setpriv', this.enter(inner), {
+    const child = spawn(this.launcher.program, this.enter(inner), {
       env: sandboxEnv({ TERM: 'dumb', ...options.env }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -157,24 +161,51 @@ class BwrapSandbox implements Sandbox {
     else this.exitListeners.push(listener);
   }
 
+  stats(): SandboxStats | undefined {
+    return this.launcher.stats();
+  }
+
   destroy(): Promise<void> {
     this.destroying ??= (async () => {
       this.bwrap.kill('SIGKILL');
-      // Everything the sandbox started runs as its uid, nested namespaces included: kill by uid.
-      await killProcessesWhere((uid) => uid === this.uid);
       this.died('destroyed');
+      await this.cleaned;
     })();
     return this.destroying;
   }
 
+  private cleaned: Promise<void> | undefined;
+
   private died(reason: string): void {
     if (this.dead) return;
     this.dead = true;
-    // Make sure nothing of it survives before its uid goes back to the pool.
-    killProcessesWhere((uid) => uid === this.uid)
-      .catch((error) => log.error({ sandbox: this.id, err: error }, 'sandbox processes survived'))
-      .finally(this.release);
+    // Nothing of it may survive (processes, cgroups) before its uid goes back to the pool.
+    this.cleaned = this.cleanup().catch((error) => log.error({ sandbox: this.id, err: error }, 'sandbox cleanup failed'));
     for (const listener of this.exitListeners.splice(0)) listener(reason);
+  }
+}
+
+/**
+ * How every process of one sandbox is started: sandbox-exec joins the sandbox's cgroups and
+ * installs the seccomp filter (as root, so it may write cgroup.procs), then setpriv drops to the
+ * sandbox's uid with no supplementary groups (host root's groups must not follow it in).
+ */
+class Launcher {
+  readonly program: string;
+  private readonly prefix: string[];
+
+  constructor(
+    sandboxExec: string,
+    uid: number,
+    procsFiles: string[],
+    readonly stats: () => SandboxStats | undefined,
+  ) {
+    this.program = sandboxExec;
+    this.prefix = [...procsFiles.flatMap((f) => ['--cgroup', f]), '--', 'setpriv', '--reuid', String(uid), '--regid', String(uid), '--clear-groups', '--'];
+  }
+
+  args(command: string[]): string[] {
+    return [...this.prefix, ...command];
   }
 }
 
@@ -192,35 +223,57 @@ export class BwrapBackend implements SandboxBackend {
 
   async create(request: SandboxRequest): Promise<Sandbox> {
     const uid = this.pool.lease();
-    const bwrap = spawn('bwrap', bwrapArgs(request, this.options), {
-      uid,
-      gid: uid, // libuv also calls setgroups(0) when dropping from root: no host groups survive
-      env: { PATH: '/usr/bin:/bin' },
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-    });
+    const group = `u${uid}`;
+    const { cgroups } = this.options;
+    const cleanup = async () => {
+      try {
+        // Everything the sandbox started runs as its uid, nested namespaces included: kill by uid.
+        await killProcessesWhere((u) => u === uid);
+        await cgroups?.remove(group);
+      } finally {
+        this.pool.release(uid);
+      }
+    };
+    let launcher: Launcher;
+    let bwrap: ChildProcess | undefined;
     try {
+      const procs = cgroups?.create(group, request.limits) ?? [];
+      launcher = new Launcher(this.options.sandboxExec, uid, procs, () => cgroups?.stats(group));
+      bwrap = spawn(this.options.sandboxExec, launcher.args(['bwrap', ...bwrapArgs(request, this.options)]), {
+        env: { PATH: '/usr/bin:/bin' },
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+      });
       const initPid = await waitUntilReady(bwrap, this.options.startTimeoutMs ?? 10_000);
-      const sandbox = new BwrapSandbox(request.id, uid, initPid, bwrap, () => this.pool.release(uid));
+      const sandbox = new BwrapSandbox(request.id, uid, initPid, bwrap, launcher, cleanup);
       this.live.add(sandbox);
       sandbox.onExit(() => this.live.delete(sandbox));
       return sandbox;
     } catch (error) {
-      bwrap.kill('SIGKILL');
-      await killProcessesWhere((u) => u === uid).finally(() => this.pool.release(uid));
+      bwrap?.kill('SIGKILL');
+      await cleanup();
       throw error;
     }
   }
 
+  /** Kills processes and removes cgroups that an earlier (crashed) run left in this server's range. */
   async cleanupOrphans(): Promise<number> {
     const leased = new Set([...this.live].map((s) => s.uid));
     const orphan = (uid: number) => this.pool.contains(uid) && !leased.has(uid);
     const count = processesWhere(orphan).length;
     if (count > 0) await killProcessesWhere(orphan);
+    const live = new Set([...leased].map((uid) => `u${uid}`));
+    for (const group of this.options.cgroups?.list() ?? []) if (!live.has(group)) await this.options.cgroups!.remove(group);
     return count;
+  }
+
+  /** Cgroups that exist now: for leak checks. */
+  cgroupNames(): string[] {
+    return this.options.cgroups?.list() ?? [];
   }
 
   async destroyAll(): Promise<void> {
     await Promise.all([...this.live].map((s) => s.destroy()));
+    await this.options.cgroups?.dispose();
   }
 }
 

@@ -1,0 +1,92 @@
+/*
+ * sandbox-exec: puts itself into a sandbox's cgroups, installs Opslab's seccomp filter, then execs
+ * its arguments (setpriv, which drops to the sandbox's uid, then bwrap or nsenter).
+ *
+ *   sandbox-exec [--cgroup <cgroup.procs file>]... -- <program> [args...]
+ *
+ * Every process of a sandbox starts through it (bwrap itself, and each nsenter for shells, checks
+ * and solves), so limits and filter cover them all and are inherited by everything they start. The
+ * filter is a deny list: lessons run real system software (mariadbd, dnsmasq, iptables, ip netns,
+ * unshare), so the sandbox needs mount, unshare, setns, clone with namespaces and raw sockets
+ * inside its own namespaces. What no lesson needs, and what widens the kernel's attack surface,
+ * fails with EPERM. docs/security.md lists the calls and the reasons.
+ */
+#include <errno.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+static const char *const denied[] = {
+    /* the kernel itself */
+    "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module", "reboot",
+    "swapon", "swapoff", "acct", "syslog", "quotactl", "quotactl_fd", "vhangup",
+    /* large, often-exploited kernel surfaces no lesson uses */
+    "bpf", "perf_event_open", "userfaultfd", "io_uring_setup", "io_uring_enter", "io_uring_register",
+    "keyctl", "add_key", "request_key", "lookup_dcookie", "fanotify_init", "open_by_handle_at",
+    "name_to_handle_at", "kcmp",
+    /* other processes' memory: no debugging across processes in a workshop sandbox */
+    "ptrace", "process_vm_readv", "process_vm_writev", "process_madvise",
+    /* the clock and hardware ports are the machine's, not the sandbox's */
+    "settimeofday", "clock_settime", "clock_adjtime", "adjtimex", "iopl", "ioperm",
+    "nfsservctl", "uselib",
+};
+
+/* Joins a cgroup (v1 or v2) by writing our pid to its cgroup.procs: before the sandbox exists, so nothing escapes the limits. */
+static int join_cgroup(const char *procs) {
+  FILE *f = fopen(procs, "w");
+  if (f == NULL) return -1;
+  int ok = fprintf(f, "%d\n", (int)getpid()) > 0;
+  return (fclose(f) == 0 && ok) ? 0 : -1;
+}
+
+int main(int argc, char **argv) {
+  int i = 1;
+  for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
+    if (strcmp(argv[i], "--cgroup") == 0 && i + 1 < argc) {
+      if (join_cgroup(argv[++i]) != 0) {
+        fprintf(stderr, "sandbox-exec: joining %s: %s\n", argv[i], strerror(errno));
+        return 1;
+      }
+    } else {
+      fprintf(stderr, "sandbox-exec: unknown option %s\n", argv[i]);
+      return 2;
+    }
+  }
+  if (i + 1 >= argc) {
+    fprintf(stderr, "usage: sandbox-exec [--cgroup <cgroup.procs>]... -- <program> [args...]\n");
+    return 2;
+  }
+  char **command = argv + i + 1;
+  /* Without no_new_privs a setuid binary could run with the filter's protection and more privileges. */
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+    perror("sandbox-exec: PR_SET_NO_NEW_PRIVS");
+    return 1;
+  }
+  scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+  if (ctx == NULL) {
+    fprintf(stderr, "sandbox-exec: seccomp_init failed\n");
+    return 1;
+  }
+  int rc = 0;
+  for (size_t i = 0; i < sizeof denied / sizeof denied[0] && rc == 0; i++) {
+    int nr = seccomp_syscall_resolve_name(denied[i]);
+    if (nr == __NR_SCMP_ERROR) continue; /* not on this architecture */
+    rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
+  }
+  /* Typing into a terminal (TIOCSTI) or poking the console (TIOCLINUX): never. */
+  if (rc == 0) rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCSTI));
+  if (rc == 0) rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCLINUX));
+  if (rc == 0) rc = seccomp_load(ctx);
+  seccomp_release(ctx);
+  if (rc != 0) {
+    fprintf(stderr, "sandbox-exec: installing the filter failed: %s\n", strerror(-rc));
+    return 1;
+  }
+  execvp(command[0], command);
+  fprintf(stderr, "sandbox-exec: %s: %s\n", command[0], strerror(errno));
+  return 127;
+}

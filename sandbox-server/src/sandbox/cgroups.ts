@@ -1,0 +1,123 @@
+/**
+ * Per-sandbox resource limits with the cgroup v1 controllers this kernel offers (memory, pids,
+ * cpu). Every sandbox gets a group per controller under the server's own cgroup, in a folder named
+ * after the server's uid range, so that leftovers of a crashed run are found and removed at start.
+ *
+ * A missing controller is an error at start, unless the development flag allows running unlimited.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface ResourceLimits {
+  /** RAM; swap is limited to the same total (memsw), so a hog cannot page its way past it. */
+  memoryBytes: number;
+  /** Processes and threads. */
+  pids: number;
+  /** Hard cap as a share of one core (100 = one core); the CFS period is 100 ms. */
+  cpuPercent: number;
+  /** Relative weight when cores are contended (1024 = default). */
+  cpuShares: number;
+}
+
+export interface SandboxStats {
+  memoryBytes: number;
+  memoryLimitBytes: number;
+  oomKills: number;
+  pids: number;
+  cpuThrottledPeriods: number;
+}
+
+const CONTROLLERS = ['memory', 'pids', 'cpu'] as const;
+type Controller = (typeof CONTROLLERS)[number];
+
+/** Where each controller's hierarchy is mounted and this process's own group in it. */
+function ownGroups(): Record<Controller, string> | string {
+  const self = readFileSync('/proc/self/cgroup', 'utf8');
+  const found: Partial<Record<Controller, string>> = {};
+  for (const line of self.trim().split('\n')) {
+    const [, controllers, path] = line.split(':');
+    for (const c of controllers!.split(',')) {
+      if ((CONTROLLERS as readonly string[]).includes(c) && existsSync(`/sys/fs/cgroup/${c}/cgroup.procs`)) found[c as Controller] = join(`/sys/fs/cgroup/${c}`, path!);
+    }
+  }
+  const missing = CONTROLLERS.filter((c) => !found[c]);
+  return missing.length > 0 ? `cgroup v1 controller(s) not available: ${missing.join(', ')}` : (found as Record<Controller, string>);
+}
+
+export class Cgroups {
+  private readonly bases: Record<Controller, string>;
+
+  /** `scope` names this server's folder (its uid range), so two servers never touch each other's groups. */
+  constructor(scope: string) {
+    const groups = ownGroups();
+    if (typeof groups === 'string') throw new Error(`${groups}: sandboxes cannot be limited (set OPSLAB_DEV_UNLIMITED=1 to run without limits, for development only)`);
+    this.bases = Object.fromEntries(CONTROLLERS.map((c) => [c, join(groups[c], `opslab-${scope}`)])) as Record<Controller, string>;
+    for (const base of Object.values(this.bases)) mkdirSync(base, { recursive: true });
+  }
+
+  private dir(controller: Controller, name: string): string {
+    return join(this.bases[controller], name);
+  }
+
+  /** Creates the groups with their limits; returns the cgroup.procs files a process writes itself into. */
+  create(name: string, limits: ResourceLimits): string[] {
+    for (const c of CONTROLLERS) mkdirSync(this.dir(c, name), { recursive: true });
+    const memory = this.dir('memory', name);
+    writeFileSync(join(memory, 'memory.limit_in_bytes'), String(limits.memoryBytes));
+    if (existsSync(join(memory, 'memory.memsw.limit_in_bytes'))) writeFileSync(join(memory, 'memory.memsw.limit_in_bytes'), String(limits.memoryBytes));
+    writeFileSync(join(this.dir('pids', name), 'pids.max'), String(limits.pids));
+    const cpu = this.dir('cpu', name);
+    writeFileSync(join(cpu, 'cpu.cfs_period_us'), '100000');
+    writeFileSync(join(cpu, 'cpu.cfs_quota_us'), String(Math.round(limits.cpuPercent * 1000)));
+    writeFileSync(join(cpu, 'cpu.shares'), String(limits.cpuShares));
+    return CONTROLLERS.map((c) => join(this.dir(c, name), 'cgroup.procs'));
+  }
+
+  stats(name: string): SandboxStats {
+    const read = (c: Controller, file: string) => readFileSync(join(this.dir(c, name), file), 'utf8');
+    const field = (text: string, key: string) => Number(new RegExp(`^${key} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+    return {
+      memoryBytes: Number(read('memory', 'memory.usage_in_bytes')),
+      memoryLimitBytes: Number(read('memory', 'memory.limit_in_bytes')),
+      oomKills: field(read('memory', 'memory.oom_control'), 'oom_kill'),
+      pids: Number(read('pids', 'pids.current')),
+      cpuThrottledPeriods: field(read('cpu', 'cpu.stat'), 'nr_throttled'),
+    };
+  }
+
+  /** Removes the groups once their processes are gone (the caller kills them first); retries while the kernel lets go. */
+  async remove(name: string): Promise<void> {
+    for (const c of CONTROLLERS) {
+      const dir = this.dir(c, name);
+      for (let attempt = 0; existsSync(dir); attempt++) {
+        try {
+          rmdirSync(dir);
+        } catch (error) {
+          if (attempt >= 100) throw new Error(`cannot remove cgroup ${dir}: ${(error as Error).message}`);
+          await sleep(10);
+        }
+      }
+    }
+  }
+
+  /** Removes this server's (empty) folders at shutdown. */
+  async dispose(): Promise<void> {
+    for (const base of Object.values(this.bases)) {
+      try {
+        rmdirSync(base);
+      } catch {
+        // still in use by a sandbox being torn down, or already gone: the next start cleans it
+      }
+    }
+  }
+
+  /** Names of the groups that exist now (for orphan cleanup and leak checks). */
+  list(): string[] {
+    const names = new Set<string>();
+    for (const base of Object.values(this.bases)) {
+      for (const entry of readdirSync(base, { withFileTypes: true })) if (entry.isDirectory()) names.add(entry.name);
+    }
+    return [...names];
+  }
+}

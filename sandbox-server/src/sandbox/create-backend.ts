@@ -1,0 +1,31 @@
+/** Builds the bubblewrap backend from the server's settings (used by the server and lessons:test alike). */
+import { stagePlatform } from '../lesson-staging.ts';
+import { log } from '../log.ts';
+import { BwrapBackend, defaultTmpfsBytes } from './bwrap.ts';
+import { Cgroups } from './cgroups.ts';
+import { sandboxExecPath } from './native.ts';
+
+export interface BackendSettings {
+  uidBase: number;
+  uidCount: number;
+  stagingDir: string;
+  devUnlimited: boolean;
+}
+
+export function createBwrapBackend(settings: BackendSettings): BwrapBackend {
+  let cgroups: Cgroups | undefined;
+  try {
+    cgroups = new Cgroups(String(settings.uidBase));
+  } catch (error) {
+    if (!settings.devUnlimited) throw error;
+    log.warn({ err: error }, 'OPSLAB_DEV_UNLIMITED=1: sandboxes run WITHOUT resource limits');
+  }
+  return new BwrapBackend({
+    uidBase: settings.uidBase,
+    uidCount: settings.uidCount,
+    platformDir: stagePlatform(settings.stagingDir),
+    tmpfsBytes: defaultTmpfsBytes,
+    sandboxExec: sandboxExecPath(),
+    cgroups,
+  });
+}
