@@ -20,6 +20,7 @@ packages=(
   python3 curl                                    # used by the lessons
   chromium                                        # browser tests (Playwright drives Debian's chromium)
   make g++ python3                                # node-gyp builds node-pty and better-sqlite3 from source
+  gcc libseccomp-dev                              # sandbox-exec: cgroup join + seccomp filter (sandbox-server/native)
 )
 missing=()
 for p in "${packages[@]}"; do

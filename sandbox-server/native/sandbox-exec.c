@@ -2,7 +2,10 @@
  * sandbox-exec: puts itself into a sandbox's cgroups, installs Opslab's seccomp filter, then execs
  * its arguments (setpriv, which drops to the sandbox's uid, then bwrap or nsenter).
  *
- *   sandbox-exec [--cgroup <cgroup.procs file>]... -- <program> [args...]
+ *   sandbox-exec [--cgroup <cgroup.procs file>]... [--keep-fd N] -- <program> [args...]
+ *
+ * It also closes every file descriptor above 2 (but the one --keep-fd names, e.g. bwrap's info
+ * fd): a descriptor the server inherited without close-on-exec must never reach a sandbox.
  *
  * Every process of a sandbox starts through it (bwrap itself, and each nsenter for shells, checks
  * and solves), so limits and filter cover them all and are inherited by everything they start. The
@@ -11,6 +14,7 @@
  * inside its own namespaces. What no lesson needs, and what widens the kernel's attack surface,
  * fails with EPERM. docs/security.md lists the calls and the reasons.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <seccomp.h>
 #include <stdio.h>
@@ -44,6 +48,7 @@ static int join_cgroup(const char *procs) {
 }
 
 int main(int argc, char **argv) {
+  int keep_fd = -1;
   int i = 1;
   for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
     if (strcmp(argv[i], "--cgroup") == 0 && i + 1 < argc) {
@@ -51,16 +56,24 @@ int main(int argc, char **argv) {
         fprintf(stderr, "sandbox-exec: joining %s: %s\n", argv[i], strerror(errno));
         return 1;
       }
+    } else if (strcmp(argv[i], "--keep-fd") == 0 && i + 1 < argc) {
+      keep_fd = atoi(argv[++i]);
     } else {
       fprintf(stderr, "sandbox-exec: unknown option %s\n", argv[i]);
       return 2;
     }
   }
   if (i + 1 >= argc) {
-    fprintf(stderr, "usage: sandbox-exec [--cgroup <cgroup.procs>]... -- <program> [args...]\n");
+    fprintf(stderr, "usage: sandbox-exec [--cgroup <cgroup.procs>]... [--keep-fd N] -- <program> [args...]\n");
     return 2;
   }
   char **command = argv + i + 1;
+  if (keep_fd > 2) {
+    for (int fd = 3; fd < keep_fd; fd++) close(fd);
+    if (close_range((unsigned)keep_fd + 1, ~0U, 0) != 0) return perror("sandbox-exec: close_range"), 1;
+  } else if (close_range(3, ~0U, 0) != 0) {
+    return perror("sandbox-exec: close_range"), 1;
+  }
   /* Without no_new_privs a setuid binary could run with the filter's protection and more privileges. */
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
     perror("sandbox-exec: PR_SET_NO_NEW_PRIVS");

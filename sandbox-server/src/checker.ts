@@ -54,7 +54,8 @@ export function answerFrom(step: StepSpec, solveOutput: string): string | undefi
 /** Copies the lesson's files/ into the home folder, then runs setup.sh. */
 export async function runSetup(sandbox: Sandbox, hasSetup: boolean, timeoutMs = 300_000): Promise<{ ok: boolean; output: string }> {
   const script = [
-    `if [ -d ${IN_SANDBOX}/files ]; then cp -a ${IN_SANDBOX}/files/. /root/; fi`,
+    // Not `cp -a`: the staged files belong to host root, unmapped in the sandbox, so preserving ownership fails.
+    `if [ -d ${IN_SANDBOX}/files ]; then cp -RP --preserve=mode,timestamps ${IN_SANDBOX}/files/. /root/; fi`,
     hasSetup ? `exec bash ${IN_SANDBOX}/setup.sh` : 'exit 0',
   ].join('\n');
   const result = await sandbox.exec(['bash', '-c', script], { timeoutMs });

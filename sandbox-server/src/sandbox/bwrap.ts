@@ -204,8 +204,8 @@ class Launcher {
     this.prefix = [...procsFiles.flatMap((f) => ['--cgroup', f]), '--', 'setpriv', '--reuid', String(uid), '--regid', String(uid), '--clear-groups', '--'];
   }
 
-  args(command: string[]): string[] {
-    return [...this.prefix, ...command];
+  args(command: string[], keepFd?: number): string[] {
+    return [...(keepFd !== undefined ? ['--keep-fd', String(keepFd)] : []), ...this.prefix, ...command];
   }
 }
 
@@ -239,7 +239,7 @@ export class BwrapBackend implements SandboxBackend {
     try {
       const procs = cgroups?.create(group, request.limits) ?? [];
       launcher = new Launcher(this.options.sandboxExec, uid, procs, () => cgroups?.stats(group));
-      bwrap = spawn(this.options.sandboxExec, launcher.args(['bwrap', ...bwrapArgs(request, this.options)]), {
+      bwrap = spawn(this.options.sandboxExec, launcher.args(['bwrap', ...bwrapArgs(request, this.options)], 3 /* --info-fd */), {
         env: { PATH: '/usr/bin:/bin' },
         stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
       });
