@@ -23,7 +23,7 @@ export default defineConfig({
   },
   webServer: {
     // The real server serving the real built site (npm test builds it first).
-    command: `rm -rf ${stateDir} && mkdir -p -m 755 ${stateDir} && exec npx tsx sandbox-server/src/main.ts`,
+    command: `rm -rf ${stateDir} && mkdir -p -m 755 ${stateDir} && exec node --import tsx sandbox-server/src/main.ts`,
     cwd: '..',
     url: `http://localhost:${port}/api/health`,
     reuseExistingServer: false,

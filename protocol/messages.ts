@@ -104,6 +104,7 @@ export const errorCodes = [
   'unknown-step',
   'busy',
   'capacity',
+  'rate-limited',
   'sandbox-failed',
   'not-ready',
   'internal',

@@ -56,6 +56,7 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
     store,
     lessonSteps: new Map([...lessons].map(([slug, s]) => [slug, s.lesson.steps.map((step) => step.id)])),
     allowedOrigins: config.allowedOrigins,
+    upgradeLimits: config.upgradeLimits,
     health: () => ({ sandboxes: backend.size, sessions: sessions.size }),
   });
   await new Promise<void>((resolve, reject) => {

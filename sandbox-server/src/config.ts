@@ -33,8 +33,15 @@ export interface ServerConfig {
   /** Abuse caps: live sandboxes in all, and per attendee. */
   maxSandboxes: number;
   maxSandboxesPerAttendee: number;
+  /** WebSocket upgrades allowed (token buckets: per second, burst): reconnect loops and attendee minting stop here. */
+  upgradeLimits: { perAttendee: RateLimit; perAddress: RateLimit };
   /** Development only: run without cgroup limits where the controllers are missing. */
   devUnlimited: boolean;
+}
+
+export interface RateLimit {
+  perSecond: number;
+  burst: number;
 }
 
 const MiB = 1024 * 1024;
@@ -69,6 +76,10 @@ export function loadConfig(overrides: Partial<ServerConfig> = {}): ServerConfig 
     profiles: defaultProfiles,
     maxSandboxes: int('OPSLAB_MAX_SANDBOXES', 200),
     maxSandboxesPerAttendee: int('OPSLAB_MAX_SANDBOXES_PER_ATTENDEE', 3),
+    upgradeLimits: {
+      perAttendee: { perSecond: 1, burst: 30 },
+      perAddress: { perSecond: int('OPSLAB_UPGRADES_PER_ADDRESS_PER_SECOND', 20), burst: 300 },
+    },
     devUnlimited: process.env.OPSLAB_DEV_UNLIMITED === '1',
     ...overrides,
   };

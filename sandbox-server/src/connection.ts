@@ -15,6 +15,7 @@ import {
   type ServerMessage,
 } from '../../protocol/messages.ts';
 import { log } from './log.ts';
+import { TokenBucket } from './rate-limit.ts';
 import { SessionError, type LessonSession, type SessionManager } from './sessions.ts';
 import type { Terminal, TerminalViewer } from './terminal.ts';
 
@@ -23,6 +24,13 @@ const MAX_INVALID = 5;
 const SOCKET_HIGH_WATER = 1024 * 1024;
 const SOCKET_LOW_WATER = 128 * 1024;
 const HELLO_TIMEOUT_MS = 10_000;
+/** Checks and solves: a burst of 5, then one every 2 s; at most 2 waiting per connection. */
+const CHECKS_PER_SECOND = 0.5;
+const CHECK_BURST = 5;
+const MAX_PENDING_CHECKS = 2;
+/** Typed or pasted input: 256 KiB/s sustained, 1 MiB burst. More is a flood, not a learner. */
+const INPUT_BYTES_PER_SECOND = 256 * 1024;
+const INPUT_BURST_BYTES = 1024 * 1024;
 
 type State = 'hello' | 'attaching' | 'attached' | 'closed';
 
@@ -38,6 +46,9 @@ export function handleConnection(ws: WebSocket, attendee: string, sessions: Sess
   let session: LessonSession | undefined;
   let terminal: Terminal | undefined;
   let unlisten: (() => void) | undefined;
+  const checkBudget = new TokenBucket(CHECKS_PER_SECOND, CHECK_BURST);
+  const inputBudget = new TokenBucket(INPUT_BYTES_PER_SECOND, INPUT_BURST_BYTES);
+  let pendingChecks = 0;
 
   const send = (message: ServerMessage) => {
     if (ws.readyState === ws.OPEN) ws.send(encodeServer(message), watchDrain);
@@ -102,6 +113,10 @@ export function handleConnection(ws: WebSocket, attendee: string, sessions: Sess
   };
 
   const runStep = async (kind: 'check' | 'solve', step: string, answer?: string) => {
+    if (pendingChecks >= MAX_PENDING_CHECKS || !checkBudget.take()) {
+      return sendError('rate-limited', `too many checks: wait for the result of the last one (at most ${CHECK_BURST} at once, then one every ${1 / CHECKS_PER_SECOND} s)`);
+    }
+    pendingChecks++;
     try {
       const result = kind === 'check' ? await session!.check(step, answer) : await session!.solve(step);
       send({ op: 'check-result', payload: result });
@@ -111,10 +126,12 @@ export function handleConnection(ws: WebSocket, attendee: string, sessions: Sess
         log.error({ err: error, step }, `${kind} failed`);
         sendError('internal', `the ${kind} could not run`);
       }
+    } finally {
+      pendingChecks--;
     }
   };
 
-  ws.on('message', (data, isBinary) => {
+  const onMessage = (data: RawData, isBinary: boolean) => {
     if (state === 'closed') return;
     if (state === 'hello') {
       clearTimeout(helloTimer);
@@ -132,6 +149,7 @@ export function handleConnection(ws: WebSocket, attendee: string, sessions: Sess
     if (state !== 'attached' || !terminal) return sendError('not-ready', 'the terminal is still starting');
     switch (message.op) {
       case 'input':
+        if (!inputBudget.take(message.data.length)) return sendError('rate-limited', 'input is arriving faster than anyone types: some of it was dropped');
         return terminal.write(message.data);
       case 'resize':
         return terminal.resize(message.cols, message.rows);
@@ -142,6 +160,16 @@ export function handleConnection(ws: WebSocket, attendee: string, sessions: Sess
         return void runStep('check', message.request.step, message.request.answer);
       case 'solve':
         return void runStep('solve', message.request.step);
+    }
+  };
+
+  // Whatever arrives, the server keeps running: an unexpected failure costs this frame, not the process.
+  ws.on('message', (data, isBinary) => {
+    try {
+      onMessage(data, isBinary);
+    } catch (error) {
+      log.error({ err: error }, 'frame handling failed');
+      sendError('internal', 'the server could not handle that frame');
     }
   });
 

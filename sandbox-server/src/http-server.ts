@@ -11,6 +11,8 @@ import { MAX_CLIENT_FRAME } from '../../protocol/messages.ts';
 import { attendeeFromRequest, ensureAttendee } from './attendee.ts';
 import { handleConnection } from './connection.ts';
 import { log } from './log.ts';
+import { KeyedLimiter } from './rate-limit.ts';
+import type { ServerConfig } from './config.ts';
 import type { SessionManager } from './sessions.ts';
 import { isDone, type ProgressStore } from './store.ts';
 
@@ -22,6 +24,7 @@ export interface HttpDeps {
   store: ProgressStore;
   lessonSteps: Map<string, string[]>;
   allowedOrigins: string[];
+  upgradeLimits: ServerConfig['upgradeLimits'];
   health: () => Record<string, unknown>;
 }
 
@@ -42,6 +45,18 @@ export function originAllowed(request: IncomingMessage, allowed: string[]): bool
   }
 }
 
+/**
+ * The path of a request target. Not `new URL(target, base)`: a target like `//x` would be read as
+ * a host (and `//%zz` throws), so the target is appended to a fixed origin instead.
+ */
+export function requestPath(target: string | undefined): string | undefined {
+  try {
+    return new URL(`http://localhost${target?.startsWith('/') ? target : '/'}`).pathname;
+  } catch {
+    return undefined;
+  }
+}
+
 function reject(socket: Duplex, status: number, reason: string): void {
   socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${reason.length}\r\n\r\n${reason}`);
 }
@@ -58,17 +73,18 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
   const serveStatic = hasSite ? sirv(deps.siteDir, { etag: true, dev: false, gzip: false }) : undefined;
 
   const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const pathname = requestPath(req.url);
+    if (pathname === undefined) return json(res, 400, { error: 'malformed request target' });
     const attendee = ensureAttendee(req, res);
-    if (url.pathname === '/api/progress' && req.method === 'GET') {
+    if (pathname === '/api/progress' && req.method === 'GET') {
       const all = deps.store.attendeeProgress(attendee);
       const lessons = Object.fromEntries(
         [...deps.lessonSteps].map(([slug, steps]) => [slug, { total: steps.length, done: steps.filter((s) => isDone(all[slug]?.steps[s])).length, steps: all[slug]?.steps ?? {} }]),
       );
       return json(res, 200, { lessons });
     }
-    if (url.pathname === '/api/health') return json(res, 200, { ok: true, ...deps.health() });
-    if (url.pathname.startsWith('/api/')) return json(res, 404, { error: `no such endpoint: ${url.pathname}` });
+    if (pathname === '/api/health') return json(res, 200, { ok: true, ...deps.health() });
+    if (pathname.startsWith('/api/')) return json(res, 404, { error: `no such endpoint: ${pathname}` });
     if (!serveStatic) {
       res.writeHead(503, { 'content-type': 'text/plain' });
       return res.end('The site is not built yet: run `npm run build`.');
@@ -80,12 +96,19 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
   });
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_FRAME, perMessageDeflate: false });
+  // Reconnects: generous for a flaky network (backoff keeps honest clients far below), fatal for a loop.
+  const { perAttendee, perAddress } = deps.upgradeLimits;
+  const upgradesPerAttendee = new KeyedLimiter(perAttendee.perSecond, perAttendee.burst);
+  // A room behind one NAT shares an address: this only stops one machine minting attendees in a loop.
+  const upgradesPerAddress = new KeyedLimiter(perAddress.perSecond, perAddress.burst);
   server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname !== WS_PATH) return reject(socket, 404, 'Not Found');
+    if (requestPath(req.url) !== WS_PATH) return reject(socket, 404, 'Not Found');
     if (!originAllowed(req, deps.allowedOrigins)) return reject(socket, 403, 'Forbidden origin');
     const attendee = attendeeFromRequest(req);
     if (!attendee) return reject(socket, 401, 'No attendee cookie: load the page first');
+    if (!upgradesPerAddress.take(req.socket.remoteAddress ?? '') || !upgradesPerAttendee.take(attendee)) {
+      return reject(socket, 429, 'Too many connections: wait a moment');
+    }
     wss.handleUpgrade(req, socket, head, (ws) => handleConnection(ws, attendee, deps.sessions));
   });
   server.on('clientError', (error, socket) => {

@@ -266,6 +266,11 @@ export class BwrapBackend implements SandboxBackend {
     return count;
   }
 
+  /** Uids leased now: for leak checks. */
+  get leasedUids(): number {
+    return this.pool.size;
+  }
+
   /** Cgroups that exist now: for leak checks. */
   cgroupNames(): string[] {
     return this.options.cgroups?.list() ?? [];
