@@ -4,6 +4,8 @@
  * see progress on the index page.
  */
 import { expect, test, type Page } from '@playwright/test';
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -129,3 +131,68 @@ test('losing the network: the terminal says so, reconnects by itself, and finds 
     await relay.close();
   }
 });
+
+test('a full workshop says so on the page, keeps retrying, and starts the lesson once a sandbox is free', async ({ browser }) => {
+  const server = await startOwnServer({ OPSLAB_MAX_SANDBOXES: '1', OPSLAB_IDLE_TIMEOUT_MS: '1000' });
+  const first = await browser.newPage({ baseURL: server.url });
+  const second = await browser.newPage({ baseURL: server.url });
+  try {
+    await first.goto('/lessons/getting-started/');
+    await expect(first.locator('opslab-terminal[data-terminal="main"]')).toHaveAttribute('data-state', 'ready', { timeout: 20_000 });
+
+    await second.goto('/lessons/getting-started/');
+    await expect(second.locator('.notice')).toContainText('The workshop is full: all 1 sandboxes are in use');
+    await expect(second.locator('opslab-terminal .terminal-status')).toContainText(/workshop is full.*retrying in/);
+
+    await first.close(); // its sandbox is reaped after the idle timeout; the waiting page gets it
+    await expect(second.locator('opslab-terminal[data-terminal="main"]')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
+    await expect(second.locator('.notice')).toBeHidden();
+    await expect(screen(second)).toContainText('root@opslab:~#');
+  } finally {
+    await Promise.all([first.close(), second.close()]);
+    await server.stop();
+  }
+});
+
+/** A second server of our own, for settings the shared one must not have (a tiny capacity). */
+async function startOwnServer(env: Record<string, string>): Promise<{ url: string; stop: () => Promise<void> }> {
+  const port = await freePort();
+  const stateDir = mkdtempSync('/tmp/opslab-e2e-own-');
+  chmodSync(stateDir, 0o755);
+  const child = spawn(process.execPath, ['--import', 'tsx', 'sandbox-server/src/main.ts'], {
+    cwd: fileURLToPath(new URL('..', import.meta.url)),
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: {
+      ...process.env,
+      OPSLAB_PORT: String(port),
+      OPSLAB_HOST: '127.0.0.1',
+      OPSLAB_DB: `${stateDir}/opslab.db`,
+      OPSLAB_STAGING_DIR: `${stateDir}/staging`,
+      OPSLAB_UID_BASE: '670000',
+      OPSLAB_UID_COUNT: '100',
+      OPSLAB_LOG_LEVEL: 'warn',
+      ...env,
+    },
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => d.toString().includes('Opslab is running') && resolve());
+    child.once('exit', (code) => reject(new Error(`the server exited with ${code}`)));
+  });
+  return {
+    url: `http://localhost:${port}`,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}

@@ -117,3 +117,41 @@ describe('cleanup', () => {
     assert.deepEqual(processesWhere((uid) => uid >= uidBase && uid < uidBase + 50), []);
   });
 });
+
+describe('abuse caps', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ lessonsDir: fixtures, maxSandboxes: 2, maxSandboxesPerAttendee: 1 });
+  });
+  after(async () => {
+    await server.stop();
+  });
+
+  test('per attendee and in total: the next sandbox is refused with a message that says what to do', async () => {
+    const cookie = await newAttendee(server.url);
+    const first = new TestClient(server.url, cookie);
+    await first.hello('slow-check');
+    await first.ready();
+
+    // The same attendee, another lesson: over the per-attendee cap of 1.
+    const other = new TestClient(server.url, cookie);
+    await other.hello('broken-setup');
+    await other.until(() => other.closeCode !== undefined, 'the refusal');
+    assert.equal(other.errors.at(-1)?.code, 'capacity');
+    assert.match(other.errors.at(-1)!.message, /You already have 1 sandboxes running \(slow-check\); the limit is 1/);
+
+    const second = new TestClient(server.url, await newAttendee(server.url));
+    await second.hello('slow-check');
+    await second.ready();
+    assert.equal(server.backend.size, 2);
+
+    // A third attendee is over the total of 2.
+    const third = new TestClient(server.url, await newAttendee(server.url));
+    await third.hello('slow-check');
+    await third.until(() => third.closeCode !== undefined, 'the refusal');
+    assert.equal(third.errors.at(-1)?.code, 'capacity');
+    assert.match(third.errors.at(-1)!.message, /workshop is full: all 2 sandboxes are in use/);
+    assert.equal(server.backend.size, 2, 'no sandbox was started for a refused request');
+    await Promise.all([first.close(), second.close()]);
+  });
+});

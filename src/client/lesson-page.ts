@@ -40,7 +40,11 @@ export function initLessonPage(): void {
         },
         progress: (payload) => steps.showProgress(payload),
         checkResult: (payload) => steps.showResult(payload),
-        error: (_view, payload) => steps.showError(payload.message),
+        error: (view, payload) => {
+          // A full workshop concerns the whole page, not a step: say it where it is seen first.
+          if (payload.code === 'capacity' && view === primary()) showNotice({ state: 'error', message: payload.message });
+          else steps.showError(payload.message);
+        },
       }),
     );
   }

@@ -36,6 +36,8 @@ export class TerminalView {
   private readonly statusText: HTMLElement;
   private readonly reconnectButton: HTMLButtonElement;
   private readonly disposers: Array<() => void> = [];
+  /** Why the server last refused a sandbox (capacity), shown until one is ready. */
+  private refusal: string | undefined;
 
   constructor(
     readonly element: HTMLElement,
@@ -64,6 +66,7 @@ export class TerminalView {
       },
       output: (data) => this.term.write(data, this.flow.written(data.length)),
       status: (payload) => {
+        if (payload.state === 'ready') this.refusal = undefined;
         this.setState(payload.state, statusLabel(payload));
         this.events.status(this, payload);
       },
@@ -71,12 +74,14 @@ export class TerminalView {
       checkResult: (payload) => this.events.checkResult(payload),
       error: (payload) => {
         this.events.error(this, payload);
+        if (payload.code === 'capacity') this.refusal = payload.message;
         if (payload.code !== 'not-ready' && payload.code !== 'unknown-step') this.setState('error', payload.message);
       },
       exit: () => this.setState('exited', 'the shell exited'),
       disconnected: (reason, retryInMs) => {
         if (this.state === 'exited') return;
-        if (retryInMs !== undefined) this.setState('connecting', `connection lost — retrying in ${Math.ceil(retryInMs / 1000)} s`);
+        // A refusal (the workshop is full) stays on screen while the retries wait for a free sandbox.
+        if (retryInMs !== undefined) this.setState('connecting', `${this.refusal ?? 'connection lost'} — retrying in ${Math.ceil(retryInMs / 1000)} s`);
         else this.setState('error', reason === 'replaced' ? 'opened in another tab' : reason);
       },
     });
