@@ -36,4 +36,7 @@ fi
 npm ci --no-audit --no-fund
 npx astro build
 mkdir -p -m 0755 /var/lib/opslab
+# Profiles that grant /dev/net/tun (tap devices inside the sandbox's own network namespace) need it
+# openable by unprivileged uids, as Debian's udev rules make it; some machines ship it 0600.
+[ -c /dev/net/tun ] && chmod 0666 /dev/net/tun
 echo "setup: done"

@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SandboxProfile } from '../../src/schemas/lesson.ts';
+import type { SandboxDevice } from './sandbox/backend.ts';
 import type { ResourceLimits } from './sandbox/cgroups.ts';
 
 export const projectRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
@@ -29,7 +30,7 @@ export interface ServerConfig {
   /** Extra origins allowed to open the WebSocket (the page's own origin is always allowed). */
   allowedOrigins: string[];
   /** What each lesson profile may use; a lesson picks a profile, the server decides what it grants. */
-  profiles: Record<SandboxProfile, ResourceLimits>;
+  profiles: Record<SandboxProfile, ProfileSpec>;
   /** Abuse caps: live sandboxes in all, and per attendee. */
   maxSandboxes: number;
   maxSandboxesPerAttendee: number;
@@ -46,10 +47,17 @@ export interface RateLimit {
 
 const MiB = 1024 * 1024;
 
-export const defaultProfiles: Record<SandboxProfile, ResourceLimits> = {
-  small: { memoryBytes: 512 * MiB, pids: 256, cpuPercent: 100, cpuShares: 1024 },
-  network: { memoryBytes: 512 * MiB, pids: 256, cpuPercent: 100, cpuShares: 1024 },
-  cluster: { memoryBytes: 1536 * MiB, pids: 1024, cpuPercent: 200, cpuShares: 1024 },
+/** What a lesson's `profile` grants its sandbox: limits, and devices beyond the harmless ones. */
+export interface ProfileSpec {
+  limits: ResourceLimits;
+  devices: readonly SandboxDevice[];
+}
+
+export const defaultProfiles: Record<SandboxProfile, ProfileSpec> = {
+  small: { limits: { memoryBytes: 512 * MiB, pids: 256, cpuPercent: 100, cpuShares: 1024 }, devices: [] },
+  // Labs with their own networks (PXE): tap devices for a booting client.
+  network: { limits: { memoryBytes: 512 * MiB, pids: 256, cpuPercent: 100, cpuShares: 1024 }, devices: ['/dev/net/tun'] },
+  cluster: { limits: { memoryBytes: 1536 * MiB, pids: 1024, cpuPercent: 200, cpuShares: 1024 }, devices: [] },
 };
 
 function int(name: string, fallback: number): number {

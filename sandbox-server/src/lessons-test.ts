@@ -12,11 +12,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadCatalog, type Lesson } from '../../src/lessons/catalog.ts';
 import { answerFrom, runCheck, runSetup, runSolve } from './checker.ts';
-import { loadConfig } from './config.ts';
+import { loadConfig, type ProfileSpec } from './config.ts';
 import { stageLesson } from './lesson-staging.ts';
 import type { BwrapBackend } from './sandbox/bwrap.ts';
 import { createBwrapBackend } from './sandbox/create-backend.ts';
-import type { ResourceLimits } from './sandbox/cgroups.ts';
 
 export interface StepReport {
   lesson: string;
@@ -26,7 +25,7 @@ export interface StepReport {
   seconds: number;
 }
 
-async function testLesson(lesson: Lesson, backend: BwrapBackend, stagingRoot: string, limits: ResourceLimits, only?: string): Promise<StepReport[]> {
+async function testLesson(lesson: Lesson, backend: BwrapBackend, stagingRoot: string, profile: ProfileSpec, only?: string): Promise<StepReport[]> {
   const reports: StepReport[] = [];
   const started = performance.now();
   const report = (step: string, ok: boolean, detail: string, since: number) =>
@@ -35,7 +34,7 @@ async function testLesson(lesson: Lesson, backend: BwrapBackend, stagingRoot: st
     report(only, false, `lesson ${lesson.slug} has no step "${only}"`, started);
     return reports;
   }
-  const sandbox = await backend.create({ id: `lessons-test/${lesson.slug}`, lessonDir: stageLesson(lesson, stagingRoot), limits });
+  const sandbox = await backend.create({ id: `lessons-test/${lesson.slug}`, lessonDir: stageLesson(lesson, stagingRoot), ...profile });
   try {
     const setup = await runSetup(sandbox, lesson.setupScript !== undefined);
     report('(setup)', setup.ok, setup.ok ? 'setup.sh ran' : `setup failed: ${setup.output}`, started);

@@ -11,7 +11,7 @@ import type { Lesson, StepSpec } from '../../src/lessons/catalog.ts';
 import { answerFrom, runCheck, runSetup, runSolve } from './checker.ts';
 import { log } from './log.ts';
 import type { Sandbox, SandboxBackend } from './sandbox/backend.ts';
-import type { ResourceLimits } from './sandbox/cgroups.ts';
+import type { ProfileSpec } from './config.ts';
 import type { SandboxProfile } from '../../src/schemas/lesson.ts';
 import { isDone, type ProgressStore } from './store.ts';
 import { Terminal } from './terminal.ts';
@@ -31,7 +31,7 @@ export interface SessionListener {
 export interface SessionOptions {
   idleTimeoutMs: number;
   scrollbackBytes: number;
-  profiles: Record<SandboxProfile, ResourceLimits>;
+  profiles: Record<SandboxProfile, ProfileSpec>;
   maxSandboxes: number;
   maxSandboxesPerAttendee: number;
 }
@@ -111,7 +111,7 @@ export class LessonSession {
     this.setStatus({ state: done.length > 0 ? 'restoring' : 'starting', message: done.length > 0 ? 'Re-creating your sandbox and replaying the steps you completed…' : 'Starting your sandbox…' });
     let sandbox: Sandbox;
     try {
-      sandbox = await this.backend.create({ id: this.key, lessonDir: this.staged.stagedDir, limits: this.options.profiles[this.lesson.profile] });
+      sandbox = await this.backend.create({ id: this.key, lessonDir: this.staged.stagedDir, ...this.options.profiles[this.lesson.profile] });
     } catch (error) {
       log.error({ session: this.key, err: error }, 'sandbox creation failed');
       this.setStatus({ state: 'error', message: 'Your sandbox could not be started. Try again in a moment; if it persists, tell the instructor.' });

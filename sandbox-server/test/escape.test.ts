@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Sandbox } from '../src/sandbox/backend.ts';
+import type { Sandbox, SandboxDevice } from '../src/sandbox/backend.ts';
 import type { ResourceLimits } from '../src/sandbox/cgroups.ts';
 import { defaultProfiles } from '../src/config.ts';
 import { stageLesson } from '../src/lesson-staging.ts';
@@ -17,7 +17,7 @@ import { processesWhere } from '../src/sandbox/procfs.ts';
 import { loadLesson } from '../../src/lessons/catalog.ts';
 import { startTestServer, type TestServer } from './helpers.ts';
 
-const small = defaultProfiles.small;
+const small = defaultProfiles.small.limits;
 
 /** x86_64 numbers of calls the seccomp filter denies (docs/security.md). */
 const deniedSyscalls: Record<string, number> = {
@@ -47,7 +47,8 @@ describe('escape attempts from a sandbox', () => {
   const abstractName = `opslab-host-only-${process.pid}`;
 
   const run = async (sandbox: Sandbox, script: string, timeoutMs = 20_000) => sandbox.exec(['bash', '-c', script], { timeoutMs });
-  const create = (limits: ResourceLimits = small, dir = lessonDir) => server.backend.create({ id: `escape-${Math.random()}`, lessonDir: dir, limits });
+  const create = (limits: ResourceLimits = small, dir = lessonDir, devices: readonly SandboxDevice[] = []) =>
+    server.backend.create({ id: `escape-${Math.random()}`, lessonDir: dir, limits, devices });
 
   before(async () => {
     server = await startTestServer();
@@ -161,6 +162,18 @@ PY`,
     const hostView = processesWhere((uid) => uid === a.uid);
     assert.ok(hostView.length >= 2, 'the sandbox has processes under its uid'); // …a plain uid outside
     assert.ok(a.uid >= server.config.uidBase && a.uid !== b.uid);
+  });
+
+  test('a profile that grants /dev/net/tun gets tap devices in its own network namespace only', async () => {
+    const granted = await create(small, lessonDir, ['/dev/net/tun']);
+    try {
+      const result = await run(granted, 'ip tuntap add dev opslabtap0 mode tap && ip link set opslabtap0 up && ip -o link show opslabtap0 && ! mknod /tmp/tun2 c 10 200');
+      assert.equal(result.code, 0, result.output);
+      const { execFileSync } = await import('node:child_process');
+      assert.throws(() => execFileSync('ip', ['link', 'show', 'opslabtap0'], { stdio: 'pipe' }), 'the tap device exists on the host');
+    } finally {
+      await granted.destroy();
+    }
   });
 
   test('see another sandbox\'s processes, files or terminal', async () => {

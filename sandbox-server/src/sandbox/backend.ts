@@ -49,7 +49,17 @@ export interface SandboxRequest {
   /** Staged lesson folder, mounted read-only at /opt/opslab/lesson. */
   lessonDir: string;
   limits: ResourceLimits;
+  /** Host devices beyond the harmless ones (null, zero, random, tty…), granted per profile. */
+  devices?: readonly SandboxDevice[];
 }
+
+/**
+ * Devices a profile may grant. `/dev/net/tun` lets a lesson make tap/tun interfaces; they live in
+ * the sandbox's own network namespace (creating one needs CAP_NET_ADMIN there, which only the
+ * sandbox's user namespace has), so it reaches nothing outside.
+ */
+export const sandboxDevices = ['/dev/net/tun'] as const;
+export type SandboxDevice = (typeof sandboxDevices)[number];
 
 export interface SandboxBackend {
   create(request: SandboxRequest): Promise<Sandbox>;

@@ -11,9 +11,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { statSync } from 'node:fs';
 import { spawn as spawnPty, type IPty } from 'node-pty';
 import { log } from '../log.ts';
-import type { ExecOptions, ExecResult, PtyOptions, Sandbox, SandboxBackend, SandboxRequest } from './backend.ts';
+import type { ExecOptions, ExecResult, PtyOptions, Sandbox, SandboxBackend, SandboxDevice, SandboxRequest } from './backend.ts';
 import type { Cgroups, SandboxStats } from './cgroups.ts';
 import { killProcessesWhere, processesWhere } from './procfs.ts';
 import { UidPool } from './uid-pool.ts';
@@ -69,6 +70,7 @@ function bwrapArgs(request: SandboxRequest, options: BwrapOptions): string[] {
     '--ro-bind', '/etc', '/etc',
     '--proc', '/proc',
     '--dev', '/dev',
+    ...(request.devices ?? []).flatMap((device) => ['--dev-bind', device, device]),
     '--size', String(t.tmp), '--perms', '1777', '--tmpfs', '/tmp',
     '--size', String(t.run), '--tmpfs', '/run',
     '--size', String(t.var), '--tmpfs', '/var',
@@ -84,6 +86,22 @@ function bwrapArgs(request: SandboxRequest, options: BwrapOptions): string[] {
     // The sandbox's placeholder: it says "ready" once every mount is in place, then waits.
     '/bin/sh', '-c', 'echo ready; exec sleep infinity',
   ];
+}
+
+/**
+ * A granted device must be openable by the sandbox's unprivileged uid. Debian's udev makes
+ * /dev/net/tun 0666; some machines have it 0600, which would fail deep inside a lesson instead.
+ */
+function assertUsableDevice(device: SandboxDevice): void {
+  let mode: number;
+  try {
+    mode = statSync(device).mode;
+  } catch {
+    throw new Error(`${device} does not exist on this machine; the lesson's profile needs it`);
+  }
+  if ((mode & 0o006) !== 0o006) {
+    throw new Error(`${device} is mode ${(mode & 0o777).toString(8)}: sandboxes cannot open it (run scripts/setup.sh, or chmod 0666 ${device} as Debian's udev rules do)`);
+  }
 }
 
 class BwrapSandbox implements Sandbox {
@@ -237,6 +255,7 @@ export class BwrapBackend implements SandboxBackend {
     let launcher: Launcher;
     let bwrap: ChildProcess | undefined;
     try {
+      for (const device of request.devices ?? []) assertUsableDevice(device);
       const procs = cgroups?.create(group, request.limits) ?? [];
       launcher = new Launcher(this.options.sandboxExec, uid, procs, () => cgroups?.stats(group));
       bwrap = spawn(this.options.sandboxExec, launcher.args(['bwrap', ...bwrapArgs(request, this.options)], 3 /* --info-fd */), {
