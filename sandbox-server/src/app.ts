@@ -57,6 +57,7 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
     lessonSteps: new Map([...lessons].map(([slug, s]) => [slug, s.lesson.steps.map((step) => step.id)])),
     allowedOrigins: config.allowedOrigins,
     upgradeLimits: config.upgradeLimits,
+    connectionLimits: config.connectionLimits,
     health: () => ({ sandboxes: backend.size, sessions: sessions.size }),
   });
   await new Promise<void>((resolve, reject) => {

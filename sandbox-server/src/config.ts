@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SandboxProfile } from '../../src/schemas/lesson.ts';
+import type { ConnectionLimits } from './connection.ts';
 import type { SandboxDevice } from './sandbox/backend.ts';
 import type { ResourceLimits } from './sandbox/cgroups.ts';
 
@@ -36,6 +37,8 @@ export interface ServerConfig {
   maxSandboxesPerAttendee: number;
   /** WebSocket upgrades allowed (token buckets: per second, burst): reconnect loops and attendee minting stop here. */
   upgradeLimits: { perAttendee: RateLimit; perAddress: RateLimit };
+  /** Per WebSocket: checks and solves (a burst, then a steady rate), input bytes. */
+  connectionLimits: ConnectionLimits;
   /** Development only: run without cgroup limits where the controllers are missing. */
   devUnlimited: boolean;
 }
@@ -87,6 +90,10 @@ export function loadConfig(overrides: Partial<ServerConfig> = {}): ServerConfig 
     upgradeLimits: {
       perAttendee: { perSecond: 1, burst: 30 },
       perAddress: { perSecond: int('OPSLAB_UPGRADES_PER_ADDRESS_PER_SECOND', 20), burst: 300 },
+    },
+    connectionLimits: {
+      checks: { perSecond: 1, burst: 10 },
+      inputBytes: { perSecond: 256 * 1024, burst: 1024 * 1024 },
     },
     devUnlimited: process.env.OPSLAB_DEV_UNLIMITED === '1',
     ...overrides,

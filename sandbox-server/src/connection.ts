@@ -15,6 +15,7 @@ import {
   type ServerMessage,
 } from '../../protocol/messages.ts';
 import { log } from './log.ts';
+import type { RateLimit } from './config.ts';
 import { TokenBucket } from './rate-limit.ts';
 import { SessionError, type LessonSession, type SessionManager } from './sessions.ts';
 import type { Terminal, TerminalViewer } from './terminal.ts';
@@ -24,13 +25,15 @@ const MAX_INVALID = 5;
 const SOCKET_HIGH_WATER = 1024 * 1024;
 const SOCKET_LOW_WATER = 128 * 1024;
 const HELLO_TIMEOUT_MS = 10_000;
-/** Checks and solves: a burst of 5, then one every 2 s; at most 2 waiting per connection. */
-const CHECKS_PER_SECOND = 0.5;
-const CHECK_BURST = 5;
+/** Checks run one at a time per sandbox anyway: more than 2 waiting is a flood, not a learner. */
 const MAX_PENDING_CHECKS = 2;
-/** Typed or pasted input: 256 KiB/s sustained, 1 MiB burst. More is a flood, not a learner. */
-const INPUT_BYTES_PER_SECOND = 256 * 1024;
-const INPUT_BURST_BYTES = 1024 * 1024;
+
+export interface ConnectionLimits {
+  /** CHECK and SOLVE per connection. */
+  checks: RateLimit;
+  /** Input bytes per connection: typing and pasting stay far below it. */
+  inputBytes: RateLimit;
+}
 
 type State = 'hello' | 'attaching' | 'attached' | 'closed';
 
@@ -40,14 +43,14 @@ function toBytes(data: RawData): Uint8Array {
   return data;
 }
 
-export function handleConnection(ws: WebSocket, attendee: string, sessions: SessionManager): void {
+export function handleConnection(ws: WebSocket, attendee: string, sessions: SessionManager, limits: ConnectionLimits): void {
   let state: State = 'hello';
   let invalid = 0;
   let session: LessonSession | undefined;
   let terminal: Terminal | undefined;
   let unlisten: (() => void) | undefined;
-  const checkBudget = new TokenBucket(CHECKS_PER_SECOND, CHECK_BURST);
-  const inputBudget = new TokenBucket(INPUT_BYTES_PER_SECOND, INPUT_BURST_BYTES);
+  const checkBudget = new TokenBucket(limits.checks.perSecond, limits.checks.burst);
+  const inputBudget = new TokenBucket(limits.inputBytes.perSecond, limits.inputBytes.burst);
   let pendingChecks = 0;
 
   const send = (message: ServerMessage) => {
@@ -114,7 +117,7 @@ export function handleConnection(ws: WebSocket, attendee: string, sessions: Sess
 
   const runStep = async (kind: 'check' | 'solve', step: string, answer?: string) => {
     if (pendingChecks >= MAX_PENDING_CHECKS || !checkBudget.take()) {
-      return sendError('rate-limited', `too many checks: wait for the result of the last one (at most ${CHECK_BURST} at once, then one every ${1 / CHECKS_PER_SECOND} s)`);
+      return sendError('rate-limited', `too many checks: wait for the result of the last one (at most ${limits.checks.burst} in a row, then ${limits.checks.perSecond} per second)`);
     }
     pendingChecks++;
     try {

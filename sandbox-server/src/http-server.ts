@@ -9,7 +9,7 @@ import sirv from 'sirv';
 import { WebSocketServer } from 'ws';
 import { MAX_CLIENT_FRAME } from '../../protocol/messages.ts';
 import { attendeeFromRequest, ensureAttendee } from './attendee.ts';
-import { handleConnection } from './connection.ts';
+import { handleConnection, type ConnectionLimits } from './connection.ts';
 import { log } from './log.ts';
 import { KeyedLimiter } from './rate-limit.ts';
 import type { ServerConfig } from './config.ts';
@@ -25,6 +25,7 @@ export interface HttpDeps {
   lessonSteps: Map<string, string[]>;
   allowedOrigins: string[];
   upgradeLimits: ServerConfig['upgradeLimits'];
+  connectionLimits: ConnectionLimits;
   health: () => Record<string, unknown>;
 }
 
@@ -109,7 +110,7 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
     if (!upgradesPerAddress.take(req.socket.remoteAddress ?? '') || !upgradesPerAttendee.take(attendee)) {
       return reject(socket, 429, 'Too many connections: wait a moment');
     }
-    wss.handleUpgrade(req, socket, head, (ws) => handleConnection(ws, attendee, deps.sessions));
+    wss.handleUpgrade(req, socket, head, (ws) => handleConnection(ws, attendee, deps.sessions, deps.connectionLimits));
   });
   server.on('clientError', (error, socket) => {
     log.debug({ err: error }, 'client error');
