@@ -17,10 +17,10 @@ fi
 
 packages=(
   bubblewrap util-linux procps iproute2 psmisc   # sandboxes: bwrap, setpriv/nsenter, pkill, ip
-  python3 curl                                    # used by the lessons
+  python3 curl nano                               # used by the lessons (nano: the editor attendees expect)
   chromium                                        # browser tests (Playwright drives Debian's chromium)
   make g++ python3                                # node-gyp builds node-pty and better-sqlite3 from source
-  gcc libseccomp-dev                              # sandbox-exec: cgroup join + seccomp filter (sandbox-server/native)
+  gcc libc6-dev libseccomp-dev                    # sandbox-exec (sandbox-server/native), lesson programs (lessons/*/native)
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -35,6 +35,10 @@ fi
 
 npm ci --no-audit --no-fund
 npx astro build
+# Programs that lessons run in their sandboxes (C sources shipped with the lesson).
+for makefile in lessons/*/native/Makefile; do
+  if [ -e "$makefile" ]; then make -s -C "$(dirname "$makefile")"; fi
+done
 mkdir -p -m 0755 /var/lib/opslab
 # Profiles that grant /dev/net/tun (tap devices inside the sandbox's own network namespace) need it
 # openable by unprivileged uids, as Debian's udev rules make it; some machines ship it 0600.

@@ -4,12 +4,13 @@
  * (it may live under a 0700 home), and a copy taken at start cannot change under a running sandbox.
  * Symlinks are copied as symlinks, never followed: they resolve inside the sandbox's own view.
  */
+import { execFileSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Lesson } from '../../src/lessons/catalog.ts';
 import { projectRoot } from './config.ts';
 
-const LESSON_ENTRIES = ['setup.sh', 'steps', 'files', 'bin'];
+const LESSON_ENTRIES = ['setup.sh', 'steps', 'files', 'bin', 'native/build'];
 const PLATFORM_DIR = join(projectRoot, 'sandbox-server/sandbox-files');
 
 /** Replaces `target` with a copy of the named entries of `source` (those that exist). */
@@ -29,8 +30,25 @@ function ensureRoot(stagingRoot: string): void {
   chmodSync(stagingRoot, 0o755);
 }
 
+/**
+ * A lesson may ship C sources with a Makefile in native/ (programs it runs in the sandbox): they
+ * are built on the host into native/build/, which is staged with the rest. make makes this a
+ * no-op when the build is fresh; scripts/setup.sh builds them ahead.
+ */
+function buildNative(lesson: Lesson): void {
+  const dir = join(lesson.dir, 'native');
+  if (!existsSync(join(dir, 'Makefile'))) return;
+  try {
+    execFileSync('make', ['-s', '-C', dir], { stdio: 'pipe' });
+  } catch (error) {
+    const output = `${(error as { stdout?: Buffer }).stdout ?? ''}${(error as { stderr?: Buffer }).stderr ?? ''}`.trim();
+    throw new Error(`lessons/${lesson.slug}/native: the build failed (needs gcc, make, libseccomp-dev: run scripts/setup.sh):\n${output}`);
+  }
+}
+
 export function stageLesson(lesson: Lesson, stagingRoot: string): string {
   ensureRoot(stagingRoot);
+  buildNative(lesson);
   return stage(lesson.dir, LESSON_ENTRIES, join(stagingRoot, 'lessons', lesson.slug));
 }
 
