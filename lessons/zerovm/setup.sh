@@ -75,3 +75,6 @@ cat > "$lab/job.json" <<'J'
   }
 ]
 J
+
+# Every terminal of this lesson starts in the lab.
+echo 'cd /root/zerovm' >> /root/.bashrc
