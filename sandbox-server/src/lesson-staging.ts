@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Lesson } from '../../src/lessons/catalog.ts';
 import { projectRoot } from './config.ts';
 
-const LESSON_ENTRIES = ['setup.sh', 'steps', 'files', 'bin', 'native/build'];
+const LESSON_ENTRIES = ['setup.sh', 'steps', 'files', 'bin', 'lib', 'native/build'];
 const PLATFORM_DIR = join(projectRoot, 'sandbox-server/sandbox-files');
 
 /** Replaces `target` with a copy of the named entries of `source` (those that exist). */

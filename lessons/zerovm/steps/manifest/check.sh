@@ -2,13 +2,9 @@
 # wc.out must hold what wc.nexe computed under zerovm (the journal says so) and be right for this
 # sandbox's own corpus (recomputed here).
 cd /root/zerovm
-python3 - <<'PY'
-import json, subprocess, sys
-runs = []
-try:
-    runs = [json.loads(l) for l in open("/var/log/zerovm/journal.jsonl")]
-except FileNotFoundError:
-    pass
+PYTHONPATH=/opt/opslab/lesson/lib python3 - <<'PY'
+import zvm_journal, subprocess, sys
+runs = zvm_journal.runs()
 wc_runs = [r for r in runs if r["program"].endswith("/wc.nexe")]
 if not wc_runs:
     sys.exit("wc.nexe has not run under zerovm yet. Complete the two Channel lines in wc.manifest, then: zerovm wc.manifest")

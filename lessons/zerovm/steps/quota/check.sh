@@ -1,13 +1,9 @@
 #!/bin/bash
 # sort.nexe must have finished under a manifest that still runs sort.nexe, with sorted.txt right.
 cd /root/zerovm
-python3 - <<'PY'
-import json, subprocess, sys
-runs = []
-try:
-    runs = [json.loads(l) for l in open("/var/log/zerovm/journal.jsonl")]
-except FileNotFoundError:
-    pass
+PYTHONPATH=/opt/opslab/lesson/lib python3 - <<'PY'
+import zvm_journal, subprocess, sys
+runs = zvm_journal.runs()
 sorts = [r for r in runs if r["program"].endswith("/sort.nexe")]
 if not sorts:
     sys.exit("sort.nexe has not run yet: zerovm sort.manifest")

@@ -1,12 +1,8 @@
 #!/bin/bash
 # Two runs of misbehave.nexe killed by the runtime: one at a file open, one at a socket.
-python3 - <<'PY'
-import json, sys
-runs = []
-try:
-    runs = [json.loads(l) for l in open("/var/log/zerovm/journal.jsonl")]
-except FileNotFoundError:
-    pass
+PYTHONPATH=/opt/opslab/lesson/lib python3 - <<'PY'
+import zvm_journal, sys
+runs = zvm_journal.runs()
 killed = {r["call"]: r for r in runs if r["program"].endswith("/misbehave.nexe") and r["state"] == "killed"}
 opened = next((r for call, r in killed.items() if call in ("open", "openat", "openat2")), None)
 if opened is None:
