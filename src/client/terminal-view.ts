@@ -75,7 +75,8 @@ export class TerminalView {
       error: (payload) => {
         this.events.error(this, payload);
         if (payload.code === 'capacity') this.refusal = payload.message;
-        if (payload.code !== 'not-ready' && payload.code !== 'unknown-step') this.setState('error', payload.message);
+        // These concern one request, not the terminal: the shell keeps working.
+        if (!['not-ready', 'unknown-step', 'rate-limited'].includes(payload.code)) this.setState('error', payload.message);
       },
       exit: () => this.setState('exited', 'the shell exited'),
       disconnected: (reason, retryInMs) => {
