@@ -54,7 +54,6 @@ struct manifest {
   char path[PATH_MAX], version[64], program[PATH_MAX], node[256], job[PATH_MAX], name_server[256];
   long timeout;
   uint64_t memory;
-  int memory_line, timeout_line;
   struct channel channels[MAX_CHANNELS];
   int count;
 };
@@ -158,10 +157,8 @@ static void parse_manifest(const char *path) {
   text[size] = '\0';
   int line = 0, seen_version = 0, seen_program = 0, seen_timeout = 0, seen_memory = 0;
   char unknown[512] = "";
-  for (char *save = NULL, *raw = text; ; raw = NULL) {
-    char *l = strsep(raw ? &raw : &save, "\n");
-    if (raw) save = raw;
-    if (l == NULL) break;
+  char *rest = text;
+  for (char *l; (l = strsep(&rest, "\n")) != NULL; ) {
     line++;
     char *s = trim(l);
     if (*s == '\0' || *s == '#') continue;
@@ -183,14 +180,14 @@ static void parse_manifest(const char *path) {
       uint64_t t;
       if (!parse_u64(value, &t) || t < 1 || t > 2147483647) BAD(line, key, "must be whole seconds, 1..2147483647, got \"%s\"", value);
       m.timeout = (long)t;
-      seen_timeout = m.timeout_line = line;
+      seen_timeout = line;
     } else if (strcmp(key, "Memory") == 0) {
       char *f[2];
       int n = split(value, f, 2);
       if (n != 2) BAD(line, key, "needs 2 values: bytes, etag (0 or 1), found %d", n);
       if (!parse_u64(f[0], &m.memory) || m.memory < 1024 * 1024) BAD(line, key, "bytes must be an integer of at least 1048576 (1 MiB), got \"%s\"", f[0]);
       if (strcmp(f[1], "0") != 0 && strcmp(f[1], "1") != 0) BAD(line, key, "etag must be 0 or 1, got \"%s\"", f[1]);
-      seen_memory = m.memory_line = line;
+      seen_memory = line;
     } else if (strcmp(key, "Channel") == 0) {
       parse_channel(value, line);
     } else if (strcmp(key, "Node") == 0) {
@@ -403,7 +400,6 @@ static void read_string(int mem, uint64_t address, char *out, size_t size) {
   ssize_t n = address ? pread(mem, out, size - 1, (off_t)address) : -1;
   if (n <= 0) { snprintf(out, size, "?"); return; }
   out[n] = '\0';
-  out[strnlen(out, (size_t)n)] = '\0';
 }
 
 /* The path or address argument of a forbidden call, where it has one. */
@@ -425,7 +421,7 @@ static void describe_call(int nr, const uint64_t *args, int mem, char *detail, s
   } else if (nr == SCMP_SYS(read) || nr == SCMP_SYS(write) || nr == SCMP_SYS(pread64) || nr == SCMP_SYS(pwrite64)) {
     snprintf(detail, size, "descriptor %d, which is no channel", (int)args[0]);
   } else {
-    snprintf(detail, size, "%s", "");
+    detail[0] = '\0';
   }
 }
 
@@ -435,6 +431,7 @@ static void describe_call(int nr, const uint64_t *args, int mem, char *detail, s
  * not allowed), so its buffer cannot change while we copy. Returns the call's result or -errno.
  */
 static int64_t trap(int nr, const uint64_t *args, int mem, struct outcome *o) {
+  static char buffer[1 << 20]; /* one trap moves at most 1 MiB: a short count, as read and write may return */
   struct channel *c = channel_for((int)args[0]);
   int is_read = nr == SCMP_SYS(read) || nr == SCMP_SYS(pread64);
   int positioned = nr == SCMP_SYS(pread64) || nr == SCMP_SYS(pwrite64);
@@ -449,8 +446,7 @@ static int64_t trap(int nr, const uint64_t *args, int mem, struct outcome *o) {
       return -EDQUOT;
     }
     if (size > c->get_size - c->used_get_size) size = c->get_size - c->used_get_size;
-    if (size > 1 << 20) size = 1 << 20;
-    static char buffer[1 << 20];
+    if (size > sizeof buffer) size = sizeof buffer;
     ssize_t n = positioned && random ? pread(c->host_fd, buffer, size, (off_t)args[3]) : read(c->host_fd, buffer, size);
     if (n < 0) return -errno;
     if (n > 0 && pwrite(mem, buffer, (size_t)n, (off_t)args[1]) != n) return -EFAULT;
@@ -465,8 +461,7 @@ static int64_t trap(int nr, const uint64_t *args, int mem, struct outcome *o) {
     o->state = "quota";
     return -EDQUOT;
   }
-  if (size > 1 << 20) size = 1 << 20;
-  static char buffer[1 << 20];
+  if (size > sizeof buffer) size = sizeof buffer;
   ssize_t got = pread(mem, buffer, size, (off_t)args[1]);
   if (got < 0) return -EFAULT;
   ssize_t n = positioned && random ? pwrite(c->host_fd, buffer, (size_t)got, (off_t)args[3]) : write(c->host_fd, buffer, (size_t)got);

@@ -19,14 +19,18 @@
 /* Channel types, as in ZeroVM's manifest: sequential or random get (read) and put (write). */
 enum zvm_access { SGetSPut = 0, RGetSPut = 1, SGetRPut = 2, RGetRPut = 3 };
 
-/* The handle (descriptor) of the channel with this alias, or -1. Its type goes to *type. */
-static inline int zvm_channel(const char *alias, int *type) {
+/*
+ * Walks ZVM_CHANNELS ("alias=fd:type;..."): the index-th channel whose alias equals `alias`
+ * (exact) or starts with it. Its descriptor, or -1; its type goes to *type when asked.
+ */
+static inline int zvm_lookup(const char *alias, int exact, int index, int *type) {
   const char *list = getenv("ZVM_CHANNELS");
   size_t n = strlen(alias);
   while (list && *list) {
     const char *eq = strchr(list, '=');
     if (eq == NULL) return -1;
-    if ((size_t)(eq - list) == n && strncmp(list, alias, n) == 0) {
+    size_t length = (size_t)(eq - list);
+    if ((exact ? length == n : length >= n) && strncmp(list, alias, n) == 0 && index-- == 0) {
       char *end;
       long fd = strtol(eq + 1, &end, 10);
       if (type) *type = (*end == ':') ? (int)strtol(end + 1, NULL, 10) : 0;
@@ -38,19 +42,11 @@ static inline int zvm_channel(const char *alias, int *type) {
   return -1;
 }
 
+/* The handle (descriptor) of the channel with this alias, or -1. Its type goes to *type. */
+static inline int zvm_channel(const char *alias, int *type) { return zvm_lookup(alias, 1, 0, type); }
+
 /* The n-th channel whose alias starts with prefix (e.g. "/dev/in/"), or -1. */
-static inline int zvm_channel_prefix(const char *prefix, int index) {
-  const char *list = getenv("ZVM_CHANNELS");
-  size_t n = strlen(prefix);
-  while (list && *list) {
-    const char *eq = strchr(list, '=');
-    if (eq == NULL) return -1;
-    if (strncmp(list, prefix, n) == 0 && index-- == 0) return (int)strtol(eq + 1, NULL, 10);
-    list = strchr(eq, ';');
-    if (list) list++;
-  }
-  return -1;
-}
+static inline int zvm_channel_prefix(const char *prefix, int index) { return zvm_lookup(prefix, 0, index, NULL); }
 
 /* TrapRead: offset is used by random-access channels and ignored by sequential ones. */
 static inline int64_t zvm_pread(int handle, void *buffer, int64_t size, int64_t offset) {
