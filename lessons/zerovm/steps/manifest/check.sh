@@ -4,8 +4,7 @@
 cd /root/zerovm
 PYTHONPATH=/opt/opslab/lesson/lib python3 - <<'PY'
 import zvm_journal, subprocess, sys
-runs = zvm_journal.runs()
-wc_runs = [r for r in runs if r["program"].endswith("/wc.nexe")]
+wc_runs = zvm_journal.runs("wc.nexe")
 if not wc_runs:
     sys.exit("wc.nexe has not run under zerovm yet. Complete the two Channel lines in wc.manifest, then: zerovm wc.manifest")
 last = wc_runs[-1]

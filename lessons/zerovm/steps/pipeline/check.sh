@@ -2,9 +2,8 @@
 # counts.txt must be the word counts of this sandbox's corpus, made by 3 mappers and 1 reducer.
 cd /root/zerovm
 PYTHONPATH=/opt/opslab/lesson/lib python3 - <<'PY'
-import zvm_journal, collections, json, re, sys
-runs = zvm_journal.runs()
-reduces = [r for r in runs if r["program"].endswith("/reduce.nexe") and r["state"] == "ok"]
+import zvm_journal, collections, re, sys
+reduces = [r for r in zvm_journal.runs("reduce.nexe") if r["state"] == "ok"]
 if not reduces:
     sys.exit("No reduce node has finished yet. Give the map node \"count\": 3 and \"connect\": [\"reduce\"] in job.json, then: zerovm-job job.json")
 last = reduces[-1]
@@ -12,7 +11,7 @@ inputs = [c for c in last["channels"] if c["alias"].startswith("/dev/in/")]
 if len(inputs) != 3:
     sys.exit(f"The reducer had {len(inputs)} input(s): it should hear from 3 mappers (\"count\": 3 on the map node).")
 job = last["manifest"].rsplit("/", 1)[0]
-mappers = [r for r in runs if r["manifest"].startswith(job + "/") and r["program"].endswith("/map.nexe") and r["state"] == "ok"]
+mappers = [r for r in zvm_journal.runs("map.nexe") if r["manifest"].startswith(job + "/") and r["state"] == "ok"]
 if len(mappers) != 3:
     sys.exit(f"{len(mappers)} mapper(s) of that job finished: all 3 must.")
 counts = collections.Counter(w.lower() for w in re.findall(r"[A-Za-z]+", open("data/corpus.txt").read()))

@@ -3,8 +3,7 @@
 cd /root/zerovm
 PYTHONPATH=/opt/opslab/lesson/lib python3 - <<'PY'
 import zvm_journal, subprocess, sys
-runs = zvm_journal.runs()
-sorts = [r for r in runs if r["program"].endswith("/sort.nexe")]
+sorts = zvm_journal.runs("sort.nexe")
 if not sorts:
     sys.exit("sort.nexe has not run yet: zerovm sort.manifest")
 last = sorts[-1]

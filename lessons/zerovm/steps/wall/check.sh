@@ -2,8 +2,7 @@
 # Two runs of misbehave.nexe killed by the runtime: one at a file open, one at a socket.
 PYTHONPATH=/opt/opslab/lesson/lib python3 - <<'PY'
 import zvm_journal, sys
-runs = zvm_journal.runs()
-killed = {r["call"]: r for r in runs if r["program"].endswith("/misbehave.nexe") and r["state"] == "killed"}
+killed = {r["call"]: r for r in zvm_journal.runs("misbehave.nexe") if r["state"] == "killed"}
 opened = next((r for call, r in killed.items() if call in ("open", "openat", "openat2")), None)
 if opened is None:
     sys.exit("No run of misbehave.nexe was stopped at a file open yet: echo file | zerovm misbehave.manifest")
