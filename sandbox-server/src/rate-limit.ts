@@ -18,11 +18,16 @@ export class TokenBucket {
     this.tokens -= cost;
     return true;
   }
+
+  /** Idle long enough to be full again: a bucket in this state can be forgotten and made anew. */
+  get full(): boolean {
+    return this.tokens + ((performance.now() - this.last) / 1000) * this.rate >= this.burst;
+  }
 }
 
 /** One bucket per key (an attendee, an address), forgotten when idle long enough to be full again. */
 export class KeyedLimiter {
-  private readonly buckets = new Map<string, { bucket: TokenBucket; seen: number }>();
+  private readonly buckets = new Map<string, TokenBucket>();
 
   constructor(
     private readonly rate: number,
@@ -30,14 +35,9 @@ export class KeyedLimiter {
   ) {}
 
   take(key: string): boolean {
-    const now = Date.now();
-    if (this.buckets.size > 10_000) {
-      const idleMs = (this.burst / this.rate) * 1000;
-      for (const [k, v] of this.buckets) if (now - v.seen > idleMs) this.buckets.delete(k);
-    }
-    let entry = this.buckets.get(key);
-    if (!entry) this.buckets.set(key, (entry = { bucket: new TokenBucket(this.rate, this.burst), seen: now }));
-    entry.seen = now;
-    return entry.bucket.take();
+    if (this.buckets.size > 10_000) for (const [k, bucket] of this.buckets) if (bucket.full) this.buckets.delete(k);
+    let bucket = this.buckets.get(key);
+    if (!bucket) this.buckets.set(key, (bucket = new TokenBucket(this.rate, this.burst)));
+    return bucket.take();
   }
 }
