@@ -4,10 +4,10 @@
  * see progress on the index page.
  */
 import { expect, test, type Page } from '@playwright/test';
-import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { freePort, spawnServer } from '../sandbox-server/test/server-process.ts';
 
 const screen = (page: Page) => page.locator('opslab-terminal[data-terminal="main"] .xterm-rows');
 
@@ -159,24 +159,15 @@ async function startOwnServer(env: Record<string, string>): Promise<{ url: strin
   const port = await freePort();
   const stateDir = mkdtempSync('/tmp/opslab-e2e-own-');
   chmodSync(stateDir, 0o755);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'sandbox-server/src/main.ts'], {
-    cwd: fileURLToPath(new URL('..', import.meta.url)),
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: {
-      ...process.env,
-      OPSLAB_PORT: String(port),
-      OPSLAB_HOST: '127.0.0.1',
-      OPSLAB_DB: `${stateDir}/opslab.db`,
-      OPSLAB_STAGING_DIR: `${stateDir}/staging`,
-      OPSLAB_UID_BASE: '670000',
-      OPSLAB_UID_COUNT: '100',
-      OPSLAB_LOG_LEVEL: 'warn',
-      ...env,
-    },
-  });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => d.toString().includes('Opslab is running') && resolve());
-    child.once('exit', (code) => reject(new Error(`the server exited with ${code}`)));
+  const child = await spawnServer({
+    OPSLAB_PORT: String(port),
+    OPSLAB_HOST: '127.0.0.1',
+    OPSLAB_DB: `${stateDir}/opslab.db`,
+    OPSLAB_STAGING_DIR: `${stateDir}/staging`,
+    OPSLAB_UID_BASE: '670000',
+    OPSLAB_UID_COUNT: '100',
+    OPSLAB_LOG_LEVEL: 'warn',
+    ...env,
   });
   return {
     url: `http://localhost:${port}`,
@@ -186,13 +177,4 @@ async function startOwnServer(env: Record<string, string>): Promise<{ url: strin
       rmSync(stateDir, { recursive: true, force: true });
     },
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
 }

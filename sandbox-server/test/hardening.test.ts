@@ -4,17 +4,15 @@
  * coming and going without a leak, and a server killed with SIGKILL leaving no orphan.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import WebSocket from 'ws';
 import { ClientOp, encodeClient, encodeHello, MAX_CLIENT_FRAME } from '../../protocol/messages.ts';
-import { projectRoot } from '../src/config.ts';
 import { processesWhere } from '../src/sandbox/procfs.ts';
 import { newAttendee, startTestServer, TestClient, type TestServer } from './helpers.ts';
+import { freePort, spawnServer } from './server-process.ts';
 
 const LESSON = 'getting-started';
 const json = (value: unknown) => Buffer.from(JSON.stringify(value));
@@ -202,24 +200,13 @@ describe('hardening', () => {
 
 describe('a server killed with SIGKILL', () => {
   test('leaves no orphan once it starts again', async () => {
-    const port = await new Promise<number>((resolve) => {
-      const probe = createServer().listen(0, '127.0.0.1', () => {
-        const { port } = probe.address() as { port: number };
-        probe.close(() => resolve(port));
-      });
-    });
+    const port = await freePort();
     const { mkdtempSync, chmodSync, rmSync } = await import('node:fs');
     const dir = mkdtempSync('/tmp/opslab-kill-');
     chmodSync(dir, 0o755);
     const uidBase = 780_000 + (process.pid % 100) * 100;
-    const env = { ...process.env, OPSLAB_PORT: String(port), OPSLAB_DB: `${dir}/db`, OPSLAB_STAGING_DIR: `${dir}/staging`, OPSLAB_UID_BASE: String(uidBase), OPSLAB_UID_COUNT: '50', OPSLAB_LOG_LEVEL: 'warn' };
-    const start = () => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'sandbox-server/src/main.ts'], { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'inherit'] });
-      return new Promise<typeof child>((resolve, reject) => {
-        child.stdout!.on('data', (d: Buffer) => d.toString().includes('Opslab is running') && resolve(child));
-        child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-      });
-    };
+    const env = { OPSLAB_PORT: String(port), OPSLAB_DB: `${dir}/db`, OPSLAB_STAGING_DIR: `${dir}/staging`, OPSLAB_UID_BASE: String(uidBase), OPSLAB_UID_COUNT: '50', OPSLAB_LOG_LEVEL: 'warn' };
+    const start = () => spawnServer(env);
     const inRange = (uid: number) => uid >= uidBase && uid < uidBase + 50;
     const url = `http://127.0.0.1:${port}`;
     const first = await start();
