@@ -16,7 +16,7 @@ import { spawn as spawnPty, type IPty } from 'node-pty';
 import { log } from '../log.ts';
 import type { ExecOptions, ExecResult, PtyOptions, Sandbox, SandboxBackend, SandboxDevice, SandboxRequest } from './backend.ts';
 import type { Cgroups, SandboxStats } from './cgroups.ts';
-import { killProcessesWhere, processesWhere } from './procfs.ts';
+import { killProcessesWhere, killQuietly, killUntilGone, processesWhere, waitUntilGone } from './procfs.ts';
 import { UidPool } from './uid-pool.ts';
 
 export interface BwrapOptions {
@@ -116,7 +116,7 @@ class BwrapSandbox implements Sandbox {
     private readonly initPid: number,
     private readonly bwrap: ChildProcess,
     private readonly launcher: Launcher,
-    private readonly cleanup: () => Promise<void>,
+    private readonly cleanup: (initPid: number) => Promise<void>,
   ) {
     bwrap.once('exit', (code, signal) => this.died(`bwrap exited (code ${code}, signal ${signal})`));
   }
@@ -198,7 +198,7 @@ class BwrapSandbox implements Sandbox {
     if (this.dead) return;
     this.dead = true;
     // Nothing of it may survive (processes, cgroups) before its uid goes back to the pool.
-    this.cleaned = this.cleanup().catch((error) => log.error({ sandbox: this.id, err: error }, 'sandbox cleanup failed'));
+    this.cleaned = this.cleanup(this.initPid).catch((error) => log.error({ sandbox: this.id, err: error }, 'sandbox cleanup failed'));
     for (const listener of this.exitListeners.splice(0)) listener(reason);
   }
 }
@@ -243,11 +243,24 @@ export class BwrapBackend implements SandboxBackend {
     const uid = this.pool.lease();
     const group = `u${uid}`;
     const { cgroups } = this.options;
-    const cleanup = async () => {
+    const cleanup = async (initPid?: number) => {
       try {
-        // Everything the sandbox started runs as its uid, nested namespaces included: kill by uid.
-        await killProcessesWhere((u) => u === uid);
+        if (initPid !== undefined) {
+          // The sandbox's pid 1 first: its death kills every process in the pid namespace, while the
+          // nsenter processes outside it still live to reap their children. Killed the other way
+          // round, those children are left to the host's init to reap, and the dying pid 1 waits
+          // for that (seconds, here) before the namespace is gone.
+          killQuietly(initPid);
+          await waitUntilGone(initPid, 5_000);
+        }
+        // Whatever is left (nsenter, launchers, anything in nested namespaces) is in the sandbox's
+        // cgroups: kill what they list, which costs this sandbox's processes only. (A scan of /proc
+        // for its uid costs every process on the machine: with hundreds of sandboxes reaped together
+        // it stalled the server for seconds.) Without cgroups (development only) the uid is all there is.
+        await (cgroups ? killUntilGone(() => cgroups.processes(group)) : killProcessesWhere((u) => u === uid));
         await cgroups?.remove(group);
+        // A pid 1 leaves its cgroups before it has finished dying: its uid is free only once it has.
+        if (initPid !== undefined && !(await waitUntilGone(initPid, 10_000))) log.warn({ uid, initPid }, 'the sandbox\'s pid 1 is still exiting');
       } finally {
         this.pool.release(uid);
       }

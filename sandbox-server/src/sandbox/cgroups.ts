@@ -74,6 +74,20 @@ export class Cgroups {
     return CONTROLLERS.map((c) => join(this.dir(c, name), 'cgroup.procs'));
   }
 
+  /**
+   * The processes in a sandbox's groups, read from its pids group: every process of a sandbox starts
+   * in its groups and its children inherit them, and an unprivileged process cannot leave them.
+   * (Exited processes leave the list at once, before their parent reaps them.)
+   */
+  processes(name: string): number[] {
+    try {
+      return readFileSync(join(this.dir('pids', name), 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+  }
+
   stats(name: string): SandboxStats {
     const read = (c: Controller, file: string) => readFileSync(join(this.dir(c, name), file), 'utf8');
     const field = (text: string, key: string) => Number(new RegExp(`^${key} (\\d+)`, 'm').exec(text)?.[1] ?? 0);

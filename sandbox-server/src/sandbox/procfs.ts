@@ -1,4 +1,4 @@
-/** Finds and kills host processes by their real uid, read from /proc: the sandbox's last word on cleanup. */
+/** Finds and kills host processes: by a list that can be re-read (a cgroup's), or by real uid, read from /proc. */
 import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -26,26 +26,57 @@ export function processesWhere(matches: (uid: number) => boolean): HostProcess[]
   return found;
 }
 
+/** SIGKILLs `pid`; false if it was already gone. */
+export function killQuietly(pid: number): boolean {
+  try {
+    process.kill(pid, 'SIGKILL');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
- * SIGKILLs every process whose real uid matches, until none is left (a process may fork while we
- * look). Returns how many were killed; throws if some survive, which would leak a uid lease.
+ * SIGKILLs the processes `find` lists until it lists none (a process may fork while we look).
+ * Returns how many were killed; throws if some survive, which would leak a uid lease.
  */
-export async function killProcessesWhere(matches: (uid: number) => boolean, rounds = 50): Promise<number> {
+export async function killUntilGone(find: () => number[], rounds = 50): Promise<number> {
   let killed = 0;
   for (let round = 0; round < rounds; round++) {
-    const left = processesWhere(matches);
+    const left = find();
     if (left.length === 0) return killed;
-    for (const { pid } of left) {
-      try {
-        process.kill(pid, 'SIGKILL');
-        killed++;
-      } catch {
-        // already gone
-      }
-    }
+    for (const pid of left) if (killQuietly(pid)) killed++;
     await sleep(Math.min(5 * (round + 1), 50));
   }
-  const survivors = processesWhere(matches);
-  if (survivors.length > 0) throw new Error(`processes survive SIGKILL: ${survivors.map((p) => p.pid).join(', ')}`);
+  const survivors = find();
+  if (survivors.length > 0) throw new Error(`processes survive SIGKILL: ${survivors.join(', ')}`);
   return killed;
+}
+
+/**
+ * Every process whose real uid matches, killed. Reads all of /proc, so its cost grows with the
+ * machine's process count: for orphans at start, and where no cgroup lists a sandbox's processes.
+ */
+export function killProcessesWhere(matches: (uid: number) => boolean): Promise<number> {
+  return killUntilGone(() => processesWhere(matches).map((p) => p.pid));
+}
+
+/** Whether `pid` exists and is not a zombie (one stat file: cheap, unlike a scan of /proc). */
+export function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Resolves true once `pid` is gone or a zombie, false if it still runs after `timeoutMs`. */
+export async function waitUntilGone(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (isRunning(pid)) {
+    if (Date.now() >= deadline) return false;
+    await sleep(10);
+  }
+  return true;
 }
