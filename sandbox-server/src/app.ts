@@ -49,6 +49,7 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
     profiles: config.profiles,
     maxSandboxes: config.maxSandboxes,
     maxSandboxesPerAttendee: config.maxSandboxesPerAttendee,
+    maxConcurrentStarts: config.maxConcurrentStarts,
   });
   const { server, terminateSockets } = createHttpServer({
     siteDir: config.siteDir,

@@ -2,6 +2,7 @@
  * Server configuration: an embedded default that works on a fresh machine, overridable by
  * environment variables (OPSLAB_*), so `npm start` needs no config file.
  */
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SandboxProfile } from '../../src/schemas/lesson.ts';
@@ -35,6 +36,8 @@ export interface ServerConfig {
   /** Abuse caps: live sandboxes in all, and per attendee. */
   maxSandboxes: number;
   maxSandboxesPerAttendee: number;
+  /** Sandboxes created and set up at the same time (a room arriving at once waits its turn, in order). */
+  maxConcurrentStarts: number;
   /** WebSocket upgrades allowed (token buckets: per second, burst): reconnect loops and attendee minting stop here. */
   upgradeLimits: { perAttendee: RateLimit; perAddress: RateLimit };
   /** Per WebSocket: checks and solves (a burst, then a steady rate), input bytes. */
@@ -87,6 +90,7 @@ export function loadConfig(overrides: Partial<ServerConfig> = {}): ServerConfig 
     profiles: defaultProfiles,
     maxSandboxes: int('OPSLAB_MAX_SANDBOXES', 200),
     maxSandboxesPerAttendee: int('OPSLAB_MAX_SANDBOXES_PER_ATTENDEE', 3),
+    maxConcurrentStarts: int('OPSLAB_MAX_CONCURRENT_STARTS', 2 * availableParallelism()),
     upgradeLimits: {
       perAttendee: { perSecond: 1, burst: 30 },
       perAddress: { perSecond: int('OPSLAB_UPGRADES_PER_ADDRESS_PER_SECOND', 20), burst: 300 },

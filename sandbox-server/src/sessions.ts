@@ -8,6 +8,7 @@
  */
 import type { CheckResultPayload, ProgressPayload, StatusPayload } from '../../protocol/messages.ts';
 import type { Lesson, StepSpec } from '../../src/lessons/catalog.ts';
+import pLimit, { type LimitFunction } from 'p-limit';
 import { answerFrom, runCheck, runSetup, runSolve } from './checker.ts';
 import { log } from './log.ts';
 import type { Sandbox, SandboxBackend } from './sandbox/backend.ts';
@@ -34,6 +35,8 @@ export interface SessionOptions {
   profiles: Record<SandboxProfile, ProfileSpec>;
   maxSandboxes: number;
   maxSandboxesPerAttendee: number;
+  /** Sandboxes being created and set up at the same time; the rest wait their turn (see SessionManager). */
+  maxConcurrentStarts: number;
 }
 
 export class SessionError extends Error {
@@ -66,6 +69,8 @@ export class LessonSession {
     private readonly onClosed: (session: LessonSession) => void,
     /** Says why no sandbox may start now (abuse caps), or undefined. */
     private readonly capacity: (session: LessonSession) => string | undefined,
+    /** Runs the spawn-heavy part of a start when it is this session's turn. */
+    private readonly startTurn: LimitFunction,
   ) {}
 
   /** Holds a sandbox, or is starting one: counts against the caps. */
@@ -109,21 +114,25 @@ export class LessonSession {
     }
     const done = this.lesson.steps.filter((step) => isDone(this.progress().steps[step.id]));
     this.setStatus({ state: done.length > 0 ? 'restoring' : 'starting', message: done.length > 0 ? 'Re-creating your sandbox and replaying the steps you completed…' : 'Starting your sandbox…' });
-    let sandbox: Sandbox;
-    try {
-      sandbox = await this.backend.create({ id: this.key, lessonDir: this.staged.stagedDir, ...this.options.profiles[this.lesson.profile] });
-    } catch (error) {
-      log.error({ session: this.key, err: error }, 'sandbox creation failed');
-      this.setStatus({ state: 'error', message: 'Your sandbox could not be started. Try again in a moment; if it persists, tell the instructor.' });
-      throw new SessionError('sandbox-failed', 'the sandbox could not be started');
-    }
+    // The turn covers the spawns (bwrap, then setup.sh's), not the wait for a long setup to finish.
+    const { sandbox, settingUp } = await this.startTurn(async () => {
+      let sandbox: Sandbox;
+      try {
+        sandbox = await this.backend.create({ id: this.key, lessonDir: this.staged.stagedDir, ...this.options.profiles[this.lesson.profile] });
+      } catch (error) {
+        log.error({ session: this.key, err: error }, 'sandbox creation failed');
+        this.setStatus({ state: 'error', message: 'Your sandbox could not be started. Try again in a moment; if it persists, tell the instructor.' });
+        throw new SessionError('sandbox-failed', 'the sandbox could not be started');
+      }
+      return { sandbox, settingUp: runSetup(sandbox, this.lesson.setupScript !== undefined) };
+    });
+    const setup = await settingUp;
     const fail = async (message: string, detail: string) => {
       log.error({ session: this.key, detail }, message);
       await sandbox.destroy();
       this.setStatus({ state: 'error', message: `${message} Reconnect to try again.` });
       throw new SessionError('sandbox-failed', message);
     };
-    const setup = await runSetup(sandbox, this.lesson.setupScript !== undefined);
     if (!setup.ok) await fail('The lesson setup failed in your sandbox.', setup.output);
     for (const step of done) {
       const solve = await runSolve(sandbox, step);
@@ -252,13 +261,23 @@ export class LessonSession {
 
 export class SessionManager {
   private readonly sessions = new Map<string, LessonSession>();
+  /**
+   * Creating a sandbox and starting its setup spawns processes, and each spawn blocks the event
+   * loop for a few milliseconds (node forks itself, then waits for the exec). Unbounded, a room
+   * arriving at once ran hundreds of them back to back and everyone's keystrokes waited up to a
+   * second; a few at a time keep the machine as busy while terminals stay responsive in between
+   * (docs/benchmarks.md).
+   */
+  private readonly startTurn: LimitFunction;
 
   constructor(
     private readonly lessons: Map<string, StagedLesson>,
     private readonly backend: SandboxBackend,
     private readonly store: ProgressStore,
     private readonly options: SessionOptions,
-  ) {}
+  ) {
+    this.startTurn = pLimit(options.maxConcurrentStarts);
+  }
 
   lesson(slug: string): StagedLesson | undefined {
     return this.lessons.get(slug);
@@ -281,6 +300,7 @@ export class SessionManager {
           if (this.sessions.get(s.key) === s) this.sessions.delete(s.key);
         },
         (s) => this.capacityFor(s),
+        this.startTurn,
       );
       this.sessions.set(key, session);
     }

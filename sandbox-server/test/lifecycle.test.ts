@@ -118,6 +118,26 @@ describe('cleanup', () => {
   });
 });
 
+describe('start turns', () => {
+  test('a room arriving at once takes turns to start: every attendee gets a sandbox, a failed setup frees its turn', async () => {
+    const server = await startTestServer({ lessonsDir: fixtures, maxConcurrentStarts: 1 });
+    try {
+      const lessons = ['slow-check', 'broken-setup', 'slow-check', 'broken-setup', 'slow-check', 'slow-check'];
+      const clients = await Promise.all(lessons.map(async () => new TestClient(server.url, await newAttendee(server.url))));
+      await Promise.all(clients.map((c, i) => c.hello(lessons[i]!)));
+      await Promise.all(
+        clients.map((c, i) =>
+          lessons[i] === 'slow-check' ? c.ready() : c.until(() => c.statuses.some((s) => s.state === 'error'), 'the failed setup reported'),
+        ),
+      );
+      assert.equal(server.backend.size, 4);
+      await Promise.all(clients.map((c) => c.close()));
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe('abuse caps', () => {
   let server: TestServer;
   before(async () => {
