@@ -71,7 +71,8 @@ export interface HttpServer {
 export function createHttpServer(deps: HttpDeps): HttpServer {
   const hasSite = existsSync(join(deps.siteDir, 'index.html'));
   const notFound = existsSync(join(deps.siteDir, '404.html')) ? readFileSync(join(deps.siteDir, '404.html')) : 'Not found';
-  const serveStatic = hasSite ? sirv(deps.siteDir, { etag: true, dev: false, gzip: false }) : undefined;
+  // The build writes .br and .gz copies of text assets; sirv picks one by Accept-Encoding.
+  const serveStatic = hasSite ? sirv(deps.siteDir, { etag: true, dev: false, gzip: true, brotli: true }) : undefined;
 
   const server = createServer((req, res) => {
     const pathname = requestPath(req.url);

@@ -4,6 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { get, type IncomingHttpHeaders } from 'node:http';
+import { join } from 'node:path';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import WebSocket from 'ws';
 import { ClientOp } from '../../protocol/messages.ts';
 import { newAttendee, startTestServer, TestClient, type TestServer } from './helpers.ts';
@@ -17,6 +21,22 @@ describe('sandbox server over WebSocket', () => {
   });
   after(async () => {
     await server.stop();
+  });
+
+  test('the built site is sent brotli- or gzip-compressed to browsers that accept it, identical once decoded', async () => {
+    const page = join(server.config.siteDir, 'lessons', LESSON, 'index.html');
+    for (const [accept, encoding, decode] of [
+      ['br, gzip', 'br', brotliDecompressSync],
+      ['gzip', 'gzip', gunzipSync],
+    ] as const) {
+      const response = await rawGet(`${server.url}/lessons/${LESSON}/`, { 'accept-encoding': accept });
+      assert.equal(response.headers['content-encoding'], encoding);
+      assert.match(String(response.headers.vary), /accept-encoding/i);
+      assert.deepEqual(decode(response.body), readFileSync(page));
+    }
+    const plain = await rawGet(`${server.url}/lessons/${LESSON}/`, {});
+    assert.equal(plain.headers['content-encoding'], undefined);
+    assert.deepEqual(plain.body, readFileSync(page));
   });
 
   test('hello → a prompt of a real bash in a sandbox; input → output', async () => {
@@ -274,3 +294,14 @@ describe('restart', () => {
     }
   });
 });
+
+/** A GET that leaves the body as sent (fetch would decode it). */
+function rawGet(url: string, headers: Record<string, string>): Promise<{ headers: IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    get(url, { headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+    }).on('error', reject);
+  });
+}
