@@ -1,6 +1,7 @@
 /**
  * `npm test`: every suite, in order — typecheck, unit + integration (node --test), site build,
- * lessons:test, e2e (Playwright in Debian chromium) — then one line: `N passed, N failed`.
+ * lessons:test, e2e (Playwright in Debian chromium), a quick benchmark run — then one line:
+ * `N passed, N failed`.
  *
  * `npm test -- unit lessons` runs only the named stages.
  */
@@ -75,6 +76,9 @@ const stages: Record<string, () => Counts> = {
     if (status !== 0 && counts.failed === 0) counts.failed = 1;
     return counts;
   },
+  // Every benchmark at small sizes: `npm run bench` keeps working, and no byte is lost on the way
+  // into xterm.js. Its timings are printed, never judged here.
+  bench: () => gate('benchmarks, quick (npm run bench -- --quick)', 'npx', ['tsx', 'bench/run.ts', '--quick', '--out', join(results, 'bench-quick.md')]),
 };
 
 const wanted = process.argv.slice(2);
@@ -88,8 +92,8 @@ mkdirSync(results, { recursive: true });
 const total: Counts = { passed: 0, failed: 0 };
 for (const [name, stage] of Object.entries(stages)) {
   if (wanted.length > 0 && !wanted.includes(name)) continue;
-  // e2e needs the built site: build first even when only e2e was asked for.
-  if (name === 'e2e' && wanted.length > 0 && !wanted.includes('build')) stages.build!();
+  // e2e and bench need the built site: build first even when only they were asked for.
+  if ((name === 'e2e' || name === 'bench') && wanted.length > 0 && !wanted.includes('build')) stages.build!();
   const counts = stage();
   total.passed += counts.passed;
   total.failed += counts.failed;

@@ -1,0 +1,118 @@
+/**
+ * The real server as its own process, for the load benchmarks: the load generator (this process)
+ * must not share an event loop with the server it measures. Also reads what the server costs:
+ * its own RSS, its sandboxes' processes (PSS) and the memory charged to their cgroups.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, spawnServer } from '../sandbox-server/test/server-process.ts';
+
+export interface BenchServer {
+  url: string;
+  pid: number;
+  /** Resident memory of the server process itself, in bytes. */
+  rss(): number;
+  /** Proportional set size of every process below the server (sandbox pid 1s, shells, their children). */
+  sandboxPss(): number;
+  /** Memory charged to the sandboxes' cgroups: their processes, tmpfs files and kernel objects. */
+  sandboxCgroupBytes(): number;
+  stop(): Promise<void>;
+}
+
+export async function startBenchServer(uidBase: number, env: Record<string, string> = {}): Promise<BenchServer> {
+  const work = mkdtempSync(join(tmpdir(), 'opslab-bench-server-'));
+  chmodSync(work, 0o755);
+  const port = await freePort();
+  const child: ChildProcess = await spawnServer({
+    OPSLAB_PORT: String(port),
+    OPSLAB_DB: join(work, 'bench.db'),
+    OPSLAB_STAGING_DIR: join(work, 'staging'),
+    OPSLAB_UID_BASE: String(uidBase),
+    OPSLAB_LOG_LEVEL: 'warn',
+    ...env,
+  });
+  const pid = child.pid!;
+  const memoryGroup = join('/sys/fs/cgroup/memory', cgroupPath(pid, 'memory'), `opslab-${uidBase}`);
+  return {
+    url: `http://127.0.0.1:${port}`,
+    pid,
+    rss: () => statusField(pid, 'VmRSS'),
+    sandboxPss: () => descendants(pid).reduce((sum, p) => sum + pss(p), 0),
+    sandboxCgroupBytes: () => (existsSync(memoryGroup) ? Number(readFileSync(join(memoryGroup, 'memory.usage_in_bytes'), 'utf8')) : 0),
+    async stop() {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+      rmSync(work, { recursive: true, force: true });
+    },
+  };
+}
+
+function cgroupPath(pid: number, controller: string): string {
+  for (const line of readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim().split('\n')) {
+    const [, controllers, path] = line.split(':');
+    if (controllers!.split(',').includes(controller)) return path!;
+  }
+  throw new Error(`no ${controller} cgroup for ${pid}`);
+}
+
+/** A `kB` field of /proc/<pid>/status, in bytes (0 once the process is gone). */
+function statusField(pid: number, field: string): number {
+  try {
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function pss(pid: number): number {
+  try {
+    const match = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : 0;
+  } catch {
+    return 0; // exited meanwhile
+  }
+}
+
+/** Every live process whose parent chain reaches `root` (not `root` itself). */
+export function descendants(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // The command name is in parentheses and may hold spaces: the ppid follows the last ')'.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const list = children.get(ppid) ?? [];
+      list.push(Number(entry));
+      children.set(ppid, list);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const found: number[] = [];
+  const queue = [...(children.get(root) ?? [])];
+  while (queue.length > 0) {
+    const pid = queue.shift()!;
+    found.push(pid);
+    queue.push(...(children.get(pid) ?? []));
+  }
+  return found;
+}
+
+/** MemAvailable of the machine, in bytes. */
+export function memAvailable(): number {
+  const match = /^MemAvailable:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'));
+  return Number(match![1]) * 1024;
+}
+
+/** CPU time the whole machine has spent busy (all cores, not idle or iowait), in ms. */
+export function machineBusyMs(): number {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const idle = fields[3]! + fields[4]!;
+  const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
+  return ((total - idle) * 1000) / 100; // USER_HZ is 100 on Linux
+}
