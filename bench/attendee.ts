@@ -119,6 +119,7 @@ export async function measureEcho(shell: Echoing, keys: number, gapMs = 10): Pro
     samples.push(performance.now() - started);
   }
   shell.type('\x15');
+  await quiet(shell, 20); // a write still queued when the caller kills the shell would fail
   return samples;
 }
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { defaultProfiles, projectRoot } from '../sandbox-server/src/config.ts';
 import { sandboxProfiles, type SandboxProfile } from '../src/schemas/lesson.ts';
 import { BenchAttendee, measureEcho, quiet } from './attendee.ts';
-import { memAvailable, startBenchServer } from './server.ts';
+import { memAvailable, settle, startBenchServer } from './server.ts';
 import { summarize, type FigureRow } from './stats.ts';
 
 const MiB = 1024 * 1024;
@@ -107,7 +107,10 @@ export async function benchCapacity(options: CapacityOptions): Promise<{ figures
   const lessonsDir = capacityLessons();
   const capacities: ProfileCapacity[] = [];
   try {
-    for (const profile of sandboxProfiles) capacities.push(await ramp(profile, lessonsDir, options));
+    for (const profile of sandboxProfiles) {
+      await settle(); // the last ramp's thousand namespaces are still being freed by the kernel
+      capacities.push(await ramp(profile, lessonsDir, options));
+    }
   } finally {
     rmSync(lessonsDir, { recursive: true, force: true });
   }
@@ -115,11 +118,15 @@ export async function benchCapacity(options: CapacityOptions): Promise<{ figures
     const ok = levels.filter((l) => l.echoP99 <= ECHO_LIMIT_MS);
     const last = ok[ok.length - 1];
     const limit = defaultProfiles[profile].limits.memoryBytes;
+    const first = levels[0];
+    // Idle sandboxes until the reserve is reached, at the rate memory went in this ramp.
+    const perAttendee = last && first && last !== first ? (first.available - last.available) / (last.attendees - first.attendees) : NaN;
+    const byMemory = last ? Math.floor(last.attendees + (last.available - MEMORY_RESERVE) / perAttendee) : NaN;
     return {
       what: `capacity, profile \`${profile}\` (idle attendees at their prompt)`,
       value: last ? `${last.attendees} sandboxes, echo p99 ${last.echoP99.toFixed(1)} ms, ${(last.available / 2 ** 30).toFixed(1)} GiB still available` : 'none',
       target: 'report it',
-      note: `stopped by ${stoppedBy}; if every sandbox used its whole ${limit / MiB} MiB limit: ${Math.floor((totalmem() - MEMORY_RESERVE) / limit)}`,
+      note: `stopped by ${stoppedBy}; memory would hold about ${Number.isFinite(byMemory) ? byMemory : '?'} idle ones at this ramp's rate; if every sandbox used its whole ${limit / MiB} MiB limit: ${Math.floor((totalmem() - MEMORY_RESERVE) / limit)}`,
     };
   });
   figures.push(idleCost(capacities));

@@ -76,7 +76,7 @@ export function commit(): string {
   }
 }
 
-export function renderReport(latency: LatencyRow[], figures: FigureRow[], capacities: ProfileCapacity[], chartFile: string | undefined, seconds: number): string {
+export function renderReport(latency: LatencyRow[], figures: FigureRow[], capacities: ProfileCapacity[], chartFile: string | undefined, seconds: number, settled: string[]): string {
   return `# Benchmarks
 
 Latest run of \`npm run bench\` (bench/run.ts; ${Math.round(seconds)} s). Times in milliseconds. Targets are
@@ -84,7 +84,8 @@ what we aim for; they are reported here (✓ met, ✗ not met), never asserted i
 the same work done in the same run without our stack: a raw local node-pty bash (no sandbox, no
 WebSocket), or for the browser a raw pty into a bare xterm.js page; for the two sandbox rows, the
 same sandbox without the hardening (no cgroups, no seccomp filter). The load generator is a Node
-client over real WebSockets on loopback; the server runs as its own process.
+client over real WebSockets on loopback; the server runs as its own process. Before each stage the
+run waits for the machine to be quiet${settled.length > 0 ? ` (it waited: ${settled.join(', ')})` : ''}.
 
 - date: ${new Date().toISOString()}
 - commit: ${commit()}

@@ -17,11 +17,12 @@ import { benchLatency } from './latency.ts';
 import { benchPageWeight } from './page-weight.ts';
 import { benchReaping } from './reaping.ts';
 import { capacityChart, renderReport } from './report.ts';
-import { startBenchServer } from './server.ts';
+import { settle, startBenchServer } from './server.ts';
 import type { FigureRow, LatencyRow } from './stats.ts';
 import { benchThroughput } from './throughput.ts';
 
-const STAGES = ['latency', 'echo', 'burst', 'reaping', 'capacity', 'browser'] as const;
+// Capacity last: the kernel takes minutes to free a thousand sandboxes' namespaces.
+const STAGES = ['latency', 'echo', 'burst', 'reaping', 'browser', 'capacity'] as const;
 type Stage = (typeof STAGES)[number];
 
 const { values } = parseArgs({
@@ -37,7 +38,14 @@ if (unknown.length > 0) {
   console.error(`unknown stage(s): ${unknown.join(', ')}; stages: ${STAGES.join(', ')}`);
   process.exit(2);
 }
-const run = (stage: Stage) => only.includes(stage);
+const settled: string[] = [];
+/** Whether to run `stage`; if so, first waits for the machine to be quiet. */
+const run = async (stage: Stage) => {
+  if (!only.includes(stage)) return false;
+  const waited = await settle();
+  if (waited > 5) settled.push(`${stage}: ${waited.toFixed(0)} s`);
+  return true;
+};
 const quick = values.quick;
 const MiB = 1024 * 1024;
 
@@ -53,20 +61,15 @@ let capacities: ProfileCapacity[] = [];
 const work = mkdtempSync(join(tmpdir(), 'opslab-bench-'));
 chmodSync(work, 0o755);
 try {
-  if (run('latency')) latency.push(...(await benchLatency(sizes.iterations, work, 720_000)));
-  if (run('echo')) {
+  if (await run('latency')) latency.push(...(await benchLatency(sizes.iterations, work, 720_000)));
+  if (await run('echo')) {
     const echo = await benchEcho({ keys: sizes.keys, streamers: sizes.streamers, uidBase: 800_000 });
     latency.push(...echo.latency);
     figures.push(...echo.figures);
   }
-  if (run('burst')) latency.push(...(await benchBurst({ attendees: sizes.burst, windowMs: sizes.burstWindowMs, uidBase: 810_000 })));
-  if (run('reaping')) latency.push(...(await benchReaping({ attendees: sizes.reaped, keys: sizes.keys, uidBase: 815_000 })));
-  if (run('capacity')) {
-    const capacity = await benchCapacity({ levels: sizes.levels, keys: sizes.keys, uidBase: 820_000 });
-    figures.push(...capacity.figures);
-    capacities = capacity.capacities;
-  }
-  if (run('browser')) {
+  if (await run('burst')) latency.push(...(await benchBurst({ attendees: sizes.burst, windowMs: sizes.burstWindowMs, uidBase: 810_000 })));
+  if (await run('reaping')) latency.push(...(await benchReaping({ attendees: sizes.reaped, keys: sizes.keys, uidBase: 815_000 })));
+  if (await run('browser')) {
     const server = await startBenchServer(830_000);
     const browser = await launchChromium();
     try {
@@ -78,6 +81,11 @@ try {
       await server.stop();
     }
   }
+  if (await run('capacity')) {
+    const capacity = await benchCapacity({ levels: sizes.levels, keys: sizes.keys, uidBase: 820_000 });
+    figures.push(...capacity.figures);
+    capacities = capacity.capacities;
+  }
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
@@ -86,7 +94,7 @@ const docs = fileURLToPath(new URL('../docs/', import.meta.url));
 const full = only.length === STAGES.length && !quick;
 const out = values.out ?? (full ? join(docs, 'benchmarks.md') : undefined);
 const chartFile = capacities.length > 0 && full ? 'benchmarks-capacity.svg' : undefined;
-const report = renderReport(latency, figures, capacities, chartFile, (performance.now() - started) / 1000);
+const report = renderReport(latency, figures, capacities, chartFile, (performance.now() - started) / 1000, settled);
 console.log(report);
 if (out) {
   writeFileSync(out, report);
