@@ -4,7 +4,8 @@
  * attendee who is already there types meanwhile: its keystroke echo shows what the arrivals cost
  * everyone else.
  */
-import { BenchAttendee, measureEcho } from './attendee.ts';
+import { BenchAttendee } from './attendee.ts';
+import { measureEcho } from './shell.ts';
 import { machineBusyMs, startBenchServer } from './server.ts';
 import { summarize, type LatencyRow } from './stats.ts';
 

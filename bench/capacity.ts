@@ -9,7 +9,8 @@ import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { defaultProfiles, projectRoot } from '../sandbox-server/src/config.ts';
 import { sandboxProfiles, type SandboxProfile } from '../src/schemas/lesson.ts';
-import { BenchAttendee, measureEcho, quiet } from './attendee.ts';
+import { BenchAttendee } from './attendee.ts';
+import { measureEcho, quiet } from './shell.ts';
 import { memAvailable, settle, startBenchServer } from './server.ts';
 import { summarize, type FigureRow } from './stats.ts';
 

@@ -3,7 +3,8 @@
  * stream output and 3 sandboxes run a CPU hog or a fork bomb. Each beside a raw local pty measured
  * in the same conditions.
  */
-import { BenchAttendee, measureEcho, quiet } from './attendee.ts';
+import { BenchAttendee } from './attendee.ts';
+import { measureEcho, quiet } from './shell.ts';
 import { RawPtyShell } from './raw-pty.ts';
 import { startBenchServer, type BenchServer } from './server.ts';
 import { summarize, type FigureRow, type LatencyRow } from './stats.ts';

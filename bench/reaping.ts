@@ -3,7 +3,8 @@
  * their sandboxes together. Meanwhile one remaining attendee types: its keystroke echo shows whether
  * the teardown stalls the server. Also: how long until every sandbox is gone.
  */
-import { BenchAttendee, measureEcho, quiet } from './attendee.ts';
+import { BenchAttendee } from './attendee.ts';
+import { measureEcho, quiet } from './shell.ts';
 import { startBenchServer } from './server.ts';
 import { summarize, type LatencyRow } from './stats.ts';
 
