@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SandboxProfile } from '../../src/schemas/lesson.ts';
 import type { ConnectionLimits } from './connection.ts';
-import type { SandboxDevice } from './sandbox/backend.ts';
+import type { SandboxDevice, TmpfsBytes } from './sandbox/backend.ts';
 import type { ResourceLimits } from './sandbox/cgroups.ts';
 
 export const projectRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
@@ -57,13 +57,15 @@ const MiB = 1024 * 1024;
 export interface ProfileSpec {
   limits: ResourceLimits;
   devices: readonly SandboxDevice[];
+  tmpfsBytes?: Partial<TmpfsBytes>;
 }
 
 export const defaultProfiles: Record<SandboxProfile, ProfileSpec> = {
   small: { limits: { memoryBytes: 512 * MiB, pids: 256, cpuPercent: 100, cpuShares: 1024 }, devices: [] },
   // Labs with their own networks (PXE): tap devices for a booting client.
   network: { limits: { memoryBytes: 512 * MiB, pids: 256, cpuPercent: 100, cpuShares: 1024 }, devices: ['/dev/net/tun'] },
-  cluster: { limits: { memoryBytes: 1536 * MiB, pids: 1024, cpuPercent: 200, cpuShares: 1024 }, devices: [] },
+  // Labs of several servers (a 3-node Galera cluster): their data lives in /var, charged to the 1.5 GiB.
+  cluster: { limits: { memoryBytes: 1536 * MiB, pids: 1024, cpuPercent: 200, cpuShares: 1024 }, devices: [], tmpfsBytes: { var: 768 * MiB } },
 };
 
 function int(name: string, fallback: number): number {

@@ -51,6 +51,16 @@ export interface SandboxRequest {
   limits: ResourceLimits;
   /** Host devices beyond the harmless ones (null, zero, random, tty…), granted per profile. */
   devices?: readonly SandboxDevice[];
+  /** Sizes of the sandbox's writable tmpfs mounts where the profile needs more than the backend's default. */
+  tmpfsBytes?: Partial<TmpfsBytes>;
+}
+
+/** The sandbox's writable places: each a tmpfs, charged to the sandbox's memory limit. */
+export interface TmpfsBytes {
+  tmp: number;
+  run: number;
+  var: number;
+  home: number;
 }
 
 /**

@@ -14,7 +14,7 @@ import { once } from 'node:events';
 import { statSync } from 'node:fs';
 import { spawn as spawnPty, type IPty } from 'node-pty';
 import { log } from '../log.ts';
-import type { ExecOptions, ExecResult, PtyOptions, Sandbox, SandboxBackend, SandboxDevice, SandboxRequest } from './backend.ts';
+import type { ExecOptions, ExecResult, PtyOptions, Sandbox, SandboxBackend, SandboxDevice, SandboxRequest, TmpfsBytes } from './backend.ts';
 import type { Cgroups, SandboxStats } from './cgroups.ts';
 import { killProcessesWhere, killQuietly, killUntilGone, processesWhere, waitUntilGone } from './procfs.ts';
 import { UidPool } from './uid-pool.ts';
@@ -25,7 +25,7 @@ export interface BwrapOptions {
   /** Platform files: bashrc and bin/ (sudo, su shims), mounted read-only under /opt/opslab. */
   platformDir: string;
   /** Sizes of the private tmpfs mounts, in bytes. */
-  tmpfsBytes: { tmp: number; run: number; var: number; home: number };
+  tmpfsBytes: TmpfsBytes;
   /** sandbox-exec (native/): joins the sandbox's cgroups and installs the seccomp filter. */
   sandboxExec: string;
   /** Resource limits; undefined only with the development flag (no limits at all). */
@@ -34,7 +34,7 @@ export interface BwrapOptions {
 }
 
 const MiB = 1024 * 1024;
-export const defaultTmpfsBytes = { tmp: 256 * MiB, run: 16 * MiB, var: 256 * MiB, home: 128 * MiB };
+export const defaultTmpfsBytes: TmpfsBytes = { tmp: 256 * MiB, run: 16 * MiB, var: 256 * MiB, home: 128 * MiB };
 
 /** Output kept from one exec: feedback is meant to be short; anything longer is cut, not buffered. */
 const EXEC_OUTPUT_LIMIT = 64 * 1024;
@@ -55,7 +55,7 @@ export function sandboxEnv(extra: Record<string, string> = {}): Record<string, s
 }
 
 function bwrapArgs(request: SandboxRequest, options: BwrapOptions): string[] {
-  const t = options.tmpfsBytes;
+  const t = { ...options.tmpfsBytes, ...request.tmpfsBytes };
   return [
     '--unshare-all', // user, pid, net, ipc, uts, cgroup (and mount): net leaves only a loopback
     '--die-with-parent',
