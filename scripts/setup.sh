@@ -21,6 +21,7 @@ packages=(
   chromium                                        # browser tests (Playwright drives Debian's chromium)
   make g++ python3                                # node-gyp builds node-pty and better-sqlite3 from source
   gcc libc6-dev libseccomp-dev                    # sandbox-exec (sandbox-server/native), lesson programs (lessons/*/native)
+  mariadb-server mariadb-client galera-4 mariadb-backup socat   # the Galera lab: real servers, inside sandboxes only
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -30,6 +31,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
+  # Servers the lessons run (MariaDB) run inside sandboxes, never on the host: no package may start
+  # its service here (policy-rc.d 101 = "not allowed"), whatever init system the machine has.
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 

@@ -1,0 +1,90 @@
+/**
+ * The Galera lab's `vagrant`, for real: three mariadbd with Galera in one `cluster` sandbox, each
+ * in its own network, mount and UTS namespaces. Bootstrap, joins by SST, synchronous replication,
+ * a node lost and healed by IST, `vagrant ssh` and `sudo su -`, and destroy.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { defaultProfiles } from '../../../sandbox-server/src/config.ts';
+import type { Sandbox } from '../../../sandbox-server/src/sandbox/backend.ts';
+import { startTestServer, type TestServer } from '../../../sandbox-server/test/helpers.ts';
+
+const lessonDir = join(import.meta.dirname, '..');
+
+describe('the Galera lab (vagrant)', () => {
+  let server: TestServer;
+  let sandbox: Sandbox;
+  const sh = async (script: string, timeoutMs = 120_000) => {
+    const result = await sandbox.exec(['bash', '-c', `export PATH=/opt/opslab/lesson/bin:$PATH\n${script}`], { timeoutMs });
+    return { ...result, output: result.output.trim() };
+  };
+  const ok = async (script: string, timeoutMs?: number) => {
+    const result = await sh(script, timeoutMs);
+    assert.equal(result.code, 0, `${script}\n${result.output}`);
+    return result.output;
+  };
+  const status = (node: string, variable: string) => ok(`vagrant ssh ${node} -c "mariadb -uroot -N -B -e \\"SHOW STATUS LIKE 'wsrep_${variable}'\\"" | cut -f2`);
+
+  before(async () => {
+    server = await startTestServer();
+    sandbox = await server.backend.create({ id: 'galera-lab', lessonDir, ...defaultProfiles.cluster });
+  });
+  after(async () => {
+    await server.stop();
+  });
+
+  test('the cluster profile gives /var room for three nodes\' data', async () => {
+    assert.equal(await ok("df -m --output=size /var | tail -1 | tr -d ' '"), '768');
+  });
+
+  test('vagrant up: node 1 bootstraps, nodes 2 and 3 join by SST, all Synced', async () => {
+    const out = await ok('vagrant up', 300_000);
+    assert.match(out, /mariadb-01: Bootstrapping a new cluster/);
+    assert.match(out, /mariadb-03: Machine booted and ready! \(wsrep: Synced, cluster size 3\)/);
+    assert.match(await ok('vagrant status'), /mariadb-01 +running[\s\S]*mariadb-02 +running[\s\S]*mariadb-03 +running/);
+  });
+
+  test('each node is its own machine: hostname, address, and the cluster seen from it', async () => {
+    for (const [node, address] of [['mariadb-01', '192.168.56.11'], ['mariadb-02', '192.168.56.12'], ['mariadb-03', '192.168.56.13']]) {
+      assert.equal(await ok(`vagrant ssh ${node} -c hostname`), node);
+      assert.match(await ok(`vagrant ssh ${node} -c "ip -4 -o addr show eth0"`), new RegExp(address!.replace(/\./g, '\\.')));
+      assert.equal(await status(node!, 'cluster_size'), '3');
+      assert.equal(await status(node!, 'cluster_status'), 'Primary');
+      assert.equal(await status(node!, 'ready'), 'ON');
+    }
+    const uuids = await Promise.all(['mariadb-01', 'mariadb-02', 'mariadb-03'].map((n) => status(n, 'cluster_state_uuid')));
+    assert.match(uuids[0]!, /^[0-9a-f-]{36}$/);
+    assert.deepEqual(new Set(uuids).size, 1);
+  });
+
+  test('replication is synchronous: a row written on node 1 is read on node 3', async () => {
+    await ok(`vagrant ssh mariadb-01 -c "mariadb -uroot -e 'CREATE DATABASE lab; CREATE TABLE lab.t (id INT PRIMARY KEY, v TEXT); INSERT INTO lab.t VALUES (1, \\"one\\")'"`);
+    assert.equal(await ok(`vagrant ssh mariadb-03 -c "mariadb -uroot -N -B -e 'SELECT v FROM lab.t WHERE id = 1'"`), 'one');
+  });
+
+  test('halt a node: the cluster shrinks to 2 and stays Primary; the node heals by IST with the rows it missed', async () => {
+    assert.match(await ok('vagrant halt mariadb-02'), /mariadb-02 +poweroff/);
+    assert.equal(await status('mariadb-01', 'cluster_size'), '2');
+    assert.equal(await status('mariadb-01', 'cluster_status'), 'Primary');
+    await ok(`vagrant ssh mariadb-01 -c "mariadb -uroot -e 'INSERT INTO lab.t VALUES (2, \\"while away\\")'"`);
+    assert.match(await ok('vagrant up mariadb-02'), /mariadb-02: Joining the cluster \(2 node\(s\) running\)[\s\S]*cluster size 3/);
+    assert.match(await ok('vagrant ssh mariadb-02 -c "grep IST /var/log/mysql/error.log"'), /IST received/);
+    assert.equal(await ok(`vagrant ssh mariadb-02 -c "mariadb -uroot -N -B -e 'SELECT v FROM lab.t WHERE id = 2'"`), 'while away');
+  });
+
+  test('vagrant ssh opens a shell on the node; sudo su - makes a root login shell there', async () => {
+    const shell = await ok("printf 'hostname\\nsudo su - -c \"whoami; hostname; pwd\"\\nexit\\n' | vagrant ssh mariadb-02");
+    assert.match(shell, /vagrant@mariadb-02:~\$ hostname\nmariadb-02\n/);
+    assert.match(shell, /\nroot\nmariadb-02\n\/root\n/);
+    const wrong = await sh('vagrant ssh mariadb-07');
+    assert.notEqual(wrong.code, 0);
+    assert.match(wrong.output, /mariadb-07' was not found/);
+  });
+
+  test('destroy -f removes the nodes, their networks and their processes', async () => {
+    await ok('vagrant destroy -f', 120_000);
+    assert.match(await ok('vagrant status'), /mariadb-01 +not created[\s\S]*mariadb-03 +not created/);
+    assert.equal(await ok('ip netns list | wc -l; pgrep -c mariadbd || true'), '0\n0');
+  });
+});
