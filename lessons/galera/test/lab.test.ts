@@ -65,6 +65,10 @@ describe('the Galera lab (vagrant)', () => {
 
   test('halt a node: the cluster shrinks to 2 and stays Primary; the node heals by IST with the rows it missed', async () => {
     assert.match(await ok('vagrant halt mariadb-02'), /mariadb-02 +poweroff/);
+    // Without a terminal (a script), ssh to a node that is down fails at once, as Vagrant's does.
+    const down = await sh('vagrant ssh mariadb-02 < /dev/null');
+    assert.notEqual(down.code, 0);
+    assert.match(down.output, /VM must be running to open an SSH connection/);
     assert.equal(await status('mariadb-01', 'cluster_size'), '2');
     assert.equal(await status('mariadb-01', 'cluster_status'), 'Primary');
     await ok(`vagrant ssh mariadb-01 -c "mariadb -uroot -e 'INSERT INTO lab.t VALUES (2, \\"while away\\")'"`);

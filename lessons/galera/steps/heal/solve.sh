@@ -1,0 +1,2 @@
+#!/bin/bash
+vagrant up mariadb-02 >&2
