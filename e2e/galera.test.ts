@@ -5,8 +5,8 @@
  */
 import { expect, test } from '@playwright/test';
 
-test('galera: tabs per node, vagrant up from the host tab, validate from mariadb-02', async ({ page }) => {
-  test.setTimeout(240_000);
+test('galera: tabs per node, vagrant up from the host tab, validate from mariadb-02, then every step', async ({ page }) => {
+  test.setTimeout(300_000);
   await page.goto('/lessons/galera/');
   const tabs = page.getByRole('tab');
   await expect(tabs).toHaveText(['host', 'mariadb-01', 'mariadb-02', 'mariadb-03']);
@@ -35,4 +35,22 @@ test('galera: tabs per node, vagrant up from the host tab, validate from mariadb
   await expect(node2).toContainText('root@mariadb-02:~#');
   await page.keyboard.type(`mysql -uroot -e "SHOW STATUS LIKE 'wsrep_cluster_size'"\n`);
   await expect(node2).toContainText(/wsrep_cluster_size\s*\|\s*3/);
+
+  // The answer step: the state UUID as mariadb-02 shows it.
+  await page.keyboard.type(`mysql -uroot -N -e "SHOW STATUS LIKE 'wsrep_cluster_state_uuid'"\n`);
+  await expect(node2).toContainText(/wsrep_cluster_state_uuid\s*\|\s*[0-9a-f-]{36}/);
+  const uuid = /wsrep_cluster_state_uuid\s*\|\s*([0-9a-f-]{36})/.exec((await node2.textContent())!)![1]!;
+  const validate = page.locator('section.step[data-step="validate"]');
+  await validate.getByRole('textbox').fill(uuid);
+  await validate.getByRole('button', { name: 'Check' }).click();
+  await expect(validate.locator('output.feedback')).toContainText(`✓ Right: all three nodes share the state ${uuid}`);
+
+  // The rest, solved by the platform in the attendee's sandbox and checked on the real nodes.
+  for (const id of ['replicate', 'lose-node', 'heal', 'quorum']) {
+    const step = page.locator(`section.step[data-step="${id}"]`);
+    await step.locator('details.solution summary').click();
+    await step.getByRole('button', { name: 'Solve it for me' }).click();
+    await expect(step).toHaveAttribute('data-state', 'solved', { timeout: 90_000 });
+  }
+  await expect(page.locator('.step-count')).toHaveText('6 of 6 done');
 });

@@ -77,6 +77,21 @@ describe('the Galera lab (vagrant)', () => {
     assert.equal(await ok(`vagrant ssh mariadb-02 -c "mariadb -uroot -N -B -e 'SELECT v FROM lab.t WHERE id = 2'"`), 'while away');
   });
 
+  test('cut off from the others, a node goes non-Primary and refuses reads and writes; back, it resyncs', async () => {
+    await ok('vagrant ssh mariadb-03 -c "ip link set eth0 down"');
+    await ok(`for i in $(seq 120); do [ "$(vagrant ssh mariadb-03 -c "mariadb -uroot -N -B -e \\"SHOW STATUS LIKE 'wsrep_cluster_status'\\"" | cut -f2)" = non-Primary ] && exit 0; sleep 0.25; done; exit 1`);
+    assert.equal(await status('mariadb-03', 'ready'), 'OFF');
+    const refused = await sh(`vagrant ssh mariadb-03 -c "mariadb -uroot -e 'SELECT * FROM lab.t'"`);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.output, /WSREP has not yet prepared node for application use/);
+    await ok(`for i in $(seq 120); do [ "$(vagrant ssh mariadb-01 -c "mariadb -uroot -N -B -e \\"SHOW STATUS LIKE 'wsrep_cluster_size'\\"" | cut -f2)" = 2 ] && exit 0; sleep 0.25; done; exit 1`);
+    assert.equal(await status('mariadb-01', 'cluster_status'), 'Primary');
+    await ok(`vagrant ssh mariadb-01 -c "mariadb -uroot -e 'INSERT INTO lab.t VALUES (3, \\"majority\\")'"`);
+    await ok('vagrant ssh mariadb-03 -c "ip link set eth0 up"');
+    await ok(`for i in $(seq 160); do [ "$(vagrant ssh mariadb-03 -c "mariadb -uroot -N -B -e \\"SELECT v FROM lab.t WHERE id = 3\\"" 2>/dev/null)" = majority ] && exit 0; sleep 0.25; done; exit 1`);
+    assert.equal(await status('mariadb-03', 'cluster_size'), '3');
+  });
+
   test('vagrant ssh opens a shell on the node; sudo su - makes a root login shell there', async () => {
     const shell = await ok("printf 'hostname\\nsudo su - -c \"whoami; hostname; pwd\"\\nexit\\n' | vagrant ssh mariadb-02");
     assert.match(shell, /vagrant@mariadb-02:~\$ hostname\nmariadb-02\n/);
