@@ -26,7 +26,7 @@ export class BenchAttendee extends ShellOutput {
   }
 
   /** Opens the WebSocket and says hello; resolves when the socket is open. */
-  async connect(lesson: string): Promise<void> {
+  async connect(lesson: string, terminal = 'main'): Promise<void> {
     const ws = new WebSocket(`${this.url.replace('http', 'ws')}/ws`, { headers: { cookie: this.cookie, origin: this.url } });
     this.ws = ws;
     ws.binaryType = 'nodebuffer';
@@ -48,7 +48,7 @@ export class BenchAttendee extends ShellOutput {
       ws.once('error', reject);
       ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
     });
-    ws.send(encodeHello({ lesson, terminal: 'main', cols: 120, rows: 40 }));
+    ws.send(encodeHello({ lesson, terminal, cols: 120, rows: 40 }));
   }
 
   type(text: string): void {
