@@ -3,6 +3,7 @@
  * mariadbd each, joined by SST); then, with K clusters up and idle, what one costs — memory charged
  * to its sandbox, the machine's CPU — and how many fit, and a host shell's keystroke echo.
  */
+import { defaultProfiles } from '../sandbox-server/src/config.ts';
 import { BenchAttendee } from './attendee.ts';
 import { machineBusyMs, memAvailable, startBenchServer } from './server.ts';
 import { measureEcho, quiet } from './shell.ts';
@@ -39,6 +40,7 @@ export async function benchGalera(options: { attendees: number; keys: number; ui
     await new Promise((resolve) => setTimeout(resolve, 10_000));
     const idleCores = (machineBusyMs() - busyBefore) / 10_000;
     const perAttendee = server.sandboxCgroupBytes() / k;
+    const peak = server.sandboxPeakBytes();
     const machinePer = (availableBefore - memAvailable()) / k;
     const probe = room[0]!;
     await quiet(probe, 50);
@@ -52,7 +54,7 @@ export async function benchGalera(options: { attendees: number; keys: number; ui
       figures: [
         {
           what: `galera: one attendee's cluster (3 mariadbd + data), measured with ${k} up`,
-          value: `${(perAttendee / MiB).toFixed(0)} MiB charged to its sandbox (limit ${1536}); MemAvailable −${(machinePer / MiB).toFixed(0)} MiB per attendee; idle CPU ${((idleCores / k) * 100).toFixed(1)} % of a core each`,
+          value: `${(perAttendee / MiB).toFixed(0)} MiB charged to its sandbox, at most ${(peak / MiB).toFixed(0)} MiB during the SSTs (its limit: ${defaultProfiles.cluster.limits.memoryBytes / MiB} MiB); MemAvailable −${(machinePer / MiB).toFixed(0)} MiB per attendee; idle CPU ${((idleCores / k) * 100).toFixed(1)} % of a core each`,
           target: 'report it',
           note: `memory fits about ${byMemory} such attendees on this machine (keeping 2 GiB free); the joins are CPU-bound: ${k} at once took p50 ${(summarize(upTimes).p50 / 1000).toFixed(0)} s`,
         },

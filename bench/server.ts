@@ -18,6 +18,8 @@ export interface BenchServer {
   sandboxPss(): number;
   /** Memory charged to the sandboxes' cgroups: their processes, tmpfs files and kernel objects. */
   sandboxCgroupBytes(): number;
+  /** The highest memory use any one live sandbox has had (its cgroup's high-water mark). */
+  sandboxPeakBytes(): number;
   stop(): Promise<void>;
 }
 
@@ -41,6 +43,10 @@ export async function startBenchServer(uidBase: number, env: Record<string, stri
     rss: () => statusField(pid, 'VmRSS'),
     sandboxPss: () => descendants(pid).reduce((sum, p) => sum + pss(p), 0),
     sandboxCgroupBytes: () => (existsSync(memoryGroup) ? Number(readFileSync(join(memoryGroup, 'memory.usage_in_bytes'), 'utf8')) : 0),
+    sandboxPeakBytes: () =>
+      existsSync(memoryGroup)
+        ? Math.max(0, ...readdirSync(memoryGroup, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => Number(readFileSync(join(memoryGroup, e.name, 'memory.max_usage_in_bytes'), 'utf8'))))
+        : 0,
     async stop() {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
