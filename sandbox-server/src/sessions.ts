@@ -176,7 +176,12 @@ export class LessonSession {
     terminal.onExit(() => {
       if (this.terminals.get(id) === terminal) this.terminals.delete(id);
     });
-    if (spec.command) terminal.write(new TextEncoder().encode(`${spec.command}\r`));
+    if (spec.command) {
+      // Typed once the shell has printed its prompt, so that it shows after the prompt, as if typed
+      // by hand; a shell that prints nothing still gets it after a moment.
+      const command = new TextEncoder().encode(`${spec.command}\r`);
+      void Promise.race([terminal.started, new Promise((resolve) => setTimeout(resolve, 2000))]).then(() => terminal.write(command));
+    }
     return terminal;
   }
 

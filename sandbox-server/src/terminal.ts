@@ -66,6 +66,9 @@ export class Terminal {
   private paused = false;
   private exitPayload: ExitPayload | undefined;
   private readonly exitListeners: Array<(payload: ExitPayload) => void> = [];
+  private firstOutput: (() => void) | undefined;
+  /** Resolves when the shell has printed something (its first prompt), or exited. */
+  readonly started: Promise<void>;
 
   constructor(
     readonly id: string,
@@ -73,12 +76,15 @@ export class Terminal {
     scrollbackBytes: number,
   ) {
     this.scrollback = new Scrollback(scrollbackBytes);
+    this.started = new Promise((resolve) => (this.firstOutput = resolve));
     pty.onData((data: string | Buffer) => {
+      this.firstOutput?.();
       const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
       this.scrollback.push(bytes);
       this.viewer?.output(bytes);
     });
     pty.onExit(({ exitCode, signal }) => {
+      this.firstOutput?.();
       this.exitPayload = { code: exitCode, signal: signal ?? null };
       this.viewer?.exit(this.exitPayload);
       for (const listener of this.exitListeners.splice(0)) listener(this.exitPayload);

@@ -48,6 +48,17 @@ describe('sandbox server over WebSocket', () => {
     await client.close();
   });
 
+  test('a terminal with a command gets it typed after its first prompt, as if by hand', async () => {
+    const client = new TestClient(server.url, await newAttendee(server.url));
+    await client.hello('galera', 'mariadb-02');
+    await client.untilOutput(/is not running/);
+    // The command's one echo follows the prompt (bash wraps its prompt in bracketed-paste codes).
+    const at = client.output.indexOf('vagrant ssh mariadb-02');
+    assert.equal(client.output.slice(at - 'root@host:~# '.length, at), 'root@host:~# ', JSON.stringify(client.output));
+    assert.equal(client.output.lastIndexOf('vagrant ssh mariadb-02'), at);
+    await client.close();
+  });
+
   test('resize reaches the pty', async () => {
     const client = new TestClient(server.url, await newAttendee(server.url));
     await client.hello(LESSON, 'main', 80, 24);
