@@ -25,6 +25,19 @@ export class BenchAttendee extends ShellOutput {
     return new BenchAttendee(url, await newAttendee(url));
   }
 
+  /** A new attendee at the prompt of `lesson`'s `terminal`; its socket is closed again if no prompt comes. */
+  static async join(url: string, lesson: string, terminal = 'main', timeoutMs = 30_000): Promise<BenchAttendee> {
+    const attendee = await BenchAttendee.create(url);
+    try {
+      await attendee.connect(lesson, terminal);
+      await attendee.prompt(timeoutMs);
+      return attendee;
+    } catch (error) {
+      attendee.close();
+      throw error;
+    }
+  }
+
   /** Opens the WebSocket and says hello; resolves when the socket is open. */
   async connect(lesson: string, terminal = 'main'): Promise<void> {
     const ws = new WebSocket(`${this.url.replace('http', 'ws')}/ws`, { headers: { cookie: this.cookie, origin: this.url } });

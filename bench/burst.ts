@@ -79,9 +79,7 @@ export async function benchBurst(options: BurstOptions): Promise<LatencyRow[]> {
     try {
       // Cookies first, as if each attendee had the page open already.
       const attendees = await Promise.all(Array.from({ length: n }, () => BenchAttendee.create(server.url)));
-      const typist = await BenchAttendee.create(server.url);
-      await typist.connect(LESSON);
-      await typist.prompt();
+      const typist = await BenchAttendee.join(server.url, LESSON);
       rows.push(...burstRows(what, n, await arrive(attendees, offset, typist)));
       for (const a of [typist, ...attendees]) a.close();
     } finally {

@@ -11,13 +11,11 @@ import { defaultProfiles, projectRoot } from '../sandbox-server/src/config.ts';
 import { sandboxProfiles, type SandboxProfile } from '../src/schemas/lesson.ts';
 import { BenchAttendee } from './attendee.ts';
 import { measureEcho, quiet } from './shell.ts';
-import { memAvailable, settle, startBenchServer } from './server.ts';
+import { MEMORY_RESERVE, memAvailable, settle, startBenchServer } from './server.ts';
 import { summarize, type FigureRow } from './stats.ts';
 
 const MiB = 1024 * 1024;
 const ECHO_LIMIT_MS = 20;
-/** Below this much available memory the machine is "full": the lessons' own processes need room. */
-const MEMORY_RESERVE = 2 * 1024 * MiB;
 
 export interface CapacityOptions {
   levels: number[];
@@ -65,22 +63,14 @@ async function ramp(profile: SandboxProfile, lessonsDir: string, options: Capaci
   const levels: Level[] = [];
   let stoppedBy = `the run's bound (${max} attendees)`;
   try {
-    const probe = await BenchAttendee.create(server.url);
-    await probe.connect(lesson);
-    await probe.prompt();
+    const probe = await BenchAttendee.join(server.url, lesson);
     levels: for (const level of options.levels) {
       while (room.length + 1 < level) {
-        const batch = await Promise.allSettled(
-          Array.from({ length: Math.min(20, level - 1 - room.length) }, async () => {
-            const a = await BenchAttendee.create(server.url);
-            room.push(a);
-            await a.connect(lesson);
-            await a.prompt();
-          }),
-        );
+        const batch = await Promise.allSettled(Array.from({ length: Math.min(20, level - 1 - room.length) }, () => BenchAttendee.join(server.url, lesson)));
+        for (const joined of batch) if (joined.status === 'fulfilled') room.push(joined.value);
         const refused = batch.find((r) => r.status === 'rejected');
         if (refused) {
-          stoppedBy = `the server refused attendee ${room.length}: ${(refused as PromiseRejectedResult).reason.message}`;
+          stoppedBy = `the server refused attendee ${room.length + 1}: ${(refused as PromiseRejectedResult).reason.message}`;
           break levels;
         }
         if (memAvailable() < MEMORY_RESERVE) {

@@ -6,7 +6,7 @@
 import { BenchAttendee } from './attendee.ts';
 import { measureEcho, quiet } from './shell.ts';
 import { RawPtyShell } from './raw-pty.ts';
-import { startBenchServer, type BenchServer } from './server.ts';
+import { startBenchServer } from './server.ts';
 import { summarize, type FigureRow, type LatencyRow } from './stats.ts';
 
 const LESSON = 'getting-started';
@@ -33,7 +33,7 @@ export async function benchEcho(options: EchoOptions): Promise<{ latency: Latenc
   const floor = new RawPtyShell();
   try {
     await floor.prompt();
-    const probe = await attendee(server);
+    const probe = await BenchAttendee.join(server.url, LESSON);
     const idle = await measureEcho(probe, options.keys);
     const idleFloor = await measureEcho(floor, options.keys);
     const idleP99 = summarize(idle).p99;
@@ -47,7 +47,7 @@ export async function benchEcho(options: EchoOptions): Promise<{ latency: Latenc
 
     // The load: streaming shells and hostile sandboxes, each an attendee of its own.
     for (let i = 0; i < options.streamers + HOSTILE_COMMANDS.length; i += 10) {
-      const batch = await Promise.all(Array.from({ length: Math.min(10, options.streamers + HOSTILE_COMMANDS.length - i) }, () => attendee(server)));
+      const batch = await Promise.all(Array.from({ length: Math.min(10, options.streamers + HOSTILE_COMMANDS.length - i) }, () => BenchAttendee.join(server.url, LESSON)));
       load.push(...batch);
     }
     load.forEach((a, i) => a.type(`${i < options.streamers ? STREAM_COMMAND : HOSTILE_COMMANDS[i - options.streamers]}\r`));
@@ -82,11 +82,4 @@ export async function benchEcho(options: EchoOptions): Promise<{ latency: Latenc
     await server.stop();
   }
   return { latency, figures };
-}
-
-async function attendee(server: BenchServer): Promise<BenchAttendee> {
-  const a = await BenchAttendee.create(server.url);
-  await a.connect(LESSON);
-  await a.prompt();
-  return a;
 }

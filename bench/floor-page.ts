@@ -7,10 +7,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawn } from 'node-pty';
 import { WebSocketServer } from 'ws';
 import { projectRoot } from '../sandbox-server/src/config.ts';
 import { FLOW } from '../protocol/messages.ts';
+import { spawnRawBash } from './raw-pty.ts';
 
 const xterm = join(projectRoot, 'node_modules/@xterm/xterm');
 
@@ -54,8 +54,8 @@ export async function startFloorPage(cwd: string): Promise<FloorPage> {
   });
   const wss = new WebSocketServer({ server, path: '/pty' });
   wss.on('connection', (ws) => {
-    const pty = spawn('/bin/bash', ['--norc', '-i'], { name: 'xterm-256color', cols: 80, rows: 24, cwd, encoding: null, env: { PS1: 'root@raw:~# ', PATH: '/usr/bin:/bin', TERM: 'xterm-256color', HOME: cwd } });
-    // encoding: null gives raw Buffers, as the server's ptys do.
+    // encoding null: raw Buffers, as the server's ptys give.
+    const pty = spawnRawBash(cwd, { cols: 80, rows: 24 }, null);
     pty.onData((data: string | Buffer) => ws.send(Buffer.concat([Buffer.from([0x81]), Buffer.from(data)])));
     ws.on('message', (message) => {
       const text = message.toString();

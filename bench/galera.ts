@@ -5,12 +5,11 @@
  */
 import { defaultProfiles } from '../sandbox-server/src/config.ts';
 import { BenchAttendee } from './attendee.ts';
-import { machineBusyMs, memAvailable, startBenchServer } from './server.ts';
+import { MEMORY_RESERVE, machineBusyMs, memAvailable, startBenchServer } from './server.ts';
 import { measureEcho, quiet } from './shell.ts';
 import { summarize, type FigureRow, type LatencyRow } from './stats.ts';
 
 const MiB = 1024 * 1024;
-const MEMORY_RESERVE = 2 * 1024 * MiB;
 
 export async function benchGalera(options: { attendees: number; keys: number; uidBase: number }): Promise<{ latency: LatencyRow[]; figures: FigureRow[] }> {
   const k = options.attendees;
@@ -18,12 +17,7 @@ export async function benchGalera(options: { attendees: number; keys: number; ui
   const room: BenchAttendee[] = [];
   try {
     const availableBefore = memAvailable();
-    for (let i = 0; i < k; i++) {
-      const a = await BenchAttendee.create(server.url);
-      await a.connect('galera', 'host');
-      await a.prompt(60_000);
-      room.push(a);
-    }
+    for (let i = 0; i < k; i++) room.push(await BenchAttendee.join(server.url, 'galera', 'host', 60_000));
     const upTimes = await Promise.all(
       room.map(async (a) => {
         const started = performance.now();

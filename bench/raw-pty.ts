@@ -5,17 +5,23 @@
 import { spawn, type IPty } from 'node-pty';
 import { ShellOutput } from './shell.ts';
 
+/** The floor's shell: bash without rc files, a prompt like the sandbox's, the host's PATH, in `home`. */
+export function spawnRawBash(home: string, size: { cols: number; rows: number }, encoding: string | null = 'utf8'): IPty {
+  return spawn('/bin/bash', ['--norc', '-i'], {
+    name: 'xterm-256color',
+    ...size,
+    cwd: home,
+    encoding,
+    env: { PS1: 'root@raw:~# ', PATH: '/usr/bin:/bin', TERM: 'xterm-256color', HOME: home },
+  });
+}
+
 export class RawPtyShell extends ShellOutput {
   readonly pty: IPty;
 
   constructor() {
     super();
-    this.pty = spawn('/bin/bash', ['--norc', '-i'], {
-      name: 'xterm-256color',
-      cols: 120,
-      rows: 40,
-      env: { PS1: 'root@raw:~# ', PATH: '/usr/bin:/bin', TERM: 'xterm-256color', HOME: '/tmp' },
-    });
+    this.pty = spawnRawBash('/tmp', { cols: 120, rows: 40 });
     this.pty.onData((data) => this.received(data, Buffer.byteLength(data)));
   }
 

@@ -19,20 +19,10 @@ export async function benchReaping(options: { attendees: number; keys: number; u
   });
   const sandboxes = async () => ((await (await fetch(`${server.url}/api/health`)).json()) as { sandboxes: number }).sandboxes;
   try {
-    const probe = await BenchAttendee.create(server.url);
-    await probe.connect(LESSON);
-    await probe.prompt();
+    const probe = await BenchAttendee.join(server.url, LESSON);
     const room: BenchAttendee[] = [];
     while (room.length < options.attendees) {
-      const batch = await Promise.all(
-        Array.from({ length: Math.min(20, options.attendees - room.length) }, async () => {
-          const a = await BenchAttendee.create(server.url);
-          await a.connect(LESSON);
-          await a.prompt();
-          return a;
-        }),
-      );
-      room.push(...batch);
+      room.push(...(await Promise.all(Array.from({ length: Math.min(20, options.attendees - room.length) }, () => BenchAttendee.join(server.url, LESSON)))));
     }
     await quiet(probe, 50);
     for (const a of room) a.close();

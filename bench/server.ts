@@ -7,6 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { statFields } from '../sandbox-server/src/sandbox/procfs.ts';
 import { freePort, spawnServer } from '../sandbox-server/test/server-process.ts';
 
 export interface BenchServer {
@@ -88,16 +89,12 @@ export function descendants(root: number): number[] {
   const children = new Map<number, number[]>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    try {
-      // The command name is in parentheses and may hold spaces: the ppid follows the last ')'.
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      const list = children.get(ppid) ?? [];
-      list.push(Number(entry));
-      children.set(ppid, list);
-    } catch {
-      // exited meanwhile
-    }
+    const fields = statFields(Number(entry));
+    if (!fields) continue; // exited meanwhile
+    const ppid = Number(fields[1]);
+    const list = children.get(ppid) ?? [];
+    list.push(Number(entry));
+    children.set(ppid, list);
   }
   const found: number[] = [];
   const queue = [...(children.get(root) ?? [])];
@@ -108,6 +105,9 @@ export function descendants(root: number): number[] {
   }
   return found;
 }
+
+/** Below this much available memory the machine is "full": the lessons' own processes need room. */
+export const MEMORY_RESERVE = 2 * 1024 ** 3;
 
 /** MemAvailable of the machine, in bytes. */
 export function memAvailable(): number {

@@ -126,9 +126,8 @@ export async function benchThroughput(browser: Browser, server: BenchServer, opt
 
 /** `terminals` attendees flood at once (ws clients reading as fast as they can); the server's RSS is sampled. */
 async function concurrentFloods(server: BenchServer, terminals: number, bytes: number): Promise<{ terminals: number; growth: number; bytes: number }> {
-  const attendees = await Promise.all(Array.from({ length: terminals }, () => BenchAttendee.create(server.url)));
+  const attendees = await Promise.all(Array.from({ length: terminals }, () => BenchAttendee.join(server.url, 'getting-started')));
   try {
-    await Promise.all(attendees.map(async (a) => (await a.connect('getting-started'), await a.prompt())));
     const baseline = server.rss();
     let peak = baseline;
     const sampler = setInterval(() => (peak = Math.max(peak, server.rss())), 100);

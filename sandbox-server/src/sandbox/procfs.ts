@@ -61,14 +61,23 @@ export function killProcessesWhere(matches: (uid: number) => boolean): Promise<n
   return killUntilGone(() => processesWhere(matches).map((p) => p.pid));
 }
 
-/** Whether `pid` exists and is not a zombie (one stat file: cheap, unlike a scan of /proc). */
-export function isRunning(pid: number): boolean {
+/**
+ * The fields of /proc/<pid>/stat after the command name (state, ppid, …), or undefined once the
+ * process is gone. The name is in parentheses and may hold spaces: the fields follow the last ')'.
+ */
+export function statFields(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+/** Whether `pid` exists and is not a zombie (one stat file: cheap, unlike a scan of /proc). */
+export function isRunning(pid: number): boolean {
+  const state = statFields(pid)?.[0];
+  return state !== undefined && state !== 'Z';
 }
 
 /** Resolves true once `pid` is gone or a zombie, false if it still runs after `timeoutMs`. */
