@@ -2,10 +2,12 @@
 NODES=(mariadb-01 mariadb-02 mariadb-03)
 fail() { echo "$*"; exit 1; }
 running() { vagrant status | grep -q "^$1 *running"; }
-# A wsrep status variable of a node, e.g. `wsrep mariadb-02 cluster_size`.
-wsrep() { vagrant ssh "$1" -c "mariadb -uroot -N -B -e \"SHOW STATUS LIKE 'wsrep_$2'\"" 2>/dev/null | cut -f2; }
 # A query's result on a node (empty when it fails).
 query() { vagrant ssh "$1" -c "mariadb -uroot -N -B -e \"$2\"" 2>/dev/null; }
+# A wsrep status variable of a node, e.g. `wsrep mariadb-02 cluster_size`.
+wsrep() { query "$1" "SHOW STATUS LIKE 'wsrep_$2'" | cut -f2; }
+# For solve.sh: waits up to $4 seconds until a node's wsrep variable has a value, e.g. `await_wsrep mariadb-01 cluster_size 2 10`.
+await_wsrep() { local i; for i in $(seq $(($4 * 4))); do [ "$(wsrep "$1" "$2")" = "$3" ] && return 0; sleep 0.25; done; return 1; }
 token() { cat /root/token; }
 # All three running and Synced, in one Primary component of 3; says what is missing otherwise.
 require_cluster() {
