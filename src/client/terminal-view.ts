@@ -50,6 +50,9 @@ export class TerminalView {
       cursorBlink: true,
       fontFamily: 'ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace',
       fontSize: 14,
+      // At 1.0 the cell is exactly the font's height and underscores fall outside it, invisible
+      // (wsrep_cluster_size read as "wsrep cluster size"): a little more room shows them.
+      lineHeight: 1.15,
       scrollback: 5000,
       theme: themes[currentTheme()],
     });
