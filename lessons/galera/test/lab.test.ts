@@ -10,7 +10,6 @@ import { defaultProfiles } from '../../../sandbox-server/src/config.ts';
 import type { Sandbox } from '../../../sandbox-server/src/sandbox/backend.ts';
 import { startTestServer, type TestServer } from '../../../sandbox-server/test/helpers.ts';
 
-const lessonDir = join(import.meta.dirname, '..');
 
 describe('the Galera lab (vagrant)', () => {
   let server: TestServer;
@@ -28,6 +27,9 @@ describe('the Galera lab (vagrant)', () => {
 
   before(async () => {
     server = await startTestServer();
+    // The server's staged copy of the lesson (root-owned, world-readable), as its sessions use:
+    // the checkout itself may not be readable by a sandbox's uid (a clone in a 0700 mktemp dir).
+    const lessonDir = join(server.config.stagingDir, 'lessons', 'galera');
     sandbox = await server.backend.create({ id: 'galera-lab', lessonDir, ...defaultProfiles.cluster });
   });
   after(async () => {
