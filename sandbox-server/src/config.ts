@@ -44,6 +44,8 @@ export interface ServerConfig {
   connectionLimits: ConnectionLimits;
   /** Development only: run without cgroup limits where the controllers are missing. */
   devUnlimited: boolean;
+  /** The machine's turn queue (one QEMU boot at a time): turns at once, and how long one may last. */
+  machineTurns: { slots: number; seconds: number };
 }
 
 export interface RateLimit {
@@ -58,12 +60,14 @@ export interface ProfileSpec {
   limits: ResourceLimits;
   devices: readonly SandboxDevice[];
   tmpfsBytes?: Partial<TmpfsBytes>;
+  /** Access to the machine's turn queue, for work too heavy to run side by side (QEMU boots). */
+  machineTurns?: boolean;
 }
 
 export const defaultProfiles: Record<SandboxProfile, ProfileSpec> = {
   small: { limits: { memoryBytes: 512 * MiB, pids: 256, cpuPercent: 100, cpuShares: 1024 }, devices: [] },
-  // Labs with their own networks (PXE): tap devices for a booting client.
-  network: { limits: { memoryBytes: 512 * MiB, pids: 256, cpuPercent: 100, cpuShares: 1024 }, devices: ['/dev/net/tun'] },
+  // Labs with their own networks (PXE): tap devices for a booting client, which boots in turn.
+  network: { limits: { memoryBytes: 512 * MiB, pids: 256, cpuPercent: 100, cpuShares: 1024 }, devices: ['/dev/net/tun'], machineTurns: true },
   // Labs of several servers (a 3-node Galera cluster): their data lives in /var, charged to the 1.5 GiB.
   cluster: { limits: { memoryBytes: 1536 * MiB, pids: 1024, cpuPercent: 200, cpuShares: 1024 }, devices: [], tmpfsBytes: { var: 768 * MiB } },
 };
@@ -102,6 +106,7 @@ export function loadConfig(overrides: Partial<ServerConfig> = {}): ServerConfig 
       inputBytes: { perSecond: 256 * 1024, burst: 1024 * 1024 },
     },
     devUnlimited: process.env.OPSLAB_DEV_UNLIMITED === '1',
+    machineTurns: { slots: int('OPSLAB_MACHINE_TURN_SLOTS', 1), seconds: int('OPSLAB_MACHINE_TURN_SECONDS', 60) },
     ...overrides,
   };
 }

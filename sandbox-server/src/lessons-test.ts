@@ -112,6 +112,7 @@ async function main(): Promise<number> {
     uidCount: 100,
     stagingDir: stagingRoot,
     devUnlimited: config.devUnlimited,
+    machineTurns: config.machineTurns,
   });
   await backend.cleanupOrphans();
   const reports: StepReport[] = [];

@@ -53,6 +53,8 @@ export interface SandboxRequest {
   devices?: readonly SandboxDevice[];
   /** Sizes of the sandbox's writable tmpfs mounts where the profile needs more than the backend's default. */
   tmpfsBytes?: Partial<TmpfsBytes>;
+  /** A door to the machine's turn queue at /run/opslab/turns.sock (see turn-socket.ts). */
+  machineTurns?: boolean;
 }
 
 /** The sandbox's writable places: each a tmpfs, charged to the sandbox's memory limit. */

@@ -17,6 +17,8 @@ import { log } from '../log.ts';
 import type { ExecOptions, ExecResult, PtyOptions, Sandbox, SandboxBackend, SandboxDevice, SandboxRequest, TmpfsBytes } from './backend.ts';
 import type { Cgroups, SandboxStats } from './cgroups.ts';
 import { killProcessesWhere, killQuietly, killUntilGone, processesWhere, waitUntilGone } from './procfs.ts';
+import { TURN_SOCKET_IN_SANDBOX, TurnSocket } from './turn-socket.ts';
+import type { TurnQueue } from './turn-queue.ts';
 import { UidPool } from './uid-pool.ts';
 
 export interface BwrapOptions {
@@ -31,6 +33,8 @@ export interface BwrapOptions {
   /** Resource limits; undefined only with the development flag (no limits at all). */
   cgroups: Cgroups | undefined;
   startTimeoutMs?: number;
+  /** The machine's turn queue, and where the sandboxes' sockets to it live on the host. */
+  turns?: { queue: TurnQueue; socketDir: string };
 }
 
 const MiB = 1024 * 1024;
@@ -54,7 +58,7 @@ export function sandboxEnv(extra: Record<string, string> = {}): Record<string, s
   };
 }
 
-function bwrapArgs(request: SandboxRequest, options: BwrapOptions): string[] {
+function bwrapArgs(request: SandboxRequest, options: BwrapOptions, turnSocket: string | undefined): string[] {
   const t = { ...options.tmpfsBytes, ...request.tmpfsBytes };
   return [
     '--unshare-all', // user, pid, net, ipc, uts, cgroup (and mount): net leaves only a loopback
@@ -76,6 +80,7 @@ function bwrapArgs(request: SandboxRequest, options: BwrapOptions): string[] {
     '--size', String(t.var), '--tmpfs', '/var',
     '--size', String(t.home), '--perms', '0700', '--tmpfs', '/root',
     '--dir', '/var/tmp',
+    ...(turnSocket ? ['--bind', turnSocket, TURN_SOCKET_IN_SANDBOX] : []),
     '--ro-bind', `${options.platformDir}/bin`, '/opt/opslab/bin',
     '--ro-bind', `${options.platformDir}/bashrc`, '/opt/opslab/bashrc',
     '--ro-bind', request.lessonDir, '/opt/opslab/lesson',
@@ -242,9 +247,11 @@ export class BwrapBackend implements SandboxBackend {
   async create(request: SandboxRequest): Promise<Sandbox> {
     const uid = this.pool.lease();
     const group = `u${uid}`;
-    const { cgroups } = this.options;
+    const { cgroups, turns } = this.options;
+    let turnSocket: TurnSocket | undefined;
     const cleanup = async (initPid?: number) => {
       try {
+        await turnSocket?.close();
         if (initPid !== undefined) {
           // The sandbox's pid 1 first: its death kills every process in the pid namespace, while the
           // nsenter processes outside it still live to reap their children. Killed the other way
@@ -269,9 +276,10 @@ export class BwrapBackend implements SandboxBackend {
     let bwrap: ChildProcess | undefined;
     try {
       for (const device of request.devices ?? []) assertUsableDevice(device);
+      if (request.machineTurns && turns) turnSocket = await TurnSocket.open(turns.socketDir, uid, turns.queue);
       const procs = cgroups?.create(group, request.limits) ?? [];
       launcher = new Launcher(this.options.sandboxExec, uid, procs, () => cgroups?.stats(group));
-      bwrap = spawn(this.options.sandboxExec, launcher.args(['bwrap', ...bwrapArgs(request, this.options)], 3 /* --info-fd */), {
+      bwrap = spawn(this.options.sandboxExec, launcher.args(['bwrap', ...bwrapArgs(request, this.options, turnSocket?.path)], 3 /* --info-fd */), {
         env: { PATH: '/usr/bin:/bin' },
         stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
       });

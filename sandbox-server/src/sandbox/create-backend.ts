@@ -1,15 +1,18 @@
+import { join } from 'node:path';
 /** Builds the bubblewrap backend from the server's settings (used by the server and lessons:test alike). */
 import { stagePlatform } from '../lesson-staging.ts';
 import { log } from '../log.ts';
 import { BwrapBackend, defaultTmpfsBytes } from './bwrap.ts';
 import { Cgroups } from './cgroups.ts';
 import { sandboxExecPath } from './native.ts';
+import { TurnQueue } from './turn-queue.ts';
 
 export interface BackendSettings {
   uidBase: number;
   uidCount: number;
   stagingDir: string;
   devUnlimited: boolean;
+  machineTurns: { slots: number; seconds: number };
 }
 
 export function createBwrapBackend(settings: BackendSettings): BwrapBackend {
@@ -27,5 +30,9 @@ export function createBwrapBackend(settings: BackendSettings): BwrapBackend {
     tmpfsBytes: defaultTmpfsBytes,
     sandboxExec: sandboxExecPath(),
     cgroups,
+    turns: {
+      queue: new TurnQueue({ slots: settings.machineTurns.slots, maxTurnMs: settings.machineTurns.seconds * 1000 }),
+      socketDir: join(settings.stagingDir, 'turns'),
+    },
   });
 }

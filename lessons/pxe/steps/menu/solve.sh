@@ -23,7 +23,7 @@ MENU TITLE Install a system
   LABEL debian12
     MENU LABEL Debian 12 (bookworm) ^installer
     KERNEL debian-installer/amd64/linux
-    APPEND initrd=debian-installer/amd64/initrd.gz vga=788 --- quiet
+    APPEND initrd=debian-installer/amd64/initrd.gz console=ttyS0 --- quiet
   LABEL back
     MENU LABEL ^Back
     MENU EXIT

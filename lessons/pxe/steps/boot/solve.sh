@@ -1,0 +1,2 @@
+#!/bin/bash
+pxe-client --until "PXELINUX" >&2
