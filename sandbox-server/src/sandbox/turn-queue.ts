@@ -68,8 +68,8 @@ export class TurnQueue {
       const entry = this.waiting.shift()!;
       this.running.add(entry);
       entry.timer = setTimeout(() => {
-        this.leave(entry);
         entry.waiter.onTimeUp();
+        this.leave(entry);
       }, this.options.maxTurnMs);
       entry.timer.unref();
       entry.waiter.onTurn(this.options.maxTurnMs);
