@@ -12,5 +12,5 @@ take_lease
 title=$(in_client /usr/bin/python3 "$LIB/pxemenu.py" 10.0.0.1 "${CLIENT_MAC:-52:54:00:0a:00:99}" "$LEASE_ip" --title) \
   || fail "Your menu has no MENU TITLE for the check to look for on the client's screen (step 4)."
 ip netns del "$client"
-PXE_CLIENT_MAC=52:54:00:0a:00:43 pxe-client --until "$title" 2>&1 || fail "The PXE client did not show your menu \"$title\" (see above)."
-echo "Your PC booted from your server (lease $ip, then pxelinux.0 by TFTP). The check's own PC did too and showed your menu \"$title\"."
+out=$(PXE_CLIENT_MAC=52:54:00:0a:00:43 pxe-client --until "$title" 2>&1) || fail "The check's PC did not show your menu \"$title\": $out"
+echo "Your PC booted from your server (lease $ip, then pxelinux.0 by TFTP). The check's own PC showed your menu \"$title\" $(grep -o '[0-9]* ms after power-on' <<<"$out")."

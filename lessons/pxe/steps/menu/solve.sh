@@ -15,17 +15,17 @@ DEFAULT vesamenu.c32
 MENU INCLUDE pxelinux.cfg/pxe.conf
 
 LABEL BootLocal
-  MENU LABEL ^Boot from local disk
+  MENU LABEL Boot from local disk
   localboot 0
 
 MENU BEGIN install
 MENU TITLE Install a system
   LABEL debian12
-    MENU LABEL Debian 12 (bookworm) ^installer
+    MENU LABEL Debian 12 (bookworm) installer
     KERNEL debian-installer/amd64/linux
     APPEND initrd=debian-installer/amd64/initrd.gz console=ttyS0 --- quiet
   LABEL back
-    MENU LABEL ^Back
+    MENU LABEL Back
     MENU EXIT
 MENU END
 CONF
