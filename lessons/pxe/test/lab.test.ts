@@ -78,6 +78,15 @@ describe('the PXE lab', () => {
     // connections cannot crowd the other sandboxes out of the queue.
     const twice = await ok(pi, 'machine-turn sleep 2 & sleep 0.5; machine-turn true; echo "status $?"; wait');
     assert.match(twice, /this sandbox already has a turn or waits for one[\s\S]*status 1/);
+    // Profiles without machineTurns have no door to the queue.
+    const small = await server.backend.create({ id: 'pxe-lab-small', lessonDir: join(server.config.stagingDir, 'lessons', 'pxe'), ...defaultProfiles.small });
+    try {
+      const none = await sh(small, 'machine-turn true');
+      assert.equal(none.code, 1);
+      assert.match(none.output, /this sandbox has no turn queue/);
+    } finally {
+      await small.destroy();
+    }
   });
 
   test('turns are taken one at a time across sandboxes; the waiting one sees its place; a turn held too long is taken back', async () => {
