@@ -12,7 +12,7 @@ lan_client() {
   ip netns add "$client" || fail "Could not create a test client namespace."
   trap 'ip netns del "$client" 2>/dev/null; ip link del "c$$" 2>/dev/null' EXIT
   ip link add "c$$" type veth peer name eth0 netns "$client" || fail "Could not plug a test client into the LAN."
-  ip link set "c$$" master eth0 2>/dev/null || fail "eth0 is not the LAN bridge any more: was it deleted? (recreate the sandbox with Reset)"
+  ip link set "c$$" master eth0 2>/dev/null || fail "eth0 is not the LAN bridge any more: was it deleted? ip link add eth0 type bridge makes it again (then step 1 once more)."
   ip link set "c$$" up
   in_client ip link set lo up
   in_client ip link set eth0 address "${CLIENT_MAC:-52:54:00:0a:00:99}" up

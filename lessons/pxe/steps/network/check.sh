@@ -1,6 +1,6 @@
 #!/bin/bash
 . /opt/opslab/lesson/lib/checks.sh
-ip link show eth0 >/dev/null 2>&1 || fail "There is no eth0 any more: Reset the lesson to get the lab's LAN back."
+ip link show eth0 >/dev/null 2>&1 || fail "There is no eth0 any more: ip link add eth0 type bridge makes the LAN switch again."
 ip -4 -o addr show dev eth0 | grep -q ' 10\.0\.0\.1/24 ' || fail "eth0 has no address 10.0.0.1/24 yet: ip addr add 10.0.0.1/24 dev eth0"
 ip -o link show eth0 | grep -q '<[^>]*\bUP\b' || fail "eth0 has its address but is down: ip link set eth0 up"
 wlan=$(ip -4 -o addr show dev wlan0 2>/dev/null | grep -o '192\.168\.1\.[0-9]*/24' | head -1)
