@@ -24,6 +24,9 @@ packages=(
   mariadb-server mariadb-client galera-4 mariadb-backup socat   # the Galera lab: real servers, inside sandboxes only
   dnsmasq-base iptables iputils-ping busybox tftp-hpa pxelinux syslinux-common   # the PXE lab: DHCP+TFTP, NAT, ping, a DHCP client
   qemu-system-x86 ipxe-qemu debian-installer-12-netboot-amd64       # the PXE lab's booting client and installer
+  rabbitmq-server uwsgi-core uwsgi-plugin-python3 python3-pymysql      # the OpenStack control plane (services/openstack):
+  python3-keystone python3-placement python3-glance python3-neutron python3-nova   # Zed, from Debian's packages,
+  python3-novaclient python3-openstackclient python3-glanceclient      # and the real CLIs
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -40,6 +43,20 @@ if [ ${#missing[@]} -gt 0 ]; then
     trap 'rm -f /usr/sbin/policy-rc.d' EXIT
   fi
   apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# The OpenStack APIs' paste pipelines ship in nova-common, glance-common and neutron-common, whose
+# maintainer scripts would set up services on this host: take only those files from the packages.
+paste=/usr/local/share/opslab/openstack-paste
+if [ ! -s "$paste/neutron-api-paste.ini" ]; then
+  debs=$(mktemp -d) && chmod 0755 "$debs"
+  (cd "$debs" && apt-get download -q nova-common glance-common neutron-common >/dev/null)
+  for deb in "$debs"/*.deb; do dpkg-deb -x "$deb" "$debs/x"; done
+  mkdir -p "$paste"
+  cp "$debs/x/usr/share/nova-common/api-paste.ini" "$paste/nova-api-paste.ini"
+  cp "$debs/x/usr/share/glance-common/glance-api-paste.ini" "$paste/glance-api-paste.ini"
+  cp "$debs/x/usr/share/neutron-common/api-paste.ini" "$paste/neutron-api-paste.ini"
+  rm -rf "$debs"
 fi
 
 npm ci --no-audit --no-fund
