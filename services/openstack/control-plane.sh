@@ -228,7 +228,7 @@ bootstrap() {
   if [ ! -d "$STATE/mysql/mysql" ]; then
     as_user mariadb-install-db --no-defaults --datadir="$STATE/mysql" --auth-root-authentication-method=socket >/dev/null
   fi
-  setsid "$HERE/control-plane.sh" run mariadb &
+  setsid "$HERE/control-plane.sh" run mariadb > "$STATE/log/mariadb.out" 2>&1 < /dev/null &
   wait_for 30 MariaDB mysql_root -e 'SELECT 1'
   for db in keystone placement glance neutron nova nova_api nova_cell0; do
     local user=$db; [ "$db" = nova_cell0 ] && user=nova
@@ -236,7 +236,7 @@ bootstrap() {
   done
 
   echo "control-plane: RabbitMQ"
-  setsid "$HERE/control-plane.sh" run rabbitmq > "$STATE/log/rabbitmq.out" 2>&1 &
+  setsid "$HERE/control-plane.sh" run rabbitmq > "$STATE/log/rabbitmq.out" 2>&1 < /dev/null &
   wait_for 60 RabbitMQ as_user env HOME="$STATE/rabbitmq" /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RABBITMQ_NODENAME" status
   as_user env HOME="$STATE/rabbitmq" /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RABBITMQ_NODENAME" add_user openstack "$(secret rabbit)" >/dev/null 2>&1 || true
   as_user env HOME="$STATE/rabbitmq" /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RABBITMQ_NODENAME" set_permissions openstack '.*' '.*' '.*' >/dev/null
@@ -248,7 +248,7 @@ bootstrap() {
   as_user keystone-manage --config-file "$STATE/etc/keystone.conf" bootstrap --bootstrap-password "$(secret admin)" \
     --bootstrap-admin-url http://127.0.0.1:5000/v3/ --bootstrap-internal-url http://127.0.0.1:5000/v3/ \
     --bootstrap-public-url http://127.0.0.1:5000/v3/ --bootstrap-region-id RegionOne >/dev/null
-  setsid "$HERE/control-plane.sh" run keystone > "$STATE/log/keystone.out" 2>&1 &
+  setsid "$HERE/control-plane.sh" run keystone > "$STATE/log/keystone.out" 2>&1 < /dev/null &
   wait_for 60 Keystone curl -sf http://127.0.0.1:5000/v3
 
   echo "control-plane: catalog and service users"
@@ -265,6 +265,8 @@ bootstrap() {
   "${manage[@]}" cell_v2 list_cells | grep -q ' cell1 ' || "${manage[@]}" cell_v2 create_cell --name cell1 >/dev/null
   "${manage[@]}" db sync
 
+  kill $(jobs -p) 2>/dev/null; wait 2>/dev/null
+  trap - EXIT
   touch "$STATE/bootstrapped"
   echo "control-plane: bootstrapped in $STATE"
 }
