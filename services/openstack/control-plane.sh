@@ -41,6 +41,11 @@ region_name = RegionOne
 EOF
 }
 
+authtoken_section() { # [keystone_authtoken]: how a service's API checks the tokens it is given
+  auth_section keystone_authtoken "$1" | grep -v '^region_name'
+  echo "www_authenticate_uri = http://127.0.0.1:5000"
+}
+
 write_configs() {
   local rabbit="rabbit://openstack:$(secret rabbit)@127.0.0.1:5679/"
   mkdir -p "$STATE"/{etc,log,run,lock,glance/images,glance/staging,glance/tasks,keystone,rabbitmq}
@@ -83,8 +88,7 @@ log_file = $STATE/log/placement.log
 connection = $(db_url placement)
 [api]
 auth_strategy = keystone
-$(auth_section keystone_authtoken placement | sed 's/^region_name.*//')
-www_authenticate_uri = http://127.0.0.1:5000
+$(authtoken_section placement)
 EOF
   cat > "$STATE/etc/glance-api.conf" <<EOF
 [DEFAULT]
@@ -106,8 +110,7 @@ filesystem_store_datadir = $STATE/glance/tasks
 [paste_deploy]
 flavor = keystone
 config_file = $PASTE/glance-api-paste.ini
-$(auth_section keystone_authtoken glance | sed 's/^region_name.*//')
-www_authenticate_uri = http://127.0.0.1:5000
+$(authtoken_section glance)
 [oslo_concurrency]
 lock_path = $STATE/lock
 EOF
@@ -133,8 +136,7 @@ type_drivers = local,flat
 tenant_network_types = local
 mechanism_drivers =
 extension_drivers =
-$(auth_section keystone_authtoken neutron | sed 's/^region_name.*//')
-www_authenticate_uri = http://127.0.0.1:5000
+$(authtoken_section neutron)
 $(auth_section nova nova)
 [oslo_concurrency]
 lock_path = $STATE/lock
@@ -164,8 +166,7 @@ discover_hosts_in_cells_interval = -1
 api_paste_config = $PASTE/nova-api-paste.ini
 [oslo_concurrency]
 lock_path = $STATE/lock
-$(auth_section keystone_authtoken nova | sed 's/^region_name.*//')
-www_authenticate_uri = http://127.0.0.1:5000
+$(authtoken_section nova)
 $(auth_section placement placement)
 $(auth_section neutron neutron)
 [service_user]
