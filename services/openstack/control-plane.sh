@@ -50,6 +50,9 @@ write_configs() {
   local rabbit="rabbit://openstack:$(secret rabbit)@127.0.0.1:5679/"
   mkdir -p "$STATE"/{etc,log,run,lock,glance/images,glance/staging,glance/tasks,keystone,rabbitmq}
   cp "$PASTE/nova-api-paste.ini" "$STATE/etc/"
+  # The services' own entry points, copied where opslab-os can read them: a checkout may sit in a
+  # folder only root can enter (a clone in a 0700 mktemp dir did, in CI).
+  mkdir -p "$STATE/lib" && cp "$HERE/nova-api.wsgi" "$HERE/neutron-server.py" "$STATE/lib/"
   cat > "$STATE/etc/my.cnf" <<EOF
 [mysqld]
 datadir = $STATE/mysql
@@ -185,15 +188,16 @@ wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
 
 run() {
   local service=$1
+  cd "$STATE" # a working directory opslab-os can enter
   case "$service" in
     mariadb) exec setpriv --reuid "$USER_NAME" --regid "$USER_NAME" --init-groups -- /usr/sbin/mariadbd --defaults-file="$STATE/etc/my.cnf" ;;
     rabbitmq) exec setpriv --reuid "$USER_NAME" --regid "$USER_NAME" --init-groups -- /usr/lib/rabbitmq/bin/rabbitmq-server ;;
     keystone) exec_uwsgi 5000 /usr/bin/keystone-wsgi-public OS_KEYSTONE_CONFIG_DIR="$STATE/etc" ;;
     placement) exec_uwsgi 8778 /usr/bin/placement-api OS_PLACEMENT_CONFIG_DIR="$STATE/etc" ;;
     # nova's wsgi app reads its paste pipeline from the first of these files.
-    nova-api) exec_uwsgi 8774 "$HERE/nova-api.wsgi" OS_NOVA_CONFIG_DIR="$STATE/etc" OS_NOVA_CONFIG_FILES="nova-api-paste.ini;nova.conf" ;;
+    nova-api) exec_uwsgi 8774 "$STATE/lib/nova-api.wsgi" OS_NOVA_CONFIG_DIR="$STATE/etc" OS_NOVA_CONFIG_FILES="nova-api-paste.ini;nova.conf" ;;
     glance) exec setpriv --reuid "$USER_NAME" --regid "$USER_NAME" --init-groups -- "$PY" -c 'import sys; sys.argv[0] = "/usr/bin/glance-api"; from glance.cmd.api import main; sys.exit(main())' --config-file "$STATE/etc/glance-api.conf" ;;
-    neutron) exec setpriv --reuid "$USER_NAME" --regid "$USER_NAME" --init-groups -- "$PY" "$HERE/neutron-server.py" --config-file "$STATE/etc/neutron.conf" ;;
+    neutron) exec setpriv --reuid "$USER_NAME" --regid "$USER_NAME" --init-groups -- "$PY" "$STATE/lib/neutron-server.py" --config-file "$STATE/etc/neutron.conf" ;;
     nova-conductor|nova-scheduler|nova-compute)
       # argv[0] names the process and its log file ($STATE/log/nova-compute.log).
       exec setpriv --reuid "$USER_NAME" --regid "$USER_NAME" --init-groups -- "$PY" -c "import sys; sys.argv[0] = '/usr/bin/$service'; from nova.cmd.${service#nova-} import main; sys.exit(main())" --config-file "$STATE/etc/nova.conf" ;;
@@ -323,6 +327,8 @@ stop() {
   echo "control-plane: stopped"
 }
 
+# Commands run as opslab-os need a working directory it can enter (not, say, a 0700 checkout).
+mkdir -p "$STATE" && cd "$STATE"
 case "${1:-}" in
   bootstrap) bootstrap ;;
   start) start ;;
