@@ -4,8 +4,11 @@ LIB=/opt/opslab/lesson/lib
 
 fail() { echo "$*"; exit 1; }
 
-# A new client on the LAN switch, removed when the check exits. Its MAC address is fixed per
-# client name so that the menu step can name the per-MAC config file pxelinux looks for.
+require_dnsmasq() { service dnsmasq status >/dev/null || fail "dnsmasq is not running: service dnsmasq restart (its errors are in /var/log/dnsmasq.log)"; }
+
+# A new client on the LAN switch, removed when the check exits. Its MAC address is fixed, so
+# that the menu step can name the per-MAC config file pxelinux looks for.
+CLIENT_MAC=${CLIENT_MAC:-52:54:00:0a:00:99}
 client=
 lan_client() {
   client="check-$$"
@@ -15,7 +18,7 @@ lan_client() {
   ip link set "c$$" master eth0 2>/dev/null || fail "eth0 is not the LAN bridge any more: was it deleted? ip link add eth0 type bridge makes it again (then step 1 once more)."
   ip link set "c$$" up
   in_client ip link set lo up
-  in_client ip link set eth0 address "${CLIENT_MAC:-52:54:00:0a:00:99}" up
+  in_client ip link set eth0 address "$CLIENT_MAC" up
 }
 in_client() { nsenter --net="/run/netns/$client" "$@"; }
 
@@ -35,3 +38,6 @@ take_lease() {
 
 # busybox tftp from the client: tftp_get FILE DEST
 tftp_get() { in_client busybox tftp -g -r "$1" -l "$2" 10.0.0.1 2>&1; }
+
+# The menu as pxelinux on the client would read it (lib/pxemenu.py; --title prints its title only).
+read_menu() { in_client /usr/bin/python3 "$LIB/pxemenu.py" 10.0.0.1 "$CLIENT_MAC" "$LEASE_ip" "$@"; }

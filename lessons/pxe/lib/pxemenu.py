@@ -136,18 +136,20 @@ class Menu:
                 entry['kernel'] = rest.split()[0]
                 self.refer(entry['kernel'], f'{key} of LABEL {entry["name"]}')
             elif entry is not None and key == 'INITRD':
-                entry['initrds'] += rest.split(',')
+                self.add_initrds(entry, rest)
             elif entry is not None and key == 'APPEND':
                 for word in rest.split():
                     if word.startswith('initrd='):
-                        entry['initrds'] += word[len('initrd='):].split(',')
+                        self.add_initrds(entry, word[len('initrd='):])
             elif entry is not None and key == 'LOCALBOOT':
                 entry['localboot'] = True
         if stack:
             self.problems.append(f'{name}: MENU BEGIN "{stack[-1]["title"]}" has no MENU END')
-        for each in self.labels:
-            for initrd in each['initrds']:
-                self.refer(initrd, f'initrd of LABEL {each["name"]}')
+
+    def add_initrds(self, entry, names):
+        for initrd in names.split(','):
+            entry['initrds'].append(initrd)
+            self.refer(initrd, f'initrd of LABEL {entry["name"]}')
 
 
 def main():

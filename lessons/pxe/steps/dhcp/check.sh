@@ -2,7 +2,7 @@
 # A fresh machine on the LAN asks for a lease the way a PXE client does, then fetches the boot
 # loader, its core module and the menu by TFTP; each must arrive byte for byte.
 . /opt/opslab/lesson/lib/checks.sh
-service dnsmasq status >/dev/null || fail "dnsmasq is not running: service dnsmasq restart (its errors are in /var/log/dnsmasq.log)"
+require_dnsmasq
 lan_client
 take_lease
 [ -n "$LEASE_ip" ] || fail "The client got no address."
