@@ -20,7 +20,11 @@ SERVICES="mariadb rabbitmq keystone placement glance neutron nova-api nova-condu
 secret() { cat "$STATE/secrets/$1"; }
 db_url() { local db=$1 user=${2:-$1}; echo "mysql+pymysql://$user:$(secret db-$user)@localhost/$db?unix_socket=$SOCK&charset=utf8"; }
 as_user() { setpriv --reuid "$USER_NAME" --regid "$USER_NAME" --init-groups -- "$@"; }
-py_main() { local module=$1; shift; as_user "$PY" -c "import sys; from $module import main; sys.argv[0] = '$module'; sys.exit(main())" "$@"; }
+exec_as_user() { exec setpriv --reuid "$USER_NAME" --regid "$USER_NAME" --init-groups -- "$@"; }
+# Python code that runs MODULE's main() as program NAME (argv[0] names its log and paste files).
+main_of() { echo "import sys; sys.argv[0] = '$2'; from $1 import main; sys.exit(main())"; }
+py_main() { local module=$1; shift; as_user "$PY" -c "$(main_of "$module" "$module")" "$@"; }
+rabbitmqctl() { as_user /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RABBITMQ_NODENAME" "$@"; }
 
 export RABBITMQ_NODENAME=opslab@localhost RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT=5679 \
   RABBITMQ_DIST_PORT=25679 RABBITMQ_MNESIA_BASE=$STATE/rabbitmq/mnesia RABBITMQ_LOG_BASE=$STATE/log \
@@ -177,6 +181,13 @@ send_service_user_token = false
 EOF
 }
 
+pidfile() { echo "$STATE/run/$1.service.pid"; }
+# Starts a service in the background, in its own session (stopped by process group), logging to its .out.
+launch() {
+  setsid "$HERE/control-plane.sh" run "$1" > "$STATE/log/$1.out" 2>&1 < /dev/null &
+  echo $! > "$(pidfile "$1")"
+}
+
 mysql_root() { mariadb --no-defaults --connect-timeout=2 -S "$SOCK" -uroot "$@"; }
 
 wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
@@ -190,17 +201,16 @@ run() {
   local service=$1
   cd "$STATE" # a working directory opslab-os can enter
   case "$service" in
-    mariadb) exec setpriv --reuid "$USER_NAME" --regid "$USER_NAME" --init-groups -- /usr/sbin/mariadbd --defaults-file="$STATE/etc/my.cnf" ;;
-    rabbitmq) exec setpriv --reuid "$USER_NAME" --regid "$USER_NAME" --init-groups -- /usr/lib/rabbitmq/bin/rabbitmq-server ;;
+    mariadb) exec_as_user /usr/sbin/mariadbd --defaults-file="$STATE/etc/my.cnf" ;;
+    rabbitmq) exec_as_user /usr/lib/rabbitmq/bin/rabbitmq-server ;;
     keystone) exec_uwsgi 5000 /usr/bin/keystone-wsgi-public OS_KEYSTONE_CONFIG_DIR="$STATE/etc" ;;
     placement) exec_uwsgi 8778 /usr/bin/placement-api OS_PLACEMENT_CONFIG_DIR="$STATE/etc" ;;
     # nova's wsgi app reads its paste pipeline from the first of these files.
     nova-api) exec_uwsgi 8774 "$STATE/lib/nova-api.wsgi" OS_NOVA_CONFIG_DIR="$STATE/etc" OS_NOVA_CONFIG_FILES="nova-api-paste.ini;nova.conf" ;;
-    glance) exec setpriv --reuid "$USER_NAME" --regid "$USER_NAME" --init-groups -- "$PY" -c 'import sys; sys.argv[0] = "/usr/bin/glance-api"; from glance.cmd.api import main; sys.exit(main())' --config-file "$STATE/etc/glance-api.conf" ;;
-    neutron) exec setpriv --reuid "$USER_NAME" --regid "$USER_NAME" --init-groups -- "$PY" "$STATE/lib/neutron-server.py" --config-file "$STATE/etc/neutron.conf" ;;
+    glance) exec_as_user "$PY" -c "$(main_of glance.cmd.api /usr/bin/glance-api)" --config-file "$STATE/etc/glance-api.conf" ;;
+    neutron) exec_as_user "$PY" "$STATE/lib/neutron-server.py" --config-file "$STATE/etc/neutron.conf" ;;
     nova-conductor|nova-scheduler|nova-compute)
-      # argv[0] names the process and its log file ($STATE/log/nova-compute.log).
-      exec setpriv --reuid "$USER_NAME" --regid "$USER_NAME" --init-groups -- "$PY" -c "import sys; sys.argv[0] = '/usr/bin/$service'; from nova.cmd.${service#nova-} import main; sys.exit(main())" --config-file "$STATE/etc/nova.conf" ;;
+      exec_as_user "$PY" -c "$(main_of "nova.cmd.${service#nova-}" "/usr/bin/$service")" --config-file "$STATE/etc/nova.conf" ;;
     *) echo "control-plane: unknown service $service (known: $SERVICES)" >&2; exit 2 ;;
   esac
 }
@@ -210,7 +220,7 @@ exec_uwsgi() { # port wsgi-file env...
   local envs=(); for e in "$@"; do envs+=(--env "$e"); done
   # uwsgi's http-socket closes every connection after its response: `Connection: close` keeps
   # clients from sending a POST on a connection it has closed (seen: "connection reset" mid-run).
-  exec setpriv --reuid "$USER_NAME" --regid "$USER_NAME" --init-groups -- /usr/bin/uwsgi --plugin python3 \
+  exec_as_user /usr/bin/uwsgi --plugin python3 \
     --http-socket "127.0.0.1:$port" --wsgi-file "$file" --master --processes 2 --threads 1 \
     --die-on-term --lazy-apps --need-app --buffer-size 65535 --add-header "Connection: close" \
     "${envs[@]}"
@@ -233,18 +243,19 @@ bootstrap() {
   if [ ! -d "$STATE/mysql/mysql" ]; then
     as_user mariadb-install-db --no-defaults --datadir="$STATE/mysql" --auth-root-authentication-method=socket >/dev/null
   fi
-  setsid "$HERE/control-plane.sh" run mariadb > "$STATE/log/mariadb.out" 2>&1 < /dev/null &
-  wait_for 30 MariaDB mysql_root -e 'SELECT 1'
+  launch mariadb
+  wait_for 30 MariaDB healthy mariadb
   for db in keystone placement glance neutron nova nova_api nova_cell0; do
     local user=$db; [ "$db" = nova_cell0 ] && user=nova
     mysql_root -e "CREATE DATABASE IF NOT EXISTS $db; CREATE USER IF NOT EXISTS '$user'@'localhost' IDENTIFIED BY '$(secret db-$user)'; GRANT ALL ON $db.* TO '$user'@'localhost';"
   done
 
   echo "control-plane: RabbitMQ"
-  setsid "$HERE/control-plane.sh" run rabbitmq > "$STATE/log/rabbitmq.out" 2>&1 < /dev/null &
-  wait_for 60 RabbitMQ as_user env HOME="$STATE/rabbitmq" /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RABBITMQ_NODENAME" status
-  as_user env HOME="$STATE/rabbitmq" /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RABBITMQ_NODENAME" add_user openstack "$(secret rabbit)" >/dev/null 2>&1 || true
-  as_user env HOME="$STATE/rabbitmq" /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RABBITMQ_NODENAME" set_permissions openstack '.*' '.*' '.*' >/dev/null
+  launch rabbitmq
+  # Not `ping`: it answers before the rabbit app runs, and adding a user needs the app.
+  wait_for 60 RabbitMQ rabbitmqctl status
+  rabbitmqctl add_user openstack "$(secret rabbit)" >/dev/null 2>&1 || true
+  rabbitmqctl set_permissions openstack '.*' '.*' '.*' >/dev/null
 
   echo "control-plane: Keystone"
   as_user keystone-manage --config-file "$STATE/etc/keystone.conf" db_sync
@@ -253,8 +264,8 @@ bootstrap() {
   as_user keystone-manage --config-file "$STATE/etc/keystone.conf" bootstrap --bootstrap-password "$(secret admin)" \
     --bootstrap-admin-url http://127.0.0.1:5000/v3/ --bootstrap-internal-url http://127.0.0.1:5000/v3/ \
     --bootstrap-public-url http://127.0.0.1:5000/v3/ --bootstrap-region-id RegionOne >/dev/null
-  setsid "$HERE/control-plane.sh" run keystone > "$STATE/log/keystone.out" 2>&1 < /dev/null &
-  wait_for 60 Keystone curl -sf http://127.0.0.1:5000/v3
+  launch keystone
+  wait_for 60 Keystone healthy keystone
 
   echo "control-plane: catalog and service users"
   OS_AUTH_URL=http://127.0.0.1:5000/v3 OS_PASSWORD="$(secret admin)" STATE="$STATE" "$PY" "$HERE/catalog.py"
@@ -276,20 +287,22 @@ bootstrap() {
   echo "control-plane: bootstrapped in $STATE"
 }
 
-pidfile() { echo "$STATE/run/$1.service.pid"; }
+
 alive() { local f; f=$(pidfile "$1"); [ -s "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null; }
 api_port() { case "$1" in keystone) echo 5000;; placement) echo 8778;; glance) echo 9292;; neutron) echo 9696;; nova-api) echo 8774;; esac; }
 
 healthy() {
   case "$1" in
     mariadb) mysql_root -e 'SELECT 1' ;;
-    rabbitmq) as_user env HOME="$STATE/rabbitmq" /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RABBITMQ_NODENAME" -q ping ;;
+    rabbitmq) rabbitmqctl -q ping ;;
     keystone|placement|glance|neutron|nova-api) curl -s -o /dev/null "http://127.0.0.1:$(api_port "$1")/" ;;
     # A worker is up once it has reported to the database (every 10 s).
     nova-conductor|nova-scheduler|nova-compute)
       mysql_root -N -e "SELECT 1 FROM nova.services WHERE \`binary\` = '$1' AND deleted = 0 AND COALESCE(updated_at, created_at) > UTC_TIMESTAMP() - INTERVAL 30 SECOND" | grep -q 1 ;;
   esac
 }
+
+compute_registered() { mysql_root -N -e "SELECT 1 FROM nova.compute_nodes WHERE deleted = 0" | grep -q 1; }
 
 start() {
   [ -e "$STATE/bootstrapped" ] || bootstrap
@@ -300,8 +313,7 @@ start() {
   local started=$SECONDS
   for service in $SERVICES; do
     if alive "$service"; then continue; fi
-    setsid "$HERE/control-plane.sh" run "$service" > "$STATE/log/$service.out" 2>&1 < /dev/null &
-    echo $! > "$(pidfile "$service")"
+    launch "$service"
     # The APIs and workers need the database and the queue; the rest start side by side.
     case "$service" in mariadb|rabbitmq|keystone) wait_for 90 "$service" healthy "$service" ;; esac
   done
@@ -309,7 +321,7 @@ start() {
     wait_for 120 "$service" healthy "$service" || { echo "control-plane: the end of $STATE/log/$service.out:" >&2; tail -n 5 "$STATE/log/$service.out" >&2; exit 1; }
   done
   # The fake compute host registers itself; map it into the cell once it has.
-  wait_for 60 "nova-compute's service record" sh -c "mariadb --no-defaults -S '$SOCK' -uroot -N -e \"SELECT 1 FROM nova.compute_nodes WHERE deleted = 0\" | grep -q 1"
+  wait_for 60 "nova-compute's service record" compute_registered
   py_main nova.cmd.manage --config-file "$STATE/etc/nova.conf" cell_v2 discover_hosts >/dev/null 2>&1
   echo "control-plane: up in $((SECONDS - started)) s"
 }
