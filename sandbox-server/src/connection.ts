@@ -153,7 +153,10 @@ export function handleConnection(ws: WebSocket, attendee: string, sessions: Sess
     switch (message.op) {
       case 'input':
         if (!inputBudget.take(message.data.length)) return sendError('rate-limited', 'input is arriving faster than anyone types: some of it was dropped');
-        return terminal.write(message.data);
+        if (!terminal.write(message.data)) {
+          return sendError('rate-limited', 'the program in this terminal is not reading its input: what you typed after its first megabyte was dropped');
+        }
+        return;
       case 'resize':
         return terminal.resize(message.cols, message.rows);
       case 'pause':

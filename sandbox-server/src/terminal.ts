@@ -6,6 +6,10 @@
  */
 import type { IPty } from 'node-pty';
 import type { ExitPayload } from '../../protocol/messages.ts';
+import { PtyInput } from './pty-input.ts';
+
+/** Input queued for a program that is not reading: as much as one paste the rate limit lets through. */
+const MAX_INPUT_BACKLOG = 1024 * 1024;
 
 export interface TerminalViewer {
   output(data: Uint8Array): void;
@@ -67,6 +71,7 @@ export class Terminal {
   private exitPayload: ExitPayload | undefined;
   private readonly exitListeners: Array<(payload: ExitPayload) => void> = [];
   private firstOutput: (() => void) | undefined;
+  private readonly input: PtyInput;
   /** Resolves when the shell has printed something (its first prompt), or exited. */
   readonly started: Promise<void>;
 
@@ -76,6 +81,7 @@ export class Terminal {
     scrollbackBytes: number,
   ) {
     this.scrollback = new Scrollback(scrollbackBytes);
+    this.input = new PtyInput(pty, MAX_INPUT_BACKLOG);
     this.started = new Promise((resolve) => (this.firstOutput = resolve));
     pty.onData((data: string | Buffer) => {
       this.firstOutput?.();
@@ -84,6 +90,7 @@ export class Terminal {
       this.viewer?.output(bytes);
     });
     pty.onExit(({ exitCode, signal }) => {
+      this.input.close();
       this.firstOutput?.();
       this.exitPayload = { code: exitCode, signal: signal ?? null };
       this.viewer?.exit(this.exitPayload);
@@ -118,12 +125,15 @@ export class Terminal {
     this.applyPause();
   }
 
-  write(data: Uint8Array): void {
-    if (!this.exited) this.pty.write(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+  /** False when the input was dropped: the program in the terminal has not read the last megabyte. */
+  write(data: Uint8Array): boolean {
+    if (this.exited) return true;
+    return this.input.write(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
   }
 
   resize(cols: number, rows: number): void {
-    if (!this.exited) this.pty.resize(cols, rows);
+    // resize is an ioctl on the master fd: the same rule as writes, never once node-pty lets it go.
+    if (this.input.open) this.pty.resize(cols, rows);
   }
 
   setPaused(reason: PauseReason, paused: boolean): void {
