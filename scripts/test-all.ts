@@ -5,8 +5,8 @@
  *
  * `npm test -- unit lessons` runs only the named stages.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -19,7 +19,8 @@ interface Counts {
 }
 
 function run(command: string, args: string[]): number {
-  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', env: { ...process.env, FORCE_COLOR: '0' } });
+  // OPSLAB_OPENSTACK_SHARED: the control plane is this runner's fixture; tests leave it up (see below).
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', env: { ...process.env, FORCE_COLOR: '0', OPSLAB_OPENSTACK_SHARED: '1' } });
   return result.status ?? 1;
 }
 
@@ -89,6 +90,16 @@ if (unknown.length > 0) {
 }
 rmSync(results, { recursive: true, force: true });
 mkdirSync(results, { recursive: true });
+// The OpenStack control plane is one fixture for every stage that needs it (its test, the lesson's
+// lessons:test and e2e): warmed in the background from the start (a first bootstrap takes minutes),
+// used by each (they wait on its lock and find it up), stopped at the end if this run started it.
+const controlPlane = join(root, 'services/openstack/control-plane.sh');
+const needsCloud = ['unit', 'lessons', 'e2e'].some((name) => wanted.length === 0 || wanted.includes(name));
+const cloudWasStopped = needsCloud && spawnSync('bash', [controlPlane, 'status'], { encoding: 'utf8' }).stdout.includes('stopped');
+if (cloudWasStopped) {
+  const log = openSync(join(results, 'openstack-start.log'), 'w');
+  spawn('bash', [controlPlane, 'start'], { stdio: ['ignore', log, log] }).unref();
+}
 const total: Counts = { passed: 0, failed: 0 };
 for (const [name, stage] of Object.entries(stages)) {
   if (wanted.length > 0 && !wanted.includes(name)) continue;
@@ -98,5 +109,6 @@ for (const [name, stage] of Object.entries(stages)) {
   total.passed += counts.passed;
   total.failed += counts.failed;
 }
+if (cloudWasStopped) run('bash', [controlPlane, 'stop']);
 console.log(`\n${total.passed} passed, ${total.failed} failed`);
 process.exit(total.failed > 0 ? 1 : 0);

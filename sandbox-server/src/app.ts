@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { loadCatalog } from '../../src/lessons/catalog.ts';
+import { RoomServices } from './cloud/services.ts';
 import type { ServerConfig } from './config.ts';
 import { createHttpServer } from './http-server.ts';
 import { stageLesson } from './lesson-staging.ts';
@@ -19,6 +20,7 @@ export interface RunningApp {
   port: number;
   sessions: SessionManager;
   backend: BwrapBackend;
+  services: RoomServices;
   close(): Promise<void>;
 }
 
@@ -42,6 +44,12 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
   const orphans = await backend.cleanupOrphans();
   if (orphans > 0) log.warn({ orphans }, 'killed processes left by an earlier run');
 
+  const services = new RoomServices({ stagingDir: config.stagingDir, openstack: config.openstack });
+  // An instructor's cloud config is read now: a mistake in it stops the server here, naming the field.
+  if (config.openstack.externalConfigPath) services.openstack();
+  if (config.openstack.warmAtStart && [...lessons.values()].some((s) => s.lesson.services.includes('openstack'))) {
+    void services.openstack().ready((message) => log.info(message)).catch((error) => log.error({ err: error }, 'the OpenStack cloud did not come up'));
+  }
   const store = new ProgressStore(config.databasePath);
   const sessions = new SessionManager(lessons, backend, store, {
     idleTimeoutMs: config.idleTimeoutMs,
@@ -50,6 +58,7 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
     maxSandboxes: config.maxSandboxes,
     maxSandboxesPerAttendee: config.maxSandboxesPerAttendee,
     maxConcurrentStarts: config.maxConcurrentStarts,
+    services,
   });
   const { server, terminateSockets } = createHttpServer({
     siteDir: config.siteDir,
@@ -75,6 +84,7 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
     port,
     sessions,
     backend,
+    services,
     close: () =>
       (closing ??= (async () => {
         terminateSockets();
@@ -82,6 +92,7 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await sessions.closeAll();
         await backend.destroyAll();
+        await services.stop();
         store.close();
       })()),
   };

@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SandboxProfile } from '../../src/schemas/lesson.ts';
+import type { OpenStackOptions } from './cloud/openstack.ts';
 import type { ConnectionLimits } from './connection.ts';
 import type { SandboxDevice, TmpfsBytes } from './sandbox/backend.ts';
 import type { ResourceLimits } from './sandbox/cgroups.ts';
@@ -46,6 +47,11 @@ export interface ServerConfig {
   devUnlimited: boolean;
   /** The machine's turn queue (one QEMU boot at a time): turns at once, and how long one may last. */
   machineTurns: { slots: number; seconds: number };
+  /** The room's OpenStack cloud (lessons with `services: [openstack]`); see docs/openstack.md. */
+  openstack: OpenStackOptions & {
+    /** Bring it up when the server starts instead of on the first attendee's use. */
+    warmAtStart: boolean;
+  };
 }
 
 export interface RateLimit {
@@ -107,6 +113,12 @@ export function loadConfig(overrides: Partial<ServerConfig> = {}): ServerConfig 
     },
     devUnlimited: process.env.OPSLAB_DEV_UNLIMITED === '1',
     machineTurns: { slots: int('OPSLAB_MACHINE_TURN_SLOTS', 1), seconds: int('OPSLAB_MACHINE_TURN_SECONDS', 60) },
+    openstack: {
+      externalConfigPath: process.env.OPSLAB_OPENSTACK_CONFIG || undefined,
+      stateDir: resolve(process.env.OPSLAB_OPENSTACK_DIR ?? '/var/lib/opslab/openstack'),
+      watchSeconds: int('OPSLAB_OPENSTACK_WATCH_SECONDS', 10),
+      warmAtStart: process.env.OPSLAB_OPENSTACK_WARM === '1',
+    },
     ...overrides,
   };
 }

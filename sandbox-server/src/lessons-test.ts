@@ -14,6 +14,7 @@ import { loadCatalog, type Lesson } from '../../src/lessons/catalog.ts';
 import { answerFrom, runCheck, runSetup, runSolve } from './checker.ts';
 import { loadConfig, type ProfileSpec } from './config.ts';
 import { stageLesson } from './lesson-staging.ts';
+import { RoomServices } from './cloud/services.ts';
 import type { BwrapBackend } from './sandbox/bwrap.ts';
 import { createBwrapBackend } from './sandbox/create-backend.ts';
 
@@ -25,7 +26,7 @@ export interface StepReport {
   seconds: number;
 }
 
-async function testLesson(lesson: Lesson, backend: BwrapBackend, stagingRoot: string, profile: ProfileSpec, only?: string): Promise<StepReport[]> {
+async function testLesson(lesson: Lesson, backend: BwrapBackend, services: RoomServices, stagingRoot: string, profile: ProfileSpec, only?: string): Promise<StepReport[]> {
   const reports: StepReport[] = [];
   const started = performance.now();
   const report = (step: string, ok: boolean, detail: string, since: number) =>
@@ -34,9 +35,21 @@ async function testLesson(lesson: Lesson, backend: BwrapBackend, stagingRoot: st
     report(only, false, `lesson ${lesson.slug} has no step "${only}"`, started);
     return reports;
   }
-  const sandbox = await backend.create({ id: `lessons-test/${lesson.slug}`, lessonDir: stageLesson(lesson, stagingRoot), ...profile });
+  // A fresh attendee of the shared services (a new OpenStack project with its own test1), removed afterwards.
+  const attendee = `lessons-test-${process.pid}-${lesson.slug}`;
+  let attachments;
   try {
-    const setup = await runSetup(sandbox, lesson.setupScript !== undefined);
+    attachments = await services.attach(lesson.services, attendee, (message) => console.error(`${lesson.slug}: ${message}`));
+  } catch (error) {
+    report('(services)', false, `the lesson's shared services failed: ${(error as Error).message}`, started);
+    return reports;
+  }
+  const sandbox = await backend.create({ id: `lessons-test/${lesson.slug}`, lessonDir: stageLesson(lesson, stagingRoot), ...profile, attachments });
+  try {
+    const setup = await Promise.all(attachments.map((attachment) => attachment.start?.(sandbox))).then(
+      () => runSetup(sandbox, lesson.setupScript !== undefined),
+      (error: Error) => ({ ok: false, output: error.message }),
+    );
     report('(setup)', setup.ok, setup.ok ? 'setup.sh ran' : `setup failed: ${setup.output}`, started);
     if (!setup.ok) return reports;
     for (const step of lesson.steps) {
@@ -66,6 +79,7 @@ async function testLesson(lesson: Lesson, backend: BwrapBackend, stagingRoot: st
     }
   } finally {
     await sandbox.destroy();
+    if (lesson.services.includes('openstack')) await services.openstack().deprovision(attendee);
   }
   return reports;
 }
@@ -115,11 +129,13 @@ async function main(): Promise<number> {
     machineTurns: config.machineTurns,
   });
   await backend.cleanupOrphans();
+  const services = new RoomServices({ stagingDir: stagingRoot, openstack: config.openstack });
   const reports: StepReport[] = [];
   try {
-    for (const lesson of lessons) reports.push(...(await testLesson(lesson, backend, stagingRoot, config.profiles[lesson.profile], values.step)));
+    for (const lesson of lessons) reports.push(...(await testLesson(lesson, backend, services, stagingRoot, config.profiles[lesson.profile], values.step)));
   } finally {
     await backend.destroyAll();
+    await services.stop();
     rmSync(stagingRoot, { recursive: true, force: true });
   }
   printTable(reports);

@@ -11,7 +11,7 @@ import type { Lesson, StepSpec } from '../../src/lessons/catalog.ts';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { answerFrom, runCheck, runSetup, runSolve } from './checker.ts';
 import { log } from './log.ts';
-import type { Sandbox, SandboxBackend } from './sandbox/backend.ts';
+import type { Sandbox, SandboxAttachment, SandboxBackend } from './sandbox/backend.ts';
 import type { ProfileSpec } from './config.ts';
 import type { SandboxProfile } from '../../src/schemas/lesson.ts';
 import { isDone, type ProgressStore } from './store.ts';
@@ -37,6 +37,14 @@ export interface SessionOptions {
   maxSandboxesPerAttendee: number;
   /** Sandboxes being created and set up at the same time; the rest wait their turn (see SessionManager). */
   maxConcurrentStarts: number;
+  /** The room's shared services (a lesson's `services:`); absent when no lesson needs any. */
+  services?: SharedServices;
+}
+
+/** Shared services a lesson declares (e.g. `openstack`): brought up once, attached per sandbox. */
+export interface SharedServices {
+  /** Readies the services (first use starts them) and prepares what this attendee's sandbox gets. */
+  attach(services: readonly string[], attendee: string, progress: (message: string) => void): Promise<SandboxAttachment[]>;
 }
 
 export class SessionError extends Error {
@@ -114,17 +122,26 @@ export class LessonSession {
     }
     const done = this.lesson.steps.filter((step) => isDone(this.progress().steps[step.id]));
     this.setStatus({ state: done.length > 0 ? 'restoring' : 'starting', message: done.length > 0 ? 'Re-creating your sandbox and replaying the steps you completed…' : 'Starting your sandbox…' });
+    const attachments = await this.attachServices();
     // The turn covers the spawns (bwrap, then setup.sh's), not the wait for a long setup to finish.
     const { sandbox, settingUp } = await this.startTurn(async () => {
       let sandbox: Sandbox;
       try {
-        sandbox = await this.backend.create({ id: this.key, lessonDir: this.staged.stagedDir, ...this.options.profiles[this.lesson.profile] });
+        sandbox = await this.backend.create({ id: this.key, lessonDir: this.staged.stagedDir, ...this.options.profiles[this.lesson.profile], attachments });
       } catch (error) {
         log.error({ session: this.key, err: error }, 'sandbox creation failed');
         this.setStatus({ state: 'error', message: 'Your sandbox could not be started. Try again in a moment; if it persists, tell the instructor.' });
         throw new SessionError('sandbox-failed', 'the sandbox could not be started');
       }
-      return { sandbox, settingUp: runSetup(sandbox, this.lesson.setupScript !== undefined) };
+      const settingUp = (async () => {
+        try {
+          for (const attachment of attachments) await attachment.start?.(sandbox);
+        } catch (error) {
+          return { ok: false, output: (error as Error).message };
+        }
+        return runSetup(sandbox, this.lesson.setupScript !== undefined);
+      })();
+      return { sandbox, settingUp };
     });
     const setup = await settingUp;
     const fail = async (message: string, detail: string) => {
@@ -151,6 +168,21 @@ export class LessonSession {
         : {}),
     });
     return sandbox;
+  }
+
+  /** The lesson's shared services for this sandbox; their progress is the attendee's status line. */
+  private async attachServices(): Promise<SandboxAttachment[]> {
+    if (this.lesson.services.length === 0) return [];
+    const { services } = this.options;
+    try {
+      if (!services) throw new Error('this server runs no shared services');
+      return await services.attach(this.lesson.services, this.attendee, (message) => this.setStatus({ state: 'starting', message }));
+    } catch (error) {
+      log.error({ session: this.key, err: error }, 'shared services failed');
+      const message = `The lesson's shared services (${this.lesson.services.join(', ')}) are not available: ${(error as Error).message}. Reconnect to try again; if it persists, tell the instructor.`;
+      this.setStatus({ state: 'error', message });
+      throw new SessionError('sandbox-failed', message);
+    }
   }
 
   private sandboxDied(sandbox: Sandbox, reason: string): void {

@@ -341,6 +341,8 @@ stop() {
 
 # Commands run as opslab-os need a working directory it can enter (not, say, a 0700 checkout).
 mkdir -p "$STATE" && cd "$STATE"
+# One bootstrap/start/stop at a time: the test runner warms the plane while a test may ask for it.
+case "${1:-}" in bootstrap|start|stop) exec 9> "$STATE/.lock"; flock 9 ;; esac
 case "${1:-}" in
   bootstrap) bootstrap ;;
   start) start ;;

@@ -7,6 +7,9 @@ import { idPattern } from '../../protocol/messages.ts';
 
 const id = z.string().regex(idPattern, 'must be lowercase letters, digits and dashes (max 64)');
 
+/** Shared services a lesson may need; the server brings each up once for the room (sandbox-server/src/cloud/). */
+export const sharedServices = ['openstack'] as const;
+
 /** Sandbox profiles a lesson may ask for; the server's configuration decides what each one grants. */
 export const sandboxProfiles = ['small', 'cluster', 'network'] as const;
 export type SandboxProfile = (typeof sandboxProfiles)[number];
@@ -31,7 +34,7 @@ export const lessonFrontmatterSchema = z
     order: z.number().int().nonnegative(),
     profile: z.enum(sandboxProfiles).default('small'),
     /** Shared services the lesson needs (e.g. `openstack`). */
-    services: z.array(id).default([]),
+    services: z.array(z.enum(sharedServices)).default([]),
     terminals: z.array(terminalSchema).min(1).default([{ id: 'main', title: 'Terminal' }]),
     /** Seconds a check.sh may run before it counts as failed. */
     checkTimeout: z.number().int().positive().max(600).default(30),

@@ -55,6 +55,20 @@ export interface SandboxRequest {
   tmpfsBytes?: Partial<TmpfsBytes>;
   /** A door to the machine's turn queue at /run/opslab/turns.sock (see turn-socket.ts). */
   machineTurns?: boolean;
+  /** Host things bound into this one sandbox (e.g. its doors to the cloud's APIs). */
+  attachments?: readonly SandboxAttachment[];
+}
+
+/**
+ * Something the server provides to one sandbox through files it binds in (sockets it serves,
+ * credentials). Opened once the sandbox's uid is known, closed when the sandbox is gone.
+ */
+export interface SandboxAttachment {
+  /** Prepares host paths owned by `uid`; returns what to bind where (read-only) in the sandbox. */
+  open(uid: number): Promise<Array<{ source: string; target: string }>>;
+  /** Runs once the sandbox is up, before the lesson's setup.sh. */
+  start?(sandbox: Sandbox): Promise<void>;
+  close(): Promise<void>;
 }
 
 /** The sandbox's writable places: each a tmpfs, charged to the sandbox's memory limit. */

@@ -58,7 +58,7 @@ export function sandboxEnv(extra: Record<string, string> = {}): Record<string, s
   };
 }
 
-function bwrapArgs(request: SandboxRequest, options: BwrapOptions, turnSocket: string | undefined): string[] {
+function bwrapArgs(request: SandboxRequest, options: BwrapOptions, turnSocket: string | undefined, binds: Array<{ source: string; target: string }>): string[] {
   const t = { ...options.tmpfsBytes, ...request.tmpfsBytes };
   return [
     '--unshare-all', // user, pid, net, ipc, uts, cgroup (and mount): net leaves only a loopback
@@ -81,6 +81,7 @@ function bwrapArgs(request: SandboxRequest, options: BwrapOptions, turnSocket: s
     '--size', String(t.home), '--perms', '0700', '--tmpfs', '/root',
     '--dir', '/var/tmp',
     ...(turnSocket ? ['--bind', turnSocket, TURN_SOCKET_IN_SANDBOX] : []),
+    ...binds.flatMap(({ source, target }) => ['--ro-bind', source, target]),
     '--ro-bind', `${options.platformDir}/bin`, '/opt/opslab/bin',
     '--ro-bind', `${options.platformDir}/bashrc`, '/opt/opslab/bashrc',
     '--ro-bind', request.lessonDir, '/opt/opslab/lesson',
@@ -249,9 +250,11 @@ export class BwrapBackend implements SandboxBackend {
     const group = `u${uid}`;
     const { cgroups, turns } = this.options;
     let turnSocket: TurnSocket | undefined;
+    const attachments = request.attachments ?? [];
     const cleanup = async (initPid?: number) => {
       try {
         await turnSocket?.close();
+        await Promise.all(attachments.map((attachment) => attachment.close().catch((error) => log.warn({ err: error, uid }, 'closing a sandbox attachment failed'))));
         if (initPid !== undefined) {
           // The sandbox's pid 1 first: its death kills every process in the pid namespace, while the
           // nsenter processes outside it still live to reap their children. Killed the other way
@@ -277,9 +280,10 @@ export class BwrapBackend implements SandboxBackend {
     try {
       for (const device of request.devices ?? []) assertUsableDevice(device);
       if (request.machineTurns && turns) turnSocket = await TurnSocket.open(turns.socketDir, uid, turns.queue);
+      const binds = (await Promise.all(attachments.map((attachment) => attachment.open(uid)))).flat();
       const procs = cgroups?.create(group, request.limits) ?? [];
       launcher = new Launcher(this.options.sandboxExec, uid, procs, () => cgroups?.stats(group));
-      bwrap = spawn(this.options.sandboxExec, launcher.args(['bwrap', ...bwrapArgs(request, this.options, turnSocket?.path)], 3 /* --info-fd */), {
+      bwrap = spawn(this.options.sandboxExec, launcher.args(['bwrap', ...bwrapArgs(request, this.options, turnSocket?.path, binds)], 3 /* --info-fd */), {
         env: { PATH: '/usr/bin:/bin' },
         stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
       });

@@ -1,0 +1,3 @@
+#!/bin/bash
+# What Nova and Glance say about test1 (lib/checks.py: the openstack-cli step).
+exec /usr/bin/python3 /opt/opslab/lesson/lib/checks.py openstack-cli "$@"

@@ -1,0 +1,94 @@
+/**
+ * The few OpenStack API calls the platform makes itself (Keystone v3, Nova v2.1, Glance v2), over
+ * fetch. The platform runs them per attendee at sandbox creation: a Python CLI call costs seconds
+ * here, an HTTP request milliseconds. Attendees use the real `nova` and `openstack` CLIs.
+ */
+
+/** How to reach a cloud as its administrator (the local control plane's, or an existing cloud's). */
+export interface CloudCredentials {
+  authUrl: string;
+  username: string;
+  password: string;
+  projectName: string;
+  userDomainName: string;
+  projectDomainName: string;
+  region: string;
+}
+
+export interface CatalogEntry {
+  type: string;
+  url: string;
+}
+
+export class OpenStackError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Nova microversion 2.37 is the first that accepts `networks: "none"` (a server with no network). */
+const NOVA_MICROVERSION = '2.37';
+
+export class OpenStackSession {
+  private constructor(
+    readonly token: string,
+    readonly projectId: string,
+    readonly catalog: CatalogEntry[],
+  ) {}
+
+  static async login(credentials: CloudCredentials): Promise<OpenStackSession> {
+    const body = {
+      auth: {
+        identity: { methods: ['password'], password: { user: { name: credentials.username, domain: { name: credentials.userDomainName }, password: credentials.password } } },
+        scope: { project: { name: credentials.projectName, domain: { name: credentials.projectDomainName } } },
+      },
+    };
+    const url = `${credentials.authUrl.replace(/\/$/, '')}/auth/tokens`;
+    let response: Response;
+    try {
+      response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
+    } catch (error) {
+      throw new OpenStackError(`Keystone at ${credentials.authUrl} does not answer: ${(error as Error).message}`);
+    }
+    if (!response.ok) throw new OpenStackError(`Keystone refused ${credentials.username}@${credentials.projectName}: HTTP ${response.status} ${await response.text()}`, response.status);
+    const token = response.headers.get('x-subject-token');
+    const json = (await response.json()) as { token: { project: { id: string }; catalog: Array<{ type: string; endpoints: Array<{ interface: string; region: string; url: string }> }> } };
+    if (!token) throw new OpenStackError('Keystone answered without a token');
+    const catalog = json.token.catalog.flatMap((service) =>
+      service.endpoints.filter((e) => e.interface === 'public' && (!e.region || e.region === credentials.region)).map((e) => ({ type: service.type, url: e.url.replace(/\/$/, '') })),
+    );
+    return new OpenStackSession(token, json.token.project.id, catalog);
+  }
+
+  endpoint(type: string): string {
+    const entry = this.catalog.find((e) => e.type === type);
+    if (!entry) throw new OpenStackError(`the cloud's catalog has no public ${type} endpoint`);
+    return entry.url;
+  }
+
+  /** One API call; `path` is relative to the service's endpoint. Returns the parsed JSON (or undefined). */
+  async call<T = unknown>(type: string, method: string, path: string, body?: unknown, okStatuses: number[] = []): Promise<T> {
+    const headers: Record<string, string> = { 'x-auth-token': this.token, accept: 'application/json' };
+    if (type === 'compute') headers['openstack-api-version'] = `compute ${NOVA_MICROVERSION}`;
+    let payload: string | undefined;
+    if (body !== undefined) {
+      headers['content-type'] = 'application/json';
+      payload = JSON.stringify(body);
+    }
+    const url = `${this.endpoint(type)}${path}`;
+    const response = await fetch(url, { method, headers, body: payload, signal: AbortSignal.timeout(60_000) });
+    const text = await response.text();
+    if (!response.ok && !okStatuses.includes(response.status)) throw new OpenStackError(`${method} ${url}: HTTP ${response.status} ${text.slice(0, 300)}`, response.status);
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /** Uploads raw bytes (Glance image data). */
+  async upload(type: string, path: string, data: Blob): Promise<void> {
+    const url = `${this.endpoint(type)}${path}`;
+    const response = await fetch(url, { method: 'PUT', headers: { 'x-auth-token': this.token, 'content-type': 'application/octet-stream' }, body: data, signal: AbortSignal.timeout(60_000) });
+    if (!response.ok) throw new OpenStackError(`PUT ${url}: HTTP ${response.status} ${(await response.text()).slice(0, 300)}`, response.status);
+  }
+}

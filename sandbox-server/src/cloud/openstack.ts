@@ -1,0 +1,326 @@
+/**
+ * The room's OpenStack cloud, as the platform sees it: brought up once (the local control plane,
+ * services/openstack/control-plane.sh) or reached (an existing cloud, from a config file); watched
+ * and repaired while the server runs; one project, member user, `openrc` and booted `test1` per
+ * attendee. See docs/openstack.md.
+ */
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { z } from 'zod';
+import { projectRoot } from '../config.ts';
+import { log } from '../log.ts';
+import { type CloudCredentials, OpenStackError, OpenStackSession } from './openstack-api.ts';
+
+/** Service types an attendee's sandbox may reach (docs/openstack.md: the network API is there for the CLIs' lookups). */
+export const SANDBOX_SERVICE_TYPES = ['identity', 'compute', 'image', 'placement', 'network'];
+
+/** The instructor's file for an existing cloud (OPSLAB_OPENSTACK_CONFIG): admin credentials and what to boot. */
+export const externalCloudSchema = z
+  .object({
+    authUrl: z.string().url(),
+    username: z.string().min(1),
+    password: z.string().min(1),
+    projectName: z.string().min(1).default('admin'),
+    userDomainName: z.string().min(1).default('Default'),
+    projectDomainName: z.string().min(1).default('Default'),
+    region: z.string().min(1).default('RegionOne'),
+    flavor: z.string().min(1).default('m1.tiny'),
+    image: z.string().min(1).default('cirros'),
+  })
+  .strict();
+export type ExternalCloudConfig = z.infer<typeof externalCloudSchema>;
+
+export interface OpenStackOptions {
+  /** An existing cloud (config file path), or undefined for the local control plane. */
+  externalConfigPath?: string;
+  /** The local control plane's state directory (its admin password is in secrets/admin). */
+  stateDir: string;
+  /** Seconds between health checks of the local control plane. */
+  watchSeconds: number;
+}
+
+/** What an attendee's sandbox gets: credentials, and the API endpoints its doors lead to. */
+export interface AttendeeCloud {
+  projectName: string;
+  username: string;
+  openrc: string;
+  /** Distinct host:port of the endpoints the sandbox may reach, from the cloud's catalog. */
+  endpoints: Array<{ host: string; port: number }>;
+  serverId: string;
+}
+
+export function loadExternalCloud(path: string): ExternalCloudConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new Error(`${path}: not a readable JSON file (${(error as Error).message})`);
+  }
+  const parsed = externalCloudSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new Error(`${path}: field "${issue.path.join('.') || '(top level)'}": ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+const CONTROL_PLANE = join(projectRoot, 'services/openstack/control-plane.sh');
+const POWER_RUNNING = 1;
+/** Attendees' projects and users live in Keystone's default domain (id `default`, name `Default`). */
+const ATTENDEE_DOMAIN = 'default';
+/** An attendee's project and user name: stable per attendee, and naming nothing about them. */
+const projectName = (attendee: string) => `opslab-${createHash('sha256').update(attendee).digest('hex').slice(0, 12)}`;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Runs control-plane.sh, handing each line it prints to `onLine`; rejects with its last lines on failure. */
+function controlPlane(command: string, stateDir: string, onLine: (line: string) => void = () => {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', [CONTROL_PLANE, command], { env: { ...process.env, OPSLAB_OPENSTACK_DIR: stateDir }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const lines: string[] = [];
+    for (const stream of [child.stdout, child.stderr]) {
+      createInterface({ input: stream }).on('line', (line) => {
+        lines.push(line);
+        onLine(line);
+      });
+    }
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(lines.join('\n')) : reject(new Error(`control-plane.sh ${command} failed (${code}): ${lines.slice(-6).join(' / ')}`))));
+  });
+}
+
+export class OpenStackCloud {
+  private readying: Promise<void> | undefined;
+  private watch: NodeJS.Timeout | undefined;
+  private repairing: Promise<void> | undefined;
+  private startedHere = false;
+  private stopping = false;
+  private readonly external: ExternalCloudConfig | undefined;
+  private ids: { flavor: string; image: string } | undefined;
+
+  constructor(private readonly options: OpenStackOptions) {
+    this.external = options.externalConfigPath ? loadExternalCloud(options.externalConfigPath) : undefined;
+  }
+
+  get mode(): 'local' | 'external' {
+    return this.external ? 'external' : 'local';
+  }
+
+  private settings(): Pick<ExternalCloudConfig, 'flavor' | 'image'> & { credentials: CloudCredentials } {
+    if (this.external) return { ...this.external, credentials: this.external };
+    const password = readFileSync(join(this.options.stateDir, 'secrets', 'admin'), 'utf8').trim();
+    return {
+      credentials: { authUrl: 'http://127.0.0.1:5000/v3', username: 'admin', password, projectName: 'admin', userDomainName: 'Default', projectDomainName: 'Default', region: 'RegionOne' },
+      flavor: 'm1.tiny',
+      image: 'cirros',
+    };
+  }
+
+  /** Brings the cloud up once (concurrent callers share it); `progress` hears what is happening. */
+  ready(progress: (message: string) => void = () => {}): Promise<void> {
+    this.readying ??= this.bringUp(progress).catch((error) => {
+      this.readying = undefined; // the next attendee tries again
+      throw error;
+    });
+    return this.readying;
+  }
+
+  private async bringUp(progress: (message: string) => void): Promise<void> {
+    if (!this.external) {
+      const status = await controlPlane('status', this.options.stateDir);
+      if (status.includes('stopped')) {
+        progress('Starting the room\'s OpenStack cloud (the first time takes about half a minute)…');
+        this.startedHere = true;
+        await controlPlane('start', this.options.stateDir, (line) => {
+          const what = /^control-plane: (.+)$/.exec(line)?.[1];
+          if (what) progress(`Starting the room's OpenStack cloud: ${what}…`);
+        });
+        await this.repairPowerStates();
+      }
+      this.watchControlPlane();
+    }
+    this.ids = await this.ensureFlavorAndImage(await this.admin());
+    log.info({ mode: this.mode }, 'the OpenStack cloud is ready');
+  }
+
+  private admin(): Promise<OpenStackSession> {
+    return OpenStackSession.login(this.settings().credentials);
+  }
+
+  private async ensureFlavorAndImage(admin: OpenStackSession): Promise<{ flavor: string; image: string }> {
+    const { flavor: flavorName, image: imageName } = this.settings();
+    const flavors = await admin.call<{ flavors: Array<{ id: string; name: string }> }>('compute', 'GET', '/flavors');
+    let flavor = flavors.flavors.find((f) => f.name === flavorName)?.id;
+    if (!flavor) {
+      const created = await admin.call<{ flavor: { id: string } }>('compute', 'POST', '/flavors', { flavor: { name: flavorName, ram: 64, vcpus: 1, disk: 1 } });
+      flavor = created.flavor.id;
+    }
+    const images = await admin.call<{ images: Array<{ id: string; status: string }> }>('image', 'GET', `/v2/images?name=${encodeURIComponent(imageName)}`);
+    let image = images.images.find((i) => i.status === 'active')?.id;
+    if (!image) {
+      // An empty raw image: the fake virt driver boots anything, and no disk is ever written.
+      const created = await admin.call<{ id: string }>('image', 'POST', '/v2/images', { name: imageName, disk_format: 'raw', container_format: 'bare', visibility: 'public' });
+      await admin.upload('image', `/v2/images/${created.id}/file`, new Blob([]));
+      image = created.id;
+    }
+    return { flavor, image };
+  }
+
+  /**
+   * The fake virt driver keeps its VMs in nova-compute's memory: after a restart Nova still says
+   * ACTIVE but the driver knows no VM, the power state goes wrong and `nova shelve` fails without a
+   * word. A hard reboot makes the driver create the VM again.
+   */
+  async repairPowerStates(): Promise<number> {
+    const admin = await this.admin();
+    const deadline = Date.now() + 60_000;
+    let broken: Array<{ id: string }> = [];
+    // nova-compute syncs power states in a periodic task; the broken ones are those ACTIVE but not
+    // Running once the driver has been asked (right after a start, give it a moment to report).
+    for (;;) {
+      const { servers } = await admin.call<{ servers: Array<{ id: string; status: string; 'OS-EXT-STS:power_state': number; 'OS-EXT-STS:task_state': string | null }> }>(
+        'compute', 'GET', '/servers/detail?all_tenants=1',
+      );
+      broken = servers.filter((s) => s.status === 'ACTIVE' && s['OS-EXT-STS:task_state'] === null && s['OS-EXT-STS:power_state'] !== POWER_RUNNING);
+      if (broken.length === 0 || Date.now() > deadline) break;
+      for (const server of broken) await admin.call('compute', 'POST', `/servers/${server.id}/action`, { reboot: { type: 'HARD' } }, [409]);
+      await sleep(2000);
+    }
+    if (broken.length > 0) log.warn({ servers: broken.map((s) => s.id) }, 'servers still not running after hard reboots');
+    return broken.length;
+  }
+
+  /** Re-runs `start` for services that died (it starts only those), then repairs power states. */
+  private watchControlPlane(): void {
+    if (this.watch) return;
+    this.watch = setInterval(() => {
+      if (this.repairing || this.stopping) return;
+      this.repairing = (async () => {
+        const status = await controlPlane('status', this.options.stateDir);
+        const dead = status.split('\n').filter((line) => line.endsWith(' stopped')).map((line) => line.split(' ')[0]);
+        if (dead.length === 0) return;
+        log.warn({ dead }, 'OpenStack services died: starting them again');
+        await controlPlane('start', this.options.stateDir);
+        const repaired = await this.repairPowerStates();
+        log.info({ restarted: dead, stillBroken: repaired }, 'OpenStack services are back');
+      })()
+        .catch((error) => log.error({ err: error }, 'the OpenStack control plane could not be repaired'))
+        .finally(() => (this.repairing = undefined));
+    }, this.options.watchSeconds * 1000);
+    this.watch.unref();
+  }
+
+  /** Waits for a repair the watch has begun (tests use it after killing a service). */
+  async settled(): Promise<void> {
+    await this.repairing;
+  }
+
+  /**
+   * The attendee's project and member user (created once, password renewed per sandbox), their
+   * `test1` (booted with no network if missing, rebooted if its VM was lost), their openrc.
+   */
+  async provision(attendee: string, progress: (message: string) => void = () => {}): Promise<AttendeeCloud> {
+    await this.ready(progress);
+    progress('Creating your OpenStack project and booting test1…');
+    const settings = this.settings();
+    const admin = await this.admin();
+    const name = projectName(attendee);
+    const domain = ATTENDEE_DOMAIN;
+    const identity = <T>(method: string, path: string, body?: unknown) => admin.call<T>('identity', method, path, body);
+
+    const projects = await identity<{ projects: Array<{ id: string }> }>('GET', `/projects?name=${name}&domain_id=${domain}`);
+    const projectId =
+      projects.projects[0]?.id ??
+      (await identity<{ project: { id: string } }>('POST', '/projects', { project: { name, domain_id: domain, description: 'An Opslab attendee\'s project' } })).project.id;
+    const password = randomBytes(18).toString('base64url');
+    const users = await identity<{ users: Array<{ id: string }> }>('GET', `/users?name=${name}&domain_id=${domain}`);
+    let userId = users.users[0]?.id;
+    if (userId) await identity('PATCH', `/users/${userId}`, { user: { password } });
+    else userId = (await identity<{ user: { id: string } }>('POST', '/users', { user: { name, domain_id: domain, password, default_project_id: projectId } })).user.id;
+    const roles = await identity<{ roles: Array<{ id: string }> }>('GET', '/roles?name=member');
+    const member = roles.roles[0]?.id;
+    if (!member) throw new OpenStackError('the cloud has no "member" role');
+    await identity('PUT', `/projects/${projectId}/users/${userId}/roles/${member}`);
+
+    const credentials: CloudCredentials = { ...settings.credentials, username: name, password, projectName: name, userDomainName: 'Default', projectDomainName: 'Default' };
+    const user = await OpenStackSession.login(credentials);
+    const serverId = await this.ensureTest1(user);
+
+    const endpoints = new Map<string, { host: string; port: number }>();
+    for (const entry of admin.catalog.filter((e) => SANDBOX_SERVICE_TYPES.includes(e.type))) {
+      const url = new URL(entry.url);
+      const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+      endpoints.set(`${url.hostname}:${port}`, { host: url.hostname, port });
+    }
+    const openrc = [
+      `# OpenStack credentials for your project ${name} (a member, not an admin).`,
+      '# Load them into this shell with: source openrc',
+      `export OS_AUTH_URL=${settings.credentials.authUrl}`,
+      `export OS_USERNAME=${name}`,
+      `export OS_PASSWORD=${password}`,
+      `export OS_PROJECT_NAME=${name}`,
+      `export OS_USER_DOMAIN_NAME=${credentials.userDomainName}`,
+      `export OS_PROJECT_DOMAIN_NAME=${credentials.projectDomainName}`,
+      `export OS_REGION_NAME=${settings.credentials.region}`,
+      'export OS_IDENTITY_API_VERSION=3',
+      '',
+    ].join('\n');
+    return { projectName: name, username: name, openrc, endpoints: [...endpoints.values()], serverId };
+  }
+
+  private async ensureTest1(user: OpenStackSession): Promise<string> {
+    type Server = { id: string; status: string; 'OS-EXT-STS:power_state': number; 'OS-EXT-STS:task_state': string | null };
+    const find = async () => (await user.call<{ servers: Server[] }>('compute', 'GET', '/servers/detail?name=%5Etest1%24')).servers;
+    let [server] = await find();
+    if (server?.status === 'ERROR') {
+      await user.call('compute', 'DELETE', `/servers/${server.id}`);
+      server = undefined;
+    }
+    if (!server) {
+      const { flavor, image } = this.ids!;
+      const created = await user.call<{ server: { id: string } }>('compute', 'POST', '/servers', { server: { name: 'test1', flavorRef: flavor, imageRef: image, networks: 'none' } });
+      server = { id: created.server.id, status: 'BUILD', 'OS-EXT-STS:power_state': 0, 'OS-EXT-STS:task_state': 'scheduling' };
+    } else if (server.status === 'ACTIVE' && server['OS-EXT-STS:task_state'] === null && server['OS-EXT-STS:power_state'] !== POWER_RUNNING) {
+      await user.call('compute', 'POST', `/servers/${server.id}/action`, { reboot: { type: 'HARD' } }, [409]);
+    }
+    // Whatever state the attendee left it in (shelved, say) is theirs; only a server being built is waited for.
+    for (let i = 0; i < 120 && (server.status === 'BUILD' || server['OS-EXT-STS:task_state'] !== null); i++) {
+      await sleep(500);
+      server = (await user.call<{ server: Server }>('compute', 'GET', `/servers/${server.id}`)).server;
+    }
+    if (server.status === 'ERROR') throw new OpenStackError(`test1 went to ERROR while booting (server ${server.id})`);
+    return server.id;
+  }
+
+  /** Removes an attendee's servers, their shelved snapshots, user and project (tests; an instructor's reset). */
+  async deprovision(attendee: string): Promise<void> {
+    const admin = await this.admin();
+    const name = projectName(attendee);
+    const identity = <T>(method: string, path: string) => admin.call<T>('identity', method, path, undefined, [404]);
+    const project = (await identity<{ projects: Array<{ id: string }> }>('GET', `/projects?name=${name}&domain_id=${ATTENDEE_DOMAIN}`)).projects[0];
+    if (project) {
+      const { servers } = await admin.call<{ servers: Array<{ id: string }> }>('compute', 'GET', `/servers?all_tenants=1&project_id=${project.id}`);
+      for (const server of servers) await admin.call('compute', 'DELETE', `/servers/${server.id}`, undefined, [404]);
+      const { images } = await admin.call<{ images: Array<{ id: string }> }>('image', 'GET', `/v2/images?owner=${project.id}`);
+      for (const image of images) await admin.call('image', 'DELETE', `/v2/images/${image.id}`, undefined, [404]);
+      for (let i = 0; i < 60; i++) {
+        const left = await admin.call<{ servers: unknown[] }>('compute', 'GET', `/servers?all_tenants=1&project_id=${project.id}`);
+        if (left.servers.length === 0) break;
+        await sleep(500);
+      }
+      await identity('DELETE', `/projects/${project.id}`);
+    }
+    const user = (await identity<{ users: Array<{ id: string }> }>('GET', `/users?name=${name}&domain_id=${ATTENDEE_DOMAIN}`)).users[0];
+    if (user) await identity('DELETE', `/users/${user.id}`);
+  }
+
+  /** Stops watching; stops the local control plane if this server started it. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.watch);
+    await this.repairing;
+    if (this.startedHere) await controlPlane('stop', this.options.stateDir).catch((error) => log.error({ err: error }, 'stopping the OpenStack control plane failed'));
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * The room's OpenStack cloud through the real server: an attendee opening the nova-shelving lesson
+ * gets a project of their own, an openrc and a booted test1, and the real CLIs work in the sandbox
+ * through its doors — and nothing else of the host's network does. Two attendees cannot see or
+ * touch each other's servers. A nova-compute that dies is restarted and test1 made runnable again.
+ * The same code pointed at the local control plane as an "existing cloud" (config file) works too.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { loadExternalCloud } from '../src/cloud/openstack.ts';
+import { projectRoot } from '../src/config.ts';
+import { newAttendee, startTestServer, TestClient, type TestServer } from './helpers.ts';
+
+const run = promisify(execFile);
+const LESSON = 'nova-shelving';
+const controlPlane = join(projectRoot, 'services/openstack/control-plane.sh');
+const state = process.env.OPSLAB_OPENSTACK_DIR ?? '/var/lib/opslab/openstack';
+const attendeeOf = (cookie: string) => cookie.split('=')[1]!;
+
+/** Types a command and waits for its marker: the output between is the command's. */
+async function shell(client: TestClient, command: string, timeoutMs = 60_000): Promise<string> {
+  const marker = `done-${Math.random().toString(36).slice(2)}`;
+  const start = client.output.length;
+  client.type(`${command}; echo ${marker.slice(0, 5)}""${marker.slice(5)}\r`);
+  await client.until(() => client.output.includes(marker, start), `"${command}"`, timeoutMs);
+  return client.output.slice(start, client.output.indexOf(marker, start));
+}
+
+async function openLesson(server: TestServer, cookie: string): Promise<TestClient> {
+  const client = new TestClient(server.url, cookie);
+  await client.hello(LESSON);
+  await client.until(() => client.statuses.some((s) => s.state === 'ready' || s.state === 'error'), 'the sandbox', 180_000);
+  await client.ready();
+  return client;
+}
+
+describe('the OpenStack cloud for attendees', { timeout: 900_000 }, () => {
+  let server: TestServer;
+  const cookies: string[] = [];
+  const clients: TestClient[] = [];
+
+  let startedHere = false; // as in services/openstack/test/control-plane.test.ts
+
+  before(async () => {
+    startedHere = !process.env.OPSLAB_OPENSTACK_SHARED && (await run('bash', [controlPlane, 'status'])).stdout.includes('stopped');
+    await run('bash', [controlPlane, 'start'], { timeout: 600_000 });
+    server = await startTestServer({ openstack: { stateDir: state, watchSeconds: 2, warmAtStart: false } });
+    for (let i = 0; i < 2; i++) cookies.push(await newAttendee(server.url));
+  });
+
+  after(async () => {
+    for (const client of clients) await client.close();
+    for (const cookie of cookies) await server.services.openstack().deprovision(attendeeOf(cookie));
+    await server.stop();
+    if (startedHere) await run('bash', [controlPlane, 'stop'], { timeout: 120_000 });
+  });
+
+  test('an attendee gets a project, an openrc and test1 ACTIVE / Running; the progress is shown while it is made', async () => {
+    const client = await openLesson(server, cookies[0]!);
+    clients.push(client);
+    assert.ok(client.statuses.some((s) => s.message?.includes('OpenStack project')), JSON.stringify(client.statuses));
+    const list = await shell(client, 'source openrc && nova list');
+    assert.match(list, /\| test1 \| ACTIVE \| -\s+\| Running\s+\|\s+\|/);
+    const whoami = await shell(client, 'openstack token issue -f value -c project_id && openstack role assignment list --user $OS_USERNAME --names -f value -c Role 2>&1');
+    assert.doesNotMatch(whoami, /\badmin\b/, 'the attendee is a member, never an admin');
+  });
+
+  test('two attendees: neither sees nor touches the other\'s test1', async () => {
+    const alice = clients[0]!;
+    const bob = await openLesson(server, cookies[1]!);
+    clients.push(bob);
+    const bobsId = (await shell(bob, "source openrc && nova show test1 | awk '$2 == \"id\" { print $4 }'")).trim().split('\n').pop()!.trim();
+    assert.match(bobsId, /^[0-9a-f-]{36}$/);
+    const alicesList = await shell(alice, 'nova list');
+    assert.ok(!alicesList.includes(bobsId), 'bob\'s server is not in alice\'s list');
+    assert.match(await shell(alice, `nova show ${bobsId} 2>&1`), /No server with a name or ID/);
+    assert.match(await shell(alice, `nova delete ${bobsId} 2>&1`), /No server with a name or ID|not found/i);
+    assert.match(await shell(alice, `nova shelve ${bobsId} 2>&1`), /No server with a name or ID/);
+    assert.match(await shell(bob, `nova show ${bobsId} | grep -E ' status '`), /ACTIVE/);
+  });
+
+  test('the sandbox reaches the cloud\'s APIs and nothing else of the host', async () => {
+    const alice = clients[0]!;
+    const reach = async (port: number) => (await shell(alice, `timeout 3 bash -c '</dev/tcp/127.0.0.1/${port}' 2>/dev/null && echo open || echo closed`)).trim().split('\n').pop();
+    for (const port of [5000, 8774, 9292, 8778]) assert.equal(await reach(port), 'open', `API port ${port}`);
+    // RabbitMQ, the Erlang distribution port, and the platform's own server listen on the host's loopback too.
+    for (const port of [5679, 25679, 4369, server.port]) assert.equal(await reach(port), 'closed', `host port ${port}`);
+    assert.match(await shell(alice, 'ip -o addr show | grep -v " lo " | wc -l'), /^\s*0\s*$/m, 'no interface but lo');
+  });
+
+  test('a nova-compute that dies is started again, and test1 runs again (the fake driver forgot it)', async () => {
+    const alice = clients[0]!;
+    const pid = readFileSync(join(state, 'run', 'nova-compute.service.pid'), 'utf8').trim();
+    process.kill(-Number(pid), 'SIGKILL');
+    // The watch (every 2 s here) restarts it, then hard-reboots servers whose VM the driver lost.
+    const deadline = Date.now() + 240_000;
+    let fields = '';
+    while (Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      await server.services.openstack().settled();
+      const now = readFileSync(join(state, 'run', 'nova-compute.service.pid'), 'utf8').trim();
+      if (now === pid) continue;
+      fields = await shell(alice, "nova show test1 | grep -E ' (status|OS-EXT-STS:power_state|OS-EXT-STS:task_state) '");
+      if (/power_state\s*\|\s*1\s/.test(fields) && /task_state\s*\|\s*-\s/.test(fields)) break;
+    }
+    assert.match(fields, /power_state\s*\|\s*1\s/, fields);
+    await shell(alice, 'nova shelve test1');
+    const shelved = await shell(alice, 'for i in $(seq 60); do s=$(openstack server show test1 -f value -c status); [ "$s" = SHELVED_OFFLOADED ] && break; sleep 1; done; echo $s');
+    assert.match(shelved, /SHELVED_OFFLOADED/);
+    await shell(alice, 'nova unshelve test1');
+  });
+
+  test('an existing cloud from a config file: the same provisioning, pointed at this control plane', async () => {
+    const file = join(server.dir, 'cloud.json');
+    writeFileSync(file, JSON.stringify({ authUrl: 'http://127.0.0.1:5000/v3', username: 'admin', password: readFileSync(join(state, 'secrets', 'admin'), 'utf8').trim() }));
+    const external = await startTestServer({ openstack: { stateDir: '/nonexistent', externalConfigPath: file, watchSeconds: 60, warmAtStart: false } });
+    const cookie = await newAttendee(external.url);
+    try {
+      const client = await openLesson(external, cookie);
+      assert.match(await shell(client, 'source openrc && nova list'), /\| test1 \| ACTIVE \|/);
+      await client.close();
+    } finally {
+      await external.services.openstack().deprovision(attendeeOf(cookie));
+      await external.stop();
+    }
+    // And a broken one says which field is wrong.
+    writeFileSync(file, JSON.stringify({ authUrl: 'not a url', username: 'admin', password: 'x' }));
+    assert.throws(() => loadExternalCloud(file), /cloud\.json: field "authUrl"/);
+    writeFileSync(file, JSON.stringify({ authUrl: 'http://127.0.0.1:5000/v3', username: 'admin' }));
+    assert.throws(() => loadExternalCloud(file), /field "password"/);
+  });
+});
