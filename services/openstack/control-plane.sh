@@ -184,7 +184,8 @@ EOF
 pidfile() { echo "$STATE/run/$1.service.pid"; }
 # Starts a service in the background, in its own session (stopped by process group), logging to its .out.
 launch() {
-  setsid "$HERE/control-plane.sh" run "$1" > "$STATE/log/$1.out" 2>&1 < /dev/null &
+  # 9>&-: the services must not inherit the lock of this start (they would hold it for their lifetime).
+  setsid "$HERE/control-plane.sh" run "$1" > "$STATE/log/$1.out" 2>&1 < /dev/null 9>&- &
   echo $! > "$(pidfile "$1")"
 }
 
@@ -210,7 +211,8 @@ run() {
     glance) exec_as_user "$PY" -c "$(main_of glance.cmd.api /usr/bin/glance-api)" --config-file "$STATE/etc/glance-api.conf" ;;
     neutron) exec_as_user "$PY" "$STATE/lib/neutron-server.py" --config-file "$STATE/etc/neutron.conf" ;;
     nova-conductor|nova-scheduler|nova-compute)
-      exec_as_user "$PY" -c "$(main_of "nova.cmd.${service#nova-}" "/usr/bin/$service")" --config-file "$STATE/etc/nova.conf" ;;
+      # --log-file: oslo.log would name the file after the program it sees, "<string>", for all three.
+      exec_as_user "$PY" -c "$(main_of "nova.cmd.${service#nova-}" "/usr/bin/$service")" --config-file "$STATE/etc/nova.conf" --log-file "$STATE/log/$service.log" ;;
     *) echo "control-plane: unknown service $service (known: $SERVICES)" >&2; exit 2 ;;
   esac
 }

@@ -68,7 +68,6 @@ export function loadExternalCloud(path: string): ExternalCloudConfig {
 }
 
 const CONTROL_PLANE = join(projectRoot, 'services/openstack/control-plane.sh');
-const POWER_RUNNING = 1;
 /** Attendees' projects and users live in Keystone's default domain (id `default`, name `Default`). */
 const ATTENDEE_DOMAIN = 'default';
 /** An attendee's project and user name: stable per attendee, and naming nothing about them. */
@@ -129,15 +128,15 @@ export class OpenStackCloud {
 
   private async bringUp(progress: (message: string) => void): Promise<void> {
     if (!this.external) {
-      const status = await controlPlane('status', this.options.stateDir);
-      if (status.includes('stopped')) {
+      const dead = await this.deadServices();
+      if (dead.length > 0) {
         progress('Starting the room\'s OpenStack cloud (the first time takes about half a minute)…');
         this.startedHere = true;
         await controlPlane('start', this.options.stateDir, (line) => {
           const what = /^control-plane: (.+)$/.exec(line)?.[1];
           if (what) progress(`Starting the room's OpenStack cloud: ${what}…`);
         });
-        await this.repairPowerStates();
+        if (dead.includes('nova-compute')) await this.rebootLostServers();
       }
       this.watchControlPlane();
     }
@@ -169,27 +168,32 @@ export class OpenStackCloud {
   }
 
   /**
-   * The fake virt driver keeps its VMs in nova-compute's memory: after a restart Nova still says
-   * ACTIVE but the driver knows no VM, the power state goes wrong and `nova shelve` fails without a
-   * word. A hard reboot makes the driver create the VM again.
+   * The fake virt driver keeps its VMs in nova-compute's memory: after a restart it knows none of
+   * them, while Nova's database still says ACTIVE / Running (its power-state sync only logs
+   * "unexpectedly not found"), and `nova shelve` then fails inside nova-compute without a word to
+   * the attendee. A hard reboot makes the driver create the VM again (as libvirt's would). So after
+   * every start of nova-compute, every ACTIVE server is hard-rebooted: one `reboot` more in its
+   * action log, and a server that works.
    */
-  async repairPowerStates(): Promise<number> {
+  async rebootLostServers(): Promise<number> {
     const admin = await this.admin();
-    const deadline = Date.now() + 60_000;
-    let broken: Array<{ id: string }> = [];
-    // nova-compute syncs power states in a periodic task; the broken ones are those ACTIVE but not
-    // Running once the driver has been asked (right after a start, give it a moment to report).
-    for (;;) {
-      const { servers } = await admin.call<{ servers: Array<{ id: string; status: string; 'OS-EXT-STS:power_state': number; 'OS-EXT-STS:task_state': string | null }> }>(
-        'compute', 'GET', '/servers/detail?all_tenants=1',
-      );
-      broken = servers.filter((s) => s.status === 'ACTIVE' && s['OS-EXT-STS:task_state'] === null && s['OS-EXT-STS:power_state'] !== POWER_RUNNING);
-      if (broken.length === 0 || Date.now() > deadline) break;
-      for (const server of broken) await admin.call('compute', 'POST', `/servers/${server.id}/action`, { reboot: { type: 'HARD' } }, [409]);
-      await sleep(2000);
+    type Server = { id: string; status: string; 'OS-EXT-STS:task_state': string | null };
+    const list = async () => (await admin.call<{ servers: Server[] }>('compute', 'GET', '/servers/detail?all_tenants=1')).servers;
+    const lost = (await list()).filter((s) => s.status === 'ACTIVE' && s['OS-EXT-STS:task_state'] === null);
+    for (const server of lost) await admin.call('compute', 'POST', `/servers/${server.id}/action`, { reboot: { type: 'HARD' } }, [409]);
+    const ids = new Set(lost.map((s) => s.id));
+    for (let i = 0; i < 120; i++) {
+      const busy = (await list()).filter((s) => ids.has(s.id) && s['OS-EXT-STS:task_state'] !== null);
+      if (busy.length === 0) break;
+      await sleep(500);
     }
-    if (broken.length > 0) log.warn({ servers: broken.map((s) => s.id) }, 'servers still not running after hard reboots');
-    return broken.length;
+    if (lost.length > 0) log.info({ servers: lost.length }, 'servers rebooted after a nova-compute start');
+    return lost.length;
+  }
+
+  private async deadServices(): Promise<string[]> {
+    const status = await controlPlane('status', this.options.stateDir);
+    return status.split('\n').filter((line) => line.endsWith(' stopped')).map((line) => line.split(' ')[0]!);
   }
 
   /** Re-runs `start` for services that died (it starts only those), then repairs power states. */
@@ -198,13 +202,12 @@ export class OpenStackCloud {
     this.watch = setInterval(() => {
       if (this.repairing || this.stopping) return;
       this.repairing = (async () => {
-        const status = await controlPlane('status', this.options.stateDir);
-        const dead = status.split('\n').filter((line) => line.endsWith(' stopped')).map((line) => line.split(' ')[0]);
+        const dead = await this.deadServices();
         if (dead.length === 0) return;
         log.warn({ dead }, 'OpenStack services died: starting them again');
         await controlPlane('start', this.options.stateDir);
-        const repaired = await this.repairPowerStates();
-        log.info({ restarted: dead, stillBroken: repaired }, 'OpenStack services are back');
+        const rebooted = dead.includes('nova-compute') ? await this.rebootLostServers() : 0;
+        log.info({ restarted: dead, rebooted }, 'OpenStack services are back');
       })()
         .catch((error) => log.error({ err: error }, 'the OpenStack control plane could not be repaired'))
         .finally(() => (this.repairing = undefined));
@@ -271,7 +274,7 @@ export class OpenStackCloud {
   }
 
   private async ensureTest1(user: OpenStackSession): Promise<string> {
-    type Server = { id: string; status: string; 'OS-EXT-STS:power_state': number; 'OS-EXT-STS:task_state': string | null };
+    type Server = { id: string; status: string; 'OS-EXT-STS:task_state': string | null };
     const find = async () => (await user.call<{ servers: Server[] }>('compute', 'GET', '/servers/detail?name=%5Etest1%24')).servers;
     let [server] = await find();
     if (server?.status === 'ERROR') {
@@ -281,9 +284,7 @@ export class OpenStackCloud {
     if (!server) {
       const { flavor, image } = this.ids!;
       const created = await user.call<{ server: { id: string } }>('compute', 'POST', '/servers', { server: { name: 'test1', flavorRef: flavor, imageRef: image, networks: 'none' } });
-      server = { id: created.server.id, status: 'BUILD', 'OS-EXT-STS:power_state': 0, 'OS-EXT-STS:task_state': 'scheduling' };
-    } else if (server.status === 'ACTIVE' && server['OS-EXT-STS:task_state'] === null && server['OS-EXT-STS:power_state'] !== POWER_RUNNING) {
-      await user.call('compute', 'POST', `/servers/${server.id}/action`, { reboot: { type: 'HARD' } }, [409]);
+      server = { id: created.server.id, status: 'BUILD', 'OS-EXT-STS:task_state': 'scheduling' };
     }
     // Whatever state the attendee left it in (shelved, say) is theirs; only a server being built is waited for.
     for (let i = 0; i < 120 && (server.status === 'BUILD' || server['OS-EXT-STS:task_state'] !== null); i++) {
