@@ -1,0 +1,52 @@
+/**
+ * The nova-shelving lesson walked in a real browser against the room's real OpenStack: the
+ * attendee's own project and test1, real `nova` output in the web terminal, answers read off the
+ * screen, Nova's state changed by typed commands and by "Solve it for me".
+ */
+import { expect, test } from '@playwright/test';
+
+const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+
+test('nova-shelving: log in, shelve, find the snapshot, unshelve, the openstack CLI', async ({ page }) => {
+  test.setTimeout(420_000);
+  await page.goto('/lessons/nova-shelving/');
+  const terminal = page.locator('opslab-terminal[data-terminal="main"]');
+  // The first attendee of the run may start the cloud (about half a minute), then their project and test1.
+  await expect(terminal).toHaveAttribute('data-state', 'ready', { timeout: 180_000 });
+  const screen = terminal.locator('.xterm-rows');
+
+  // 1. Click-to-run `source openrc; nova list`, read test1's ID off the screen, answer with it.
+  const login = page.locator('section.step[data-step="login"]');
+  await login.locator('.code-block').first().getByRole('button', { name: '▶ Run' }).click();
+  await expect(screen).toContainText(/test1\s*\|\s*ACTIVE/, { timeout: 60_000 });
+  const id = (await screen.textContent())!.match(new RegExp(`(${UUID})\\s*\\|\\s*test1`))![1]!;
+  await login.getByRole('textbox').fill(id);
+  await login.getByRole('button', { name: 'Check' }).click();
+  await expect(login.locator('output.feedback')).toContainText(`✓ Right: test1 is ${id}`, { timeout: 30_000 });
+
+  // 2. `nova shelve test1` from its Run button; Check until Nova has offloaded it (a few seconds).
+  const shelve = page.locator('section.step[data-step="shelve"]');
+  await shelve.locator('.code-block').first().getByRole('button', { name: '▶ Run' }).click();
+  await expect(async () => {
+    await shelve.getByRole('button', { name: 'Check' }).click();
+    await expect(shelve.locator('output.feedback')).toContainText('✓ test1 is SHELVED_OFFLOADED', { timeout: 15_000 });
+  }).toPass({ timeout: 90_000 });
+
+  // 3. The snapshot's ID, read from `openstack image list` in the terminal.
+  const where = page.locator('section.step[data-step="where"]');
+  await where.locator('.code-block').first().getByRole('button', { name: '▶ Run' }).click();
+  await expect(screen).toContainText(/test1-shelved/, { timeout: 60_000 });
+  const image = (await screen.textContent())!.match(new RegExp(`(${UUID})\\s*\\|\\s*test1-shelved`))![1]!;
+  await where.getByRole('textbox').fill(image);
+  await where.getByRole('button', { name: 'Check' }).click();
+  await expect(where.locator('output.feedback')).toContainText(`✓ Right: ${image}`, { timeout: 30_000 });
+
+  // 4 and 5: the platform solves them with the real CLIs; the checks read Nova's action log.
+  for (const id of ['unshelve', 'openstack-cli']) {
+    const step = page.locator(`section.step[data-step="${id}"]`);
+    await step.locator('details.solution summary').click();
+    await step.getByRole('button', { name: 'Solve it for me' }).click();
+    await expect(step).toHaveAttribute('data-state', 'solved', { timeout: 180_000 });
+  }
+  await expect(page.locator('.step-count')).toHaveText('5 of 5 done');
+});
