@@ -14,6 +14,7 @@ import { benchBurst } from './burst.ts';
 import { benchCapacity, type ProfileCapacity } from './capacity.ts';
 import { benchEcho } from './echo.ts';
 import { benchGalera } from './galera.ts';
+import { benchOpenStack } from './openstack.ts';
 import { benchPxe } from './pxe.ts';
 import { benchLatency } from './latency.ts';
 import { benchPageWeight } from './page-weight.ts';
@@ -24,7 +25,7 @@ import type { FigureRow, LatencyRow } from './stats.ts';
 import { benchThroughput } from './throughput.ts';
 
 // Capacity last: the kernel takes minutes to free a thousand sandboxes' namespaces.
-const STAGES = ['latency', 'echo', 'burst', 'reaping', 'browser', 'galera', 'pxe', 'capacity'] as const;
+const STAGES = ['latency', 'echo', 'burst', 'reaping', 'browser', 'galera', 'pxe', 'openstack', 'capacity'] as const;
 type Stage = (typeof STAGES)[number];
 
 const { values } = parseArgs({
@@ -53,8 +54,8 @@ const MiB = 1024 * 1024;
 
 /** Sizes of a full run and of the smoke test's quick one. */
 const sizes = quick
-  ? { iterations: 5, keys: 40, streamers: 5, burst: 15, burstWindowMs: 2000, reaped: 10, galera: 1, pxe: 2, levels: [5, 10], floodBytes: 2 * MiB, pageIterations: 3 }
-  : { iterations: 30, keys: 300, streamers: 50, burst: 150, burstWindowMs: 10_000, reaped: 300, galera: 24, pxe: 8, levels: [50, 100, 200, 400, 600, 800, 1000], floodBytes: 200 * MiB, pageIterations: 15 };
+  ? { iterations: 5, keys: 40, streamers: 5, burst: 15, burstWindowMs: 2000, reaped: 10, galera: 1, pxe: 2, openstack: { attendees: 3, alone: 3, roomSeconds: 20, thinkMs: 5000, unshelves: 1 }, levels: [5, 10], floodBytes: 2 * MiB, pageIterations: 3 }
+  : { iterations: 30, keys: 300, streamers: 50, burst: 150, burstWindowMs: 10_000, reaped: 300, galera: 24, pxe: 8, openstack: { attendees: 30, alone: 10, roomSeconds: 120, thinkMs: 10_000, unshelves: 5 }, levels: [50, 100, 200, 400, 600, 800, 1000], floodBytes: 200 * MiB, pageIterations: 15 };
 
 const started = performance.now();
 const latency: LatencyRow[] = [];
@@ -92,6 +93,11 @@ try {
     const pxe = await benchPxe({ attendees: sizes.pxe, keys: sizes.keys, uidBase: 845_000 });
     latency.push(...pxe.latency);
     figures.push(...pxe.figures);
+  }
+  if (await run('openstack')) {
+    const openstack = await benchOpenStack({ ...sizes.openstack, uidBase: 850_000 });
+    latency.push(...openstack.latency);
+    figures.push(...openstack.figures);
   }
   if (await run('capacity')) {
     const capacity = await benchCapacity({ levels: sizes.levels, keys: sizes.keys, uidBase: 820_000 });
