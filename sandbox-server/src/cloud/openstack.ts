@@ -92,6 +92,7 @@ function controlPlane(command: string, stateDir: string, onLine: (line: string) 
 
 export class OpenStackCloud {
   private readying: Promise<void> | undefined;
+  private bringingUp: { listeners: Set<(message: string) => void>; latest: () => string | undefined } | undefined;
   private watch: NodeJS.Timeout | undefined;
   private repairing: Promise<void> | undefined;
   private startedHere = false;
@@ -117,12 +118,33 @@ export class OpenStackCloud {
     };
   }
 
-  /** Brings the cloud up once (concurrent callers share it); `progress` hears what is happening. */
+  /**
+   * Brings the cloud up once; everyone who asks meanwhile waits for the same start and hears its
+   * progress (the latest message at once, then each new one).
+   */
   ready(progress: (message: string) => void = () => {}): Promise<void> {
-    this.readying ??= this.bringUp(progress).catch((error) => {
-      this.readying = undefined; // the next attendee tries again
-      throw error;
-    });
+    if (!this.readying) {
+      const listeners = new Set<(message: string) => void>();
+      let latest: string | undefined;
+      const mine = { listeners, latest: () => latest };
+      this.bringingUp = mine;
+      this.readying = this.bringUp((message) => {
+        latest = message;
+        for (const listener of listeners) listener(message);
+      })
+        .catch((error) => {
+          this.readying = undefined; // the next attendee tries again
+          throw error;
+        })
+        .finally(() => {
+          if (this.bringingUp === mine) this.bringingUp = undefined;
+        });
+    }
+    if (this.bringingUp) {
+      this.bringingUp.listeners.add(progress);
+      const latest = this.bringingUp.latest();
+      if (latest) progress(latest);
+    }
     return this.readying;
   }
 
