@@ -133,9 +133,9 @@ export async function benchOpenStack(options: { attendees: number; alone: number
     };
   } finally {
     for (const a of room) a.close();
-    await server.stop();
-    // The bench's attendees leave no projects behind.
+    // The bench's attendees leave no projects behind (before the server stops the cloud it may have started).
     const cloud = new OpenStackCloud({ stateDir: state, watchSeconds: 3600 });
     for (const a of room) await cloud.deprovision(a.cookie.split('=')[1]!).catch((error) => console.error(`deprovision: ${(error as Error).message}`));
+    await server.stop();
   }
 }
