@@ -3,6 +3,7 @@
  * HTTP/WebSocket server. Used by main.ts and by the integration tests (a real server on a free port).
  */
 import { execFileSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { loadCatalog } from '../../src/lessons/catalog.ts';
 import { RoomServices } from './cloud/services.ts';
@@ -44,7 +45,10 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
   const orphans = await backend.cleanupOrphans();
   if (orphans > 0) log.warn({ orphans }, 'killed processes left by an earlier run');
 
-  const services = new RoomServices({ stagingDir: config.stagingDir, openstack: config.openstack });
+  const services = new RoomServices({
+    stagingDir: config.stagingDir,
+    openstack: { keyPath: join(dirname(config.databasePath), 'openstack-attendees.key'), ...config.openstack },
+  });
   // An instructor's cloud config is read now: a mistake in it stops the server here, naming the field.
   if (config.openstack.externalConfigPath) services.openstack();
   if (config.openstack.warmAtStart && [...lessons.values()].some((s) => s.lesson.services.includes('openstack'))) {

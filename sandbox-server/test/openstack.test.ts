@@ -11,7 +11,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { loadExternalCloud } from '../src/cloud/openstack.ts';
+import { loadExternalCloud, OpenStackCloud } from '../src/cloud/openstack.ts';
+import { OpenStackSession } from '../src/cloud/openstack-api.ts';
 import { projectRoot } from '../src/config.ts';
 import { newAttendee, startTestServer, TestClient, type TestServer } from './helpers.ts';
 
@@ -82,6 +83,30 @@ describe('the OpenStack cloud for attendees', { timeout: 900_000 }, () => {
     assert.match(await shell(alice, `nova delete ${bobsId} 2>&1`), /No server with a name or ID|not found/i);
     assert.match(await shell(alice, `nova shelve ${bobsId} 2>&1`), /No server with a name or ID/);
     assert.match(await shell(bob, `nova show ${bobsId} | grep -E ' status '`), /ACTIVE/);
+  });
+
+  test('a returning attendee (a re-created sandbox, a restarted server): the same password, the same test1', async () => {
+    const cloud = server.services.openstack();
+    const attendee = attendeeOf(await newAttendee(server.url));
+    cookies.push(`x=${attendee}`); // removed in after()
+    const first = await cloud.provision(attendee);
+    const again = await cloud.provision(attendee);
+    assert.equal(again.serverId, first.serverId);
+    assert.equal(again.openrc, first.openrc, 'no password change: it would revoke the tokens in use');
+    const password = /OS_PASSWORD=(\S+)/.exec(again.openrc)![1]!;
+    const login = () =>
+      OpenStackSession.login({ authUrl: 'http://127.0.0.1:5000/v3', username: again.username, password, projectName: again.projectName, userDomainName: 'Default', projectDomainName: 'Default', region: 'RegionOne' });
+    const token = await login();
+    // A server restarted with its key file lost: the next provisioning sets the new key's password.
+    const restarted = new OpenStackCloud({ stateDir: state, watchSeconds: 3600, keyPath: join(server.dir, 'other.key') });
+    const third = await restarted.provision(attendee);
+    assert.notEqual(third.openrc, first.openrc);
+    assert.equal(third.serverId, first.serverId);
+    await assert.rejects(login(), /HTTP 401/);
+    await token.call('compute', 'GET', '/servers').then(
+      () => assert.fail('a token from before the password change still works'),
+      (error: Error) => assert.match(error.message, /HTTP 401/),
+    );
   });
 
   test('the sandbox reaches the cloud\'s APIs and nothing else of the host', async () => {

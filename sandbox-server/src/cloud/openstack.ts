@@ -5,8 +5,8 @@
  * attendee. See docs/openstack.md.
  */
 import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
@@ -40,6 +40,8 @@ export interface OpenStackOptions {
   stateDir: string;
   /** Seconds between health checks of the local control plane. */
   watchSeconds: number;
+  /** Where the key that derives the attendees' passwords is kept (made on first use); without it, a key per process. */
+  keyPath?: string;
 }
 
 /** What an attendee's sandbox gets: credentials, and the API endpoints its doors lead to. */
@@ -99,6 +101,7 @@ export class OpenStackCloud {
   private stopping = false;
   private readonly external: ExternalCloudConfig | undefined;
   private ids: { flavor: string; image: string } | undefined;
+  private key: Buffer | undefined;
 
   constructor(private readonly options: OpenStackOptions) {
     this.external = options.externalConfigPath ? loadExternalCloud(options.externalConfigPath) : undefined;
@@ -156,7 +159,8 @@ export class OpenStackCloud {
         this.startedHere = true;
         await controlPlane('start', this.options.stateDir, (line) => {
           const what = /^control-plane: (.+)$/.exec(line)?.[1];
-          if (what) progress(`Starting the room's OpenStack cloud: ${what}…`);
+          if (what?.startsWith('up in')) progress(`The room's OpenStack cloud is ${what}.`);
+          else if (what) progress(`Starting the room's OpenStack cloud: ${what}…`);
         });
         if (dead.includes('nova-compute')) await this.rebootLostServers();
       }
@@ -243,7 +247,7 @@ export class OpenStackCloud {
   }
 
   /**
-   * The attendee's project and member user (created once, password renewed per sandbox), their
+   * The attendee's project and member user (created once, with a password derived from the key), their
    * `test1` (booted with no network if missing, rebooted if its VM was lost), their openrc.
    */
   async provision(attendee: string, progress: (message: string) => void = () => {}): Promise<AttendeeCloud> {
@@ -259,18 +263,29 @@ export class OpenStackCloud {
     const projectId =
       projects.projects[0]?.id ??
       (await identity<{ project: { id: string } }>('POST', '/projects', { project: { name, domain_id: domain, description: 'An Opslab attendee\'s project' } })).project.id;
-    const password = randomBytes(18).toString('base64url');
+    const password = this.passwordFor(attendee);
     const users = await identity<{ users: Array<{ id: string }> }>('GET', `/users?name=${name}&domain_id=${domain}`);
     let userId = users.users[0]?.id;
-    if (userId) await identity('PATCH', `/users/${userId}`, { user: { password } });
-    else userId = (await identity<{ user: { id: string } }>('POST', '/users', { user: { name, domain_id: domain, password, default_project_id: projectId } })).user.id;
+    const existed = userId !== undefined;
+    if (!userId) userId = (await identity<{ user: { id: string } }>('POST', '/users', { user: { name, domain_id: domain, password, default_project_id: projectId } })).user.id;
     const roles = await identity<{ roles: Array<{ id: string }> }>('GET', '/roles?name=member');
     const member = roles.roles[0]?.id;
     if (!member) throw new OpenStackError('the cloud has no "member" role');
     await identity('PUT', `/projects/${projectId}/users/${userId}/roles/${member}`);
 
     const credentials: CloudCredentials = { ...settings.credentials, username: name, password, projectName: name, userDomainName: 'Default', projectDomainName: 'Default' };
-    const user = await OpenStackSession.login(credentials);
+    let user: OpenStackSession;
+    try {
+      user = await OpenStackSession.login(credentials);
+    } catch (error) {
+      // A user made with another key (the key file was lost): set the password this key gives.
+      if (!existed || (error as OpenStackError).status !== 401) throw error;
+      await identity('PATCH', `/users/${userId}`, { user: { password } });
+      // Keystone revokes the user's tokens issued up to the second of a password change, that second
+      // included: a token from the same second is refused by every API (seen: HTTP 401 from Nova).
+      await sleep(1100);
+      user = await OpenStackSession.login(credentials);
+    }
     const serverId = await this.ensureTest1(user);
 
     const endpoints = new Map<string, { host: string; port: number }>();
@@ -337,6 +352,23 @@ export class OpenStackCloud {
     }
     const user = (await identity<{ users: Array<{ id: string }> }>('GET', `/users?name=${name}&domain_id=${ATTENDEE_DOMAIN}`)).users[0];
     if (user) await identity('DELETE', `/users/${user.id}`);
+  }
+
+  /**
+   * An attendee's password: HMAC(key, attendee), the same each time, so that a re-created sandbox
+   * needs no password change (which would revoke the attendee's tokens, including ones in use).
+   * The key lives in a root-only file next to the progress database.
+   */
+  private passwordFor(attendee: string): string {
+    if (!this.key) {
+      const path = this.options.keyPath;
+      if (path && existsSync(path)) this.key = readFileSync(path);
+      else {
+        this.key = randomBytes(32);
+        if (path) writeFileSync(path, this.key, { mode: 0o600 });
+      }
+    }
+    return createHmac('sha256', this.key).update(attendee).digest('base64url').slice(0, 24);
   }
 
   /** Stops watching; stops the local control plane if this server started it. */
