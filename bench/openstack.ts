@@ -117,7 +117,7 @@ export async function benchOpenStack(options: { attendees: number; alone: number
     const p50 = (samples: number[]) => summarize(samples).p50;
     return {
       latency: [
-        { what: 'openstack: `nova list` in an attendee\'s sandbox, alone (floor: the same call on the host, no sandbox, no doors)', samples: alone, floor, target: '—' },
+        { what: 'openstack: `nova list` in an attendee\'s sandbox, alone (floor: the same call on the host as the cloud\'s admin, the CLI as shipped: no sandbox, no doors, no osprofiler stub)', samples: alone, floor, target: '—' },
         { what: 'openstack: `openstack server list` in an attendee\'s sandbox, alone', samples: openstackAlone, target: '—' },
         {
           what: `openstack: \`nova list\`, ${k} attendees at work (each after a random 0–${(2 * options.thinkMs) / 1000} s pause; ${rate.toFixed(1)} calls/s in all, ${options.roomSeconds} s)`,
