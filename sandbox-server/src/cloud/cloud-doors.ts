@@ -9,11 +9,12 @@
  * any other host gets an address of its own on the sandbox's loopback and a line in the sandbox's
  * /etc/hosts, so URLs from the catalog work unchanged (TLS included: bytes pass through as they are).
  */
-import { chmodSync, chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { log } from '../log.ts';
 import type { Sandbox, SandboxAttachment } from '../sandbox/backend.ts';
+import { closeServer, listenForUid } from '../sandbox/uid-socket.ts';
 
 export const CLOUD_DIR_IN_SANDBOX = '/run/opslab/cloud';
 /**
@@ -71,12 +72,7 @@ export class CloudDoors implements SandboxAttachment {
       const path = join(dir, `${index}.sock`);
       const server = createServer((socket) => this.forward(socket, door));
       this.servers.push(server);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(path, () => resolve());
-      });
-      chownSync(path, uid, uid);
-      chmodSync(path, 0o600);
+      await listenForUid(server, path, uid);
       lines.push(`${door.address} ${door.port} ${CLOUD_DIR_IN_SANDBOX}/${index}.sock ${door.host}`);
     }
     writeFileSync(join(dir, 'doors'), `${lines.join('\n')}\n`);
@@ -122,7 +118,7 @@ export class CloudDoors implements SandboxAttachment {
 
   async close(): Promise<void> {
     for (const socket of this.sockets) socket.destroy();
-    await Promise.all(this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    await Promise.all(this.servers.map(closeServer));
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -74,6 +74,11 @@ const CONTROL_PLANE = join(projectRoot, 'services/openstack/control-plane.sh');
 const ATTENDEE_DOMAIN = 'default';
 /** An attendee's project and user name: stable per attendee, and naming nothing about them. */
 const projectName = (attendee: string) => `opslab-${createHash('sha256').update(attendee).digest('hex').slice(0, 12)}`;
+/** The id of the attendee's project or user (both carry the attendee's name), if Keystone has one. */
+async function attendeeEntity(admin: OpenStackSession, kind: 'projects' | 'users', name: string): Promise<string | undefined> {
+  const found = await admin.call<Record<string, Array<{ id: string }> | undefined>>('identity', 'GET', `/${kind}?name=${name}&domain_id=${ATTENDEE_DOMAIN}`);
+  return found[kind]?.[0]?.id;
+}
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Runs control-plane.sh, handing each line it prints to `onLine`; rejects with its last lines on failure. */
@@ -259,13 +264,11 @@ export class OpenStackCloud {
     const domain = ATTENDEE_DOMAIN;
     const identity = <T>(method: string, path: string, body?: unknown) => admin.call<T>('identity', method, path, body);
 
-    const projects = await identity<{ projects: Array<{ id: string }> }>('GET', `/projects?name=${name}&domain_id=${domain}`);
     const projectId =
-      projects.projects[0]?.id ??
+      (await attendeeEntity(admin, 'projects', name)) ??
       (await identity<{ project: { id: string } }>('POST', '/projects', { project: { name, domain_id: domain, description: 'An Opslab attendee\'s project' } })).project.id;
     const password = this.passwordFor(attendee);
-    const users = await identity<{ users: Array<{ id: string }> }>('GET', `/users?name=${name}&domain_id=${domain}`);
-    let userId = users.users[0]?.id;
+    let userId = await attendeeEntity(admin, 'users', name);
     const existed = userId !== undefined;
     if (!userId) userId = (await identity<{ user: { id: string } }>('POST', '/users', { user: { name, domain_id: domain, password, default_project_id: projectId } })).user.id;
     const roles = await identity<{ roles: Array<{ id: string }> }>('GET', '/roles?name=member');
@@ -337,21 +340,21 @@ export class OpenStackCloud {
     const admin = await this.admin();
     const name = projectName(attendee);
     const identity = <T>(method: string, path: string) => admin.call<T>('identity', method, path, undefined, [404]);
-    const project = (await identity<{ projects: Array<{ id: string }> }>('GET', `/projects?name=${name}&domain_id=${ATTENDEE_DOMAIN}`)).projects[0];
-    if (project) {
-      const { servers } = await admin.call<{ servers: Array<{ id: string }> }>('compute', 'GET', `/servers?all_tenants=1&project_id=${project.id}`);
+    const projectId = await attendeeEntity(admin, 'projects', name);
+    if (projectId) {
+      const { servers } = await admin.call<{ servers: Array<{ id: string }> }>('compute', 'GET', `/servers?all_tenants=1&project_id=${projectId}`);
       for (const server of servers) await admin.call('compute', 'DELETE', `/servers/${server.id}`, undefined, [404]);
-      const { images } = await admin.call<{ images: Array<{ id: string }> }>('image', 'GET', `/v2/images?owner=${project.id}`);
+      const { images } = await admin.call<{ images: Array<{ id: string }> }>('image', 'GET', `/v2/images?owner=${projectId}`);
       for (const image of images) await admin.call('image', 'DELETE', `/v2/images/${image.id}`, undefined, [404]);
       for (let i = 0; i < 60; i++) {
-        const left = await admin.call<{ servers: unknown[] }>('compute', 'GET', `/servers?all_tenants=1&project_id=${project.id}`);
+        const left = await admin.call<{ servers: unknown[] }>('compute', 'GET', `/servers?all_tenants=1&project_id=${projectId}`);
         if (left.servers.length === 0) break;
         await sleep(500);
       }
-      await identity('DELETE', `/projects/${project.id}`);
+      await identity('DELETE', `/projects/${projectId}`);
     }
-    const user = (await identity<{ users: Array<{ id: string }> }>('GET', `/users?name=${name}&domain_id=${ATTENDEE_DOMAIN}`)).users[0];
-    if (user) await identity('DELETE', `/users/${user.id}`);
+    const userId = await attendeeEntity(admin, 'users', name);
+    if (userId) await identity('DELETE', `/users/${userId}`);
   }
 
   /**

@@ -6,10 +6,11 @@
  * A sandbox holds one place in the queue at most: a second connection is refused with `busy`, so
  * opening many cannot crowd the others out.
  */
-import { chmodSync, chownSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Ticket, TurnQueue } from './turn-queue.ts';
+import { closeServer, listenForUid } from './uid-socket.ts';
 
 export const TURN_SOCKET_IN_SANDBOX = '/run/opslab/turns.sock';
 
@@ -25,14 +26,8 @@ export class TurnSocket {
   static async open(dir: string, uid: number, queue: TurnQueue): Promise<TurnSocket> {
     mkdirSync(dir, { recursive: true, mode: 0o711 });
     const path = join(dir, `${uid}.sock`);
-    rmSync(path, { force: true });
     const turnSocket = new TurnSocket(path, queue);
-    await new Promise<void>((resolve, reject) => {
-      turnSocket.server.once('error', reject);
-      turnSocket.server.listen(path, () => resolve());
-    });
-    chownSync(path, uid, uid);
-    chmodSync(path, 0o600);
+    await listenForUid(turnSocket.server, path, uid);
     return turnSocket;
   }
 
@@ -64,7 +59,7 @@ export class TurnSocket {
 
   async close(): Promise<void> {
     this.current?.socket.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await closeServer(this.server);
     rmSync(this.path, { force: true });
   }
 }
