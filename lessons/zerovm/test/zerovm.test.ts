@@ -8,6 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const native = join(import.meta.dirname, '../native');
 const zerovm = join(native, 'build/zerovm');
@@ -37,7 +38,10 @@ function run(manifestText: string, args: string[] = [], input = '') {
   return { code: result.status, stdout: result.stdout, stderr: result.stderr, journal: last };
 }
 
-const head = (program: string) => `Version = 20130611\nProgram = ${program}\nTimeout = 2\nMemory = 33554432, 0\n`;
+// Timeout is wall-clock time from the program's start: a safety net far beyond the milliseconds
+// these programs need, so that no result depends on how busy the machine is (the test of Timeout
+// itself runs a program that never ends).
+const head = (program: string, timeout = 300) => `Version = 20130611\nProgram = ${program}\nTimeout = ${timeout}\nMemory = 33554432, 0\n`;
 const std = 'Channel = /dev/stdin, /dev/stdin, 0, 0, 10, 64, 0, 0\nChannel = /dev/stdout, /dev/stdout, 0, 0, 0, 0, 10, 4096\n';
 
 describe('zerovm manifest parser', () => {
@@ -68,7 +72,7 @@ describe('zerovm manifest parser', () => {
     ['a negative gets limit', () => head(nexe()) + 'Channel = /dev/null, /dev/stdin, 0, 0, -1, 1, 0, 0\n', /:5: Channel: gets \(value 5\) must be a non-negative integer, got "-1"/],
     ['an alias used twice', () => head(nexe()) + std + 'Channel = /dev/null, /dev/stdin, 0, 0, 1, 1, 0, 0\n', /:7: Channel: alias \/dev\/stdin is already used on line 5/],
     ['an alias outside /dev', () => head(nexe()) + 'Channel = /dev/null, stdin, 0, 0, 1, 1, 0, 0\n', /:5: Channel: the alias .* must be a device name like \/dev\/stdin, got "stdin"/],
-    ['Timeout 0', () => head(nexe()).replace('Timeout = 2', 'Timeout = 0') + std, /:3: Timeout: must be whole seconds, 1..2147483647, got "0"/],
+    ['Timeout 0', () => head(nexe(), 0) + std, /:3: Timeout: must be whole seconds, 1..2147483647, got "0"/],
     ['Memory without its etag', () => head(nexe()).replace('33554432, 0', '33554432') + std, /:4: Memory: needs 2 values: bytes, etag/],
     ['two = on a line', () => head(nexe()) + 'Node = a = b\n' + std, /:5: Node: exactly one '=' per line/],
     ['a line without =', () => head(nexe()) + 'Channel /dev/null\n' + std, /:5: Channel \/dev\/null: a line must be "key = value"/],
@@ -143,7 +147,7 @@ describe('zerovm seccomp policy', () => {
     const spin = join(dir, 'spin.nexe');
     writeFileSync(join(dir, 'spin.c'), 'int main(void) { for (;;) {} }\n');
     execFileSync('gcc', ['-O0', '-static', '-o', spin, join(dir, 'spin.c')]);
-    const result = run(head(spin).replace('Timeout = 2', 'Timeout = 1') + std);
+    const result = run(head(spin, 1) + std);
     assert.equal(result.journal?.state, 'timeout');
     assert.match(result.stderr, /Timeout = 1 s exceeded/);
   });
@@ -161,20 +165,39 @@ describe('zerovm seccomp policy', () => {
     writeFileSync(join(dir, 'spin-fds.c'), 'int main(void) { for (;;) {} }\n');
     execFileSync('gcc', ['-O0', '-static', '-o', spin, join(dir, 'spin-fds.c')]);
     const manifest = join(dir, 'fds.manifest');
-    writeFileSync(manifest, head(spin).replace('Timeout = 2', 'Timeout = 1') + std + 'Channel = /dev/null, /dev/input, 0, 0, 1, 1, 0, 0\n');
+    // The program spins until the test has seen it and stops it (its Timeout is only a safety net):
+    // however long zerovm takes to start it, it is there to be looked at.
+    writeFileSync(manifest, head(spin, 600) + std + 'Channel = /dev/null, /dev/input, 0, 0, 1, 1, 0, 0\n');
     const child = spawn(zerovm, ['--journal', join(dir, 'fds.jsonl'), manifest], { stdio: ['pipe', 'ignore', 'ignore'] });
-    let fds: string[] = [];
-    for (let i = 0; i < 100 && fds.length === 0; i++) {
-      await new Promise((r) => setTimeout(r, 10));
-      for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-        try {
-          if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith(spin)) fds = readdirSync(`/proc/${pid}/fd`).sort();
-        } catch {
-          // gone meanwhile
+    const exited = new Promise((r) => child.once('exit', r));
+    let zerovmExited = false;
+    void exited.then(() => (zerovmExited = true));
+    let seen: { pid: number; fds: string[] } | undefined;
+    try {
+      const deadline = Date.now() + 10 * 60_000;
+      while (!seen) {
+        const exitedBefore = zerovmExited;
+        for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+          try {
+            if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith(spin)) seen = { pid: Number(pid), fds: readdirSync(`/proc/${pid}/fd`).sort() };
+          } catch {
+            // gone meanwhile
+          }
         }
+        if (seen) break;
+        assert.ok(!exitedBefore, 'zerovm exited before its program was seen');
+        assert.ok(Date.now() < deadline, 'the program did not start within 10 min');
+        await sleep(10);
       }
+    } finally {
+      try {
+        if (seen) process.kill(seen.pid, 'SIGKILL');
+      } catch {
+        // ended already
+      }
+      child.kill('SIGKILL');
+      await exited;
     }
-    await new Promise((r) => child.once('exit', r));
-    assert.deepEqual(fds, ['0', '1', '3'], 'stdin, stdout and /dev/input, nothing else');
+    assert.deepEqual(seen.fds, ['0', '1', '3'], 'stdin, stdout and /dev/input, nothing else');
   });
 });
