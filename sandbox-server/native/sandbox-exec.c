@@ -2,26 +2,36 @@
  * sandbox-exec: puts itself into a sandbox's cgroups, installs Opslab's seccomp filter, then execs
  * its arguments (setpriv, which drops to the sandbox's uid, then bwrap or nsenter).
  *
- *   sandbox-exec [--cgroup <cgroup.procs file>]... [--keep-fd N] -- <program> [args...]
+ *   sandbox-exec [--cgroup <cgroup.procs file>]... [--keep-fd N] [--lock-ro PATH]... -- <program> [args...]
  *
  * It also closes every file descriptor above 2 (but the one --keep-fd names, e.g. bwrap's info
  * fd): a descriptor the server inherited without close-on-exec must never reach a sandbox.
  *
  * Every process of a sandbox starts through it (bwrap itself, and each nsenter for shells, checks
  * and solves), so limits and filter cover them all and are inherited by everything they start. The
- * filter is a deny list: lessons run real system software (mariadbd, dnsmasq, iptables, ip netns,
+ * --lock-ro (for bwrap itself): in a mount namespace of its own, PATH is bound onto itself read-only
+ * (recursively) by host root. bwrap's user namespace copies these mounts with their read-only flag
+ * locked, and its binds of them keep the lock: root in the sandbox cannot remount the platform's
+ * /usr, /etc or lesson files writable (mount(2) answers EPERM), where a bind bwrap made read-only
+ * by itself could be remounted writable by the sandbox's root.
+ *
+ * The lessons run real system software (mariadbd, dnsmasq, iptables, ip netns,
  * unshare), so the sandbox needs mount, unshare, setns, clone with namespaces and raw sockets
  * inside its own namespaces. What no lesson needs, and what widens the kernel's attack surface,
  * fails with EPERM. docs/security.md lists the calls and the reasons.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static const char *const denied[] = {
@@ -47,13 +57,31 @@ static int join_cgroup(const char *procs) {
   return (fclose(f) == 0 && ok) ? 0 : -1;
 }
 
+/* Binds `path` onto itself, then makes it and every mount below it read-only (mount_setattr, Linux 5.12). */
+static int lock_read_only(const char *path) {
+  if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) != 0) return -1;
+  struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
+  return (int)syscall(SYS_mount_setattr, AT_FDCWD, path, AT_RECURSIVE, &attr, sizeof attr);
+}
+
 int main(int argc, char **argv) {
   int keep_fd = -1;
+  int own_mounts = 0;
   int i = 1;
   for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
     if (strcmp(argv[i], "--cgroup") == 0 && i + 1 < argc) {
       if (join_cgroup(argv[++i]) != 0) {
         fprintf(stderr, "sandbox-exec: joining %s: %s\n", argv[i], strerror(errno));
+        return 1;
+      }
+    } else if (strcmp(argv[i], "--lock-ro") == 0 && i + 1 < argc) {
+      /* Our own mount namespace, receiving nothing back from us: the host's mounts stay as they are. */
+      if (!own_mounts && (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) != 0)) {
+        return perror("sandbox-exec: a mount namespace for --lock-ro"), 1;
+      }
+      own_mounts = 1;
+      if (lock_read_only(argv[++i]) != 0) {
+        fprintf(stderr, "sandbox-exec: locking %s read-only: %s\n", argv[i], strerror(errno));
         return 1;
       }
     } else if (strcmp(argv[i], "--keep-fd") == 0 && i + 1 < argc) {
@@ -64,7 +92,7 @@ int main(int argc, char **argv) {
     }
   }
   if (i + 1 >= argc) {
-    fprintf(stderr, "usage: sandbox-exec [--cgroup <cgroup.procs>]... [--keep-fd N] -- <program> [args...]\n");
+    fprintf(stderr, "usage: sandbox-exec [--cgroup <cgroup.procs>]... [--keep-fd N] [--lock-ro PATH]... -- <program> [args...]\n");
     return 2;
   }
   char **command = argv + i + 1;

@@ -4,6 +4,11 @@ LIB=/opt/opslab/lesson/lib
 
 fail() { echo "$*"; exit 1; }
 
+# The attendee's /etc is this lab's writable copy in /run/etc (setup.sh binds it over /etc in the
+# sandbox). A check runs with the platform's own /etc instead: what the attendee writes into theirs
+# (ld.so.preload, /etc/alternatives) must not run inside the check. So checks read it here.
+ETC=/run/etc
+
 require_dnsmasq() { service dnsmasq status >/dev/null || fail "dnsmasq is not running: service dnsmasq restart (its errors are in /var/log/dnsmasq.log)"; }
 
 # A new client on the LAN switch, removed when the check exits. Its MAC address is fixed, so

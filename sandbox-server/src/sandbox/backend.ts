@@ -17,6 +17,13 @@ export interface ExecOptions {
   timeoutMs: number;
   cwd?: string;
   env?: Record<string, string>;
+  /**
+   * Run in the checker's view: the sandbox's state (its files, processes and network) with the
+   * platform's files (/usr, /etc, the lesson) as they were when the sandbox started, whatever the
+   * attendee has mounted over them since. For check.sh: its result must not be forgeable by
+   * covering the check, its interpreter or its tools (docs/security.md, "Checks").
+   */
+  checker?: boolean;
 }
 
 export interface PtyOptions {

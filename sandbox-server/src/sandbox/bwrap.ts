@@ -16,7 +16,7 @@ import { spawn as spawnPty, type IPty } from 'node-pty';
 import { log } from '../log.ts';
 import type { ExecOptions, ExecResult, PtyOptions, Sandbox, SandboxBackend, SandboxDevice, SandboxRequest, TmpfsBytes } from './backend.ts';
 import type { Cgroups, SandboxStats } from './cgroups.ts';
-import { killProcessesWhere, killQuietly, killUntilGone, processesWhere, waitUntilGone } from './procfs.ts';
+import { killProcessesWhere, killQuietly, killUntilGone, processesWhere, retryUntilDone, waitUntilGone } from './procfs.ts';
 import { TURN_SOCKET_IN_SANDBOX, TurnSocket } from './turn-socket.ts';
 import type { TurnQueue } from './turn-queue.ts';
 import { UidPool } from './uid-pool.ts';
@@ -94,6 +94,28 @@ function bwrapArgs(request: SandboxRequest, options: BwrapOptions, turnSocket: s
   ];
 }
 
+/** The sandbox's places for the attendee's state: tmpfs mounts of its own, writable. */
+const STATE_DIRS = ['/tmp', '/var', '/run', '/root'];
+
+/**
+ * The checker's view of a sandbox, made before anything runs in it, and held by a process outside
+ * the sandbox's pid namespace (so no attendee process can see it, enter it or signal it).
+ *
+ * It is a copy of the sandbox's mount namespace as bwrap built it: the platform's mounts (/usr,
+ * /etc, /opt/opslab) as they are now, private, so nothing the attendee mounts over them later
+ * reaches this copy; the state directories shared first and slaves here, so what is mounted under
+ * them later (a network namespace's file in /run/netns, say) does. Files are the same files: a
+ * copied mount shows the same filesystem.
+ */
+function checkViewCommand(initPid: number): string[] {
+  const inSandbox = [
+    'mount --make-rprivate /',
+    ...STATE_DIRS.map((dir) => `mount --make-shared ${dir}`),
+    `exec unshare --mount --propagation unchanged /bin/sh -c 'mount --make-rslave / && echo ready && exec sleep infinity'`,
+  ].join(' && ');
+  return ['nsenter', '-t', String(initPid), '-U', '-m', '--preserve-credentials', '--', '/bin/sh', '-c', inSandbox];
+}
+
 /**
  * A granted device must be openable by the sandbox's unprivileged uid. Debian's udev makes
  * /dev/net/tun 0666; some machines have it 0600, which would fail deep inside a lesson instead.
@@ -121,10 +143,14 @@ class BwrapSandbox implements Sandbox {
     /** Host pid of the sandbox's pid-1: the target of every nsenter. */
     private readonly initPid: number,
     private readonly bwrap: ChildProcess,
+    /** Holds the checker's view (checkViewCommand); its pid names that mount namespace. */
+    private readonly checkView: ChildProcess,
     private readonly launcher: Launcher,
     private readonly cleanup: (initPid: number) => Promise<void>,
   ) {
     bwrap.once('exit', (code, signal) => this.died(`bwrap exited (code ${code}, signal ${signal})`));
+    // Without its view no check can be trusted: the sandbox is lost (a restart restores it).
+    checkView.once('exit', (code, signal) => this.died(`the checker's view exited (code ${code}, signal ${signal})`));
   }
 
   get alive(): boolean {
@@ -136,6 +162,20 @@ class BwrapSandbox implements Sandbox {
     return this.launcher.args([
       'nsenter', '-t', String(this.initPid), '-U', '-m', '-u', '-i', '-n', '-p', '-C',
       '--preserve-credentials', '--root', '--wd', '--',
+      ...argv,
+    ]);
+  }
+
+  /**
+   * Joins the sandbox's namespaces but its mount namespace: the checker's view instead, copied once
+   * more for this run (unshare), so that what a check mounts (ip netns add) stays in its own copy.
+   */
+  private enterCheckerView(argv: string[]): string[] {
+    const ns = (name: string, pid = this.initPid) => `--${name}=/proc/${pid}/ns/${name === 'mount' ? 'mnt' : name}`;
+    return this.launcher.args([
+      'nsenter', ns('user'), ns('mount', this.checkView.pid!), ns('uts'), ns('ipc'), ns('net'), ns('pid'), ns('cgroup'),
+      '--preserve-credentials', '--',
+      'unshare', '--mount', '--wd=/root', '--',
       ...argv,
     ]);
   }
@@ -159,7 +199,7 @@ class BwrapSandbox implements Sandbox {
     const seconds = Math.max(1, Math.ceil(options.timeoutMs / 1000));
     // `timeout` inside the sandbox ends the script; the host-side timer is the backstop.
     const inner = ['timeout', '--kill-after=2', String(seconds), ...argv];
-    const child = spawn(this.launcher.program, this.enter(inner), {
+    const child = spawn(this.launcher.program, options.checker ? this.enterCheckerView(inner) : this.enter(inner), {
       env: sandboxEnv({ TERM: 'dumb', ...options.env }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -192,6 +232,7 @@ class BwrapSandbox implements Sandbox {
   destroy(): Promise<void> {
     this.destroying ??= (async () => {
       this.bwrap.kill('SIGKILL');
+      this.checkView.kill('SIGKILL');
       this.died('destroyed');
       await this.cleaned;
     })();
@@ -228,8 +269,13 @@ class Launcher {
     this.prefix = [...procsFiles.flatMap((f) => ['--cgroup', f]), '--', 'setpriv', '--reuid', String(uid), '--regid', String(uid), '--clear-groups', '--'];
   }
 
-  args(command: string[], keepFd?: number): string[] {
-    return [...(keepFd !== undefined ? ['--keep-fd', String(keepFd)] : []), ...this.prefix, ...command];
+  args(command: string[], options: { keepFd?: number; lockReadOnly?: string[] } = {}): string[] {
+    return [
+      ...(options.keepFd !== undefined ? ['--keep-fd', String(options.keepFd)] : []),
+      ...(options.lockReadOnly ?? []).flatMap((path) => ['--lock-ro', path]),
+      ...this.prefix,
+      ...command,
+    ];
   }
 }
 
@@ -255,45 +301,56 @@ export class BwrapBackend implements SandboxBackend {
       try {
         await turnSocket?.close();
         await Promise.all(attachments.map((attachment) => attachment.close().catch((error) => log.warn({ err: error, uid }, 'closing a sandbox attachment failed'))));
-        if (initPid !== undefined) {
-          // The sandbox's pid 1 first: its death kills every process in the pid namespace, while the
-          // nsenter processes outside it still live to reap their children. Killed the other way
-          // round, those children are left to the host's init to reap, and the dying pid 1 waits
-          // for that (seconds, here) before the namespace is gone.
-          killQuietly(initPid);
-          await waitUntilGone(initPid, 5_000);
-        }
-        // Whatever is left (nsenter, launchers, anything in nested namespaces) is in the sandbox's
-        // cgroups: kill what they list, which costs this sandbox's processes only. (A scan of /proc
-        // for its uid costs every process on the machine: with hundreds of sandboxes reaped together
-        // it stalled the server for seconds.) Without cgroups (development only) the uid is all there is.
-        await (cgroups ? killUntilGone(() => cgroups.processes(group)) : killProcessesWhere((u) => u === uid));
-        await cgroups?.remove(group);
-        // A pid 1 leaves its cgroups before it has finished dying: its uid is free only once it has.
-        if (initPid !== undefined && !(await waitUntilGone(initPid, 10_000))) log.warn({ uid, initPid }, 'the sandbox\'s pid 1 is still exiting');
+        await retryUntilDone(
+          async () => {
+            if (initPid !== undefined) {
+              // The sandbox's pid 1 first: its death kills every process in the pid namespace, while the
+              // nsenter processes outside it still live to reap their children. Killed the other way
+              // round, those children are left to the host's init to reap, and the dying pid 1 waits
+              // for that (seconds, here) before the namespace is gone.
+              killQuietly(initPid);
+              await waitUntilGone(initPid, 5_000);
+            }
+            // Whatever is left (nsenter, launchers, anything in nested namespaces) is in the sandbox's
+            // cgroups: kill what they list, which costs this sandbox's processes only. (A scan of /proc
+            // for its uid costs every process on the machine: with hundreds of sandboxes reaped together
+            // it stalled the server for seconds.) Without cgroups (development only) the uid is all there is.
+            await (cgroups ? killUntilGone(() => cgroups.processes(group)) : killProcessesWhere((u) => u === uid));
+            await cgroups?.remove(group);
+            // A pid 1 leaves its cgroups before it has finished dying: its uid is free only once it has.
+            if (initPid !== undefined && !(await waitUntilGone(initPid, 10_000))) log.warn({ uid, initPid }, 'the sandbox\'s pid 1 is still exiting');
+          },
+          (error, attempt) => log.warn({ uid, err: error, attempt }, 'sandbox teardown failed: trying again'),
+        );
       } finally {
         this.pool.release(uid);
       }
     };
     let launcher: Launcher;
     let bwrap: ChildProcess | undefined;
+    let checkView: ChildProcess | undefined;
     try {
       for (const device of request.devices ?? []) assertUsableDevice(device);
       if (request.machineTurns && turns) turnSocket = await TurnSocket.open(turns.socketDir, uid, turns.queue);
       const binds = (await Promise.all(attachments.map((attachment) => attachment.open(uid)))).flat();
       const procs = cgroups?.create(group, request.limits) ?? [];
       launcher = new Launcher(this.options.sandboxExec, uid, procs, () => cgroups?.stats(group));
-      bwrap = spawn(this.options.sandboxExec, launcher.args(['bwrap', ...bwrapArgs(request, this.options, turnSocket?.path, binds)], 3 /* --info-fd */), {
+      // The platform's files, bound read-only by host root first: their read-only flag is locked in the sandbox.
+      const lockReadOnly = ['/usr', '/etc', `${this.options.platformDir}/bin`, `${this.options.platformDir}/bashrc`, request.lessonDir];
+      bwrap = spawn(this.options.sandboxExec, launcher.args(['bwrap', ...bwrapArgs(request, this.options, turnSocket?.path, binds)], { keepFd: 3 /* --info-fd */, lockReadOnly }), {
         env: { PATH: '/usr/bin:/bin' },
         stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
       });
-      const initPid = await waitUntilReady(bwrap, this.options.startTimeoutMs ?? 10_000);
-      const sandbox = new BwrapSandbox(request.id, uid, initPid, bwrap, launcher, cleanup);
+      const initPid = await waitUntilReady(bwrap, 'bwrap', this.options.startTimeoutMs ?? 10_000);
+      checkView = spawn(this.options.sandboxExec, launcher.args(checkViewCommand(initPid)), { env: { PATH: '/usr/bin:/bin' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      await waitUntilReady(checkView, 'the checker\'s view', this.options.startTimeoutMs ?? 10_000);
+      const sandbox = new BwrapSandbox(request.id, uid, initPid, bwrap, checkView, launcher, cleanup);
       this.live.add(sandbox);
       sandbox.onExit(() => this.live.delete(sandbox));
       return sandbox;
     } catch (error) {
       bwrap?.kill('SIGKILL');
+      checkView?.kill('SIGKILL');
       await cleanup();
       throw error;
     }
@@ -326,15 +383,18 @@ export class BwrapBackend implements SandboxBackend {
   }
 }
 
-/** Resolves with the sandbox's pid-1 once bwrap reported it (info fd) and the sandbox said "ready" (mounts done). */
-function waitUntilReady(bwrap: ChildProcess, timeoutMs: number): Promise<number> {
+/**
+ * Resolves once the child said "ready" on stdout, with the pid bwrap reported on its info fd (the
+ * sandbox's pid 1) where it has one, else the child's own pid.
+ */
+function waitUntilReady(bwrap: ChildProcess, what: string, timeoutMs: number): Promise<number> {
   return new Promise((resolve, reject) => {
     let info = '';
     let stdout = '';
     let stderr = '';
     let initPid: number | undefined;
     let ready = false;
-    const timer = setTimeout(() => finish(new Error(`bwrap did not start within ${timeoutMs} ms: ${stderr.trim()}`)), timeoutMs);
+    const timer = setTimeout(() => finish(new Error(`${what} did not start within ${timeoutMs} ms: ${stderr.trim()}`)), timeoutMs);
     const finish = (error?: Error) => {
       clearTimeout(timer);
       bwrap.removeListener('exit', onExit);
@@ -344,7 +404,7 @@ function waitUntilReady(bwrap: ChildProcess, timeoutMs: number): Promise<number>
     const progress = () => {
       if (ready && initPid !== undefined) finish();
     };
-    const onExit = (code: number | null) => finish(new Error(`bwrap exited with ${code} before the sandbox was ready: ${stderr.trim()}`));
+    const onExit = (code: number | null) => finish(new Error(`${what} exited with ${code} before the sandbox was ready: ${stderr.trim()}`));
     bwrap.once('exit', onExit);
     bwrap.once('error', (error) => finish(error));
     bwrap.stderr!.on('data', (chunk: Buffer) => {
@@ -357,7 +417,9 @@ function waitUntilReady(bwrap: ChildProcess, timeoutMs: number): Promise<number>
         progress();
       }
     });
-    (bwrap.stdio[3] as NodeJS.ReadableStream).on('data', (chunk: Buffer) => {
+    const infoFd = bwrap.stdio[3] as NodeJS.ReadableStream | undefined;
+    if (!infoFd) initPid = bwrap.pid;
+    infoFd?.on('data', (chunk: Buffer) => {
       info += chunk.toString();
       const match = /"child-pid":\s*(\d+)/.exec(info);
       if (match) {

@@ -2,6 +2,21 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+/**
+ * A /proc file that is gone means its process is gone (ENOENT; ESRCH while it exits). Anything else
+ * (EMFILE when the server is out of descriptors) is not an answer: it is thrown, so that nobody
+ * concludes a process is gone, and releases its uid, because a file could not be opened.
+ */
+function readProc(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ESRCH') return undefined;
+    throw error;
+  }
+}
+
 export interface HostProcess {
   pid: number;
   uid: number;
@@ -12,12 +27,8 @@ export function processesWhere(matches: (uid: number) => boolean): HostProcess[]
   for (const name of readdirSync('/proc')) {
     const pid = Number(name);
     if (!Number.isInteger(pid)) continue;
-    let status: string;
-    try {
-      status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    } catch {
-      continue; // exited while we looked
-    }
+    const status = readProc(`/proc/${pid}/status`);
+    if (status === undefined) continue; // exited while we looked
     // A zombie holds nothing but its pid and goes when its parent reaps it; it cannot be killed anyway.
     if (/^State:\s+Z/m.test(status)) continue;
     const uidLine = /^Uid:\s+(\d+)/m.exec(status);
@@ -66,12 +77,8 @@ export function killProcessesWhere(matches: (uid: number) => boolean): Promise<n
  * process is gone. The name is in parentheses and may hold spaces: the fields follow the last ')'.
  */
 export function statFields(pid: number): string[] | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return undefined;
-  }
+  const stat = readProc(`/proc/${pid}/stat`);
+  return stat?.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
 
 /** Whether `pid` exists and is not a zombie (one stat file: cheap, unlike a scan of /proc). */
@@ -88,4 +95,22 @@ export async function waitUntilGone(pid: number, timeoutMs: number): Promise<boo
     await sleep(10);
   }
   return true;
+}
+
+/**
+ * Runs `step` until it succeeds: a sandbox's teardown must finish (or its cgroups and uid leak)
+ * even when it first fails for a passing reason, such as EMFILE while a flood of connections holds
+ * every descriptor. Waits grow to `maxWaitMs`; after `giveUpMs` the last error is thrown.
+ */
+export async function retryUntilDone(step: () => Promise<void>, onRetry: (error: unknown, attempt: number) => void, giveUpMs = 10 * 60_000, maxWaitMs = 5_000): Promise<void> {
+  const deadline = Date.now() + giveUpMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await step();
+    } catch (error) {
+      if (Date.now() >= deadline) throw error;
+      onRetry(error, attempt);
+      await sleep(Math.min(maxWaitMs, 50 * 2 ** attempt));
+    }
+  }
 }

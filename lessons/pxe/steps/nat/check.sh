@@ -3,12 +3,12 @@
 # route back to 10.0.0.0/24, so the reply comes only if the server masquerades the client.
 . /opt/opslab/lesson/lib/checks.sh
 [ "$(cat /proc/sys/net/ipv4/ip_forward)" = 1 ] || fail "IP forwarding is off: echo 1 > /proc/sys/net/ipv4/ip_forward"
-grep -Eq '^\s*net\.ipv4\.ip_forward\s*=\s*1' /etc/sysctl.conf || fail "Forwarding is on now but would be off after a reboot: uncomment net.ipv4.ip_forward=1 in /etc/sysctl.conf"
+grep -Eq '^\s*net\.ipv4\.ip_forward\s*=\s*1' "$ETC/sysctl.conf" || fail "Forwarding is on now but would be off after a reboot: uncomment net.ipv4.ip_forward=1 in /etc/sysctl.conf"
 masq_count() { iptables -t nat -L POSTROUTING -v -n -x 2>/dev/null | awk '$3 == "MASQUERADE" && $7 == "wlan0" { n += $1 } END { print n + 0 }'; }
 iptables -t nat -S POSTROUTING 2>/dev/null | grep -q -- '-o wlan0 -j MASQUERADE' || fail "No MASQUERADE rule for traffic leaving through wlan0 in the nat table yet."
-[ -s /etc/iptables.conf ] || fail "The rules are not saved: iptables-save > /etc/iptables.conf"
-grep -q -- '-o wlan0 -j MASQUERADE' /etc/iptables.conf || fail "/etc/iptables.conf has no MASQUERADE rule for wlan0: save again after adding it."
-iptables-restore --test < /etc/iptables.conf 2>/dev/null || fail "iptables-restore cannot read /etc/iptables.conf: write it with iptables-save."
+[ -s "$ETC/iptables.conf" ] || fail "The rules are not saved: iptables-save > /etc/iptables.conf"
+grep -q -- '-o wlan0 -j MASQUERADE' "$ETC/iptables.conf" || fail "/etc/iptables.conf has no MASQUERADE rule for wlan0: save again after adding it."
+iptables-restore --test < "$ETC/iptables.conf" 2>/dev/null || fail "iptables-restore cannot read /etc/iptables.conf: write it with iptables-save."
 lan_client
 in_client ip addr add 10.0.0.249/24 dev eth0
 in_client ip route add default via 10.0.0.1
