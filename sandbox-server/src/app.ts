@@ -8,7 +8,10 @@ import type { AddressInfo } from 'node:net';
 import { loadCatalog } from '../../src/lessons/catalog.ts';
 import { RoomServices } from './cloud/services.ts';
 import type { ServerConfig } from './config.ts';
+import { AttendeeIdentity } from './attendee.ts';
 import { createHttpServer } from './http-server.ts';
+import { defaultOrigins, PublicOrigins } from './public-origins.ts';
+import { loadOrCreateKey } from './secret-key.ts';
 import { stageLesson } from './lesson-staging.ts';
 import { log } from './log.ts';
 import type { BwrapBackend } from './sandbox/bwrap.ts';
@@ -22,6 +25,7 @@ export interface RunningApp {
   sessions: SessionManager;
   backend: BwrapBackend;
   services: RoomServices;
+  store: ProgressStore;
   close(): Promise<void>;
 }
 
@@ -61,16 +65,26 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
     profiles: config.profiles,
     maxSandboxes: config.maxSandboxes,
     maxSandboxesPerAttendee: config.maxSandboxesPerAttendee,
+    maxSandboxesPerAddress: config.maxSandboxesPerAddress,
     maxConcurrentStarts: config.maxConcurrentStarts,
     services,
+  });
+  // Configured origins are checked before anything starts: a typo stops the server here.
+  let origins = new PublicOrigins(config.publicOrigins);
+  const identity = new AttendeeIdentity({
+    key: loadOrCreateKey(join(dirname(config.databasePath), 'attendee-identity.key')),
+    secure: config.publicOrigins.length > 0 && origins.httpsOnly,
+    isKnownUnsigned: (id) => store.knows(id),
   });
   const { server, terminateSockets } = createHttpServer({
     siteDir: config.siteDir,
     sessions,
     store,
     lessonSteps: new Map([...lessons].map(([slug, s]) => [slug, s.lesson.steps.map((step) => step.id)])),
-    allowedOrigins: config.allowedOrigins,
+    identity,
+    origins: () => origins,
     upgradeLimits: config.upgradeLimits,
+    slowClients: config.slowClients,
     connectionLimits: config.connectionLimits,
     health: () => ({ sandboxes: backend.size, sessions: sessions.size }),
   });
@@ -79,6 +93,7 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
     server.listen(config.port, config.host, resolve);
   });
   const port = (server.address() as AddressInfo).port;
+  origins = new PublicOrigins([...defaultOrigins(config.host, port), ...config.publicOrigins]);
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
   log.info({ url, lessons: [...lessons.keys()] }, 'opslab is serving');
 
@@ -89,6 +104,7 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
     sessions,
     backend,
     services,
+    store,
     close: () =>
       (closing ??= (async () => {
         terminateSockets();

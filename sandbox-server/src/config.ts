@@ -30,17 +30,28 @@ export interface ServerConfig {
   idleTimeoutMs: number;
   /** Bytes of recent output kept per terminal and replayed on reattach. */
   scrollbackBytes: number;
-  /** Extra origins allowed to open the WebSocket (the page's own origin is always allowed). */
-  allowedOrigins: string[];
+  /**
+   * Origins the workshop is served at besides the defaults (http://localhost:<port> and the other
+   * loopback names; every local address when listening on all): e.g. https://workshop.example.org
+   * behind a TLS proxy. Requests for other host names and sockets from other origins are refused.
+   */
+  publicOrigins: string[];
   /** What each lesson profile may use; a lesson picks a profile, the server decides what it grants. */
   profiles: Record<SandboxProfile, ProfileSpec>;
-  /** Abuse caps: live sandboxes in all, and per attendee. */
+  /**
+   * Abuse caps: live sandboxes in all, per attendee, and per client address (an IPv4 address or an
+   * IPv6 /64). When a cap is reached, the sandbox in its scope that has had no terminal attached
+   * for longest is stopped to make room (its progress stays); only sandboxes in use count.
+   */
   maxSandboxes: number;
   maxSandboxesPerAttendee: number;
+  maxSandboxesPerAddress: number;
   /** Sandboxes created and set up at the same time (a room arriving at once waits its turn, in order). */
   maxConcurrentStarts: number;
   /** WebSocket upgrades allowed (token buckets: per second, burst): reconnect loops and attendee minting stop here. */
   upgradeLimits: { perAttendee: RateLimit; perAddress: RateLimit };
+  /** Connections that have not sent a whole request yet, per client address (slowloris). */
+  slowClients: { maxHalfOpenPerAddress: number };
   /** Per WebSocket: checks and solves (a burst, then a steady rate), input bytes. */
   connectionLimits: ConnectionLimits;
   /** Development only: run without cgroup limits where the controllers are missing. */
@@ -98,15 +109,18 @@ export function loadConfig(overrides: Partial<ServerConfig> = {}): ServerConfig 
     uidCount: int('OPSLAB_UID_COUNT', 10_000),
     idleTimeoutMs: int('OPSLAB_IDLE_TIMEOUT_MS', 30 * 60_000),
     scrollbackBytes: int('OPSLAB_SCROLLBACK_BYTES', 256 * 1024),
-    allowedOrigins: (process.env.OPSLAB_ALLOWED_ORIGINS ?? '').split(',').filter(Boolean),
+    publicOrigins: (process.env.OPSLAB_PUBLIC_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     profiles: defaultProfiles,
     maxSandboxes: int('OPSLAB_MAX_SANDBOXES', 200),
     maxSandboxesPerAttendee: int('OPSLAB_MAX_SANDBOXES_PER_ATTENDEE', 3),
+    // A room of 150 behind one NAT gets in; one hostile machine leaves a quarter of the room free.
+    maxSandboxesPerAddress: int('OPSLAB_MAX_SANDBOXES_PER_ADDRESS', Math.ceil(0.75 * int('OPSLAB_MAX_SANDBOXES', 200))),
     maxConcurrentStarts: int('OPSLAB_MAX_CONCURRENT_STARTS', 2 * availableParallelism()),
     upgradeLimits: {
       perAttendee: { perSecond: 1, burst: 30 },
       perAddress: { perSecond: int('OPSLAB_UPGRADES_PER_ADDRESS_PER_SECOND', 20), burst: 300 },
     },
+    slowClients: { maxHalfOpenPerAddress: int('OPSLAB_MAX_HALF_OPEN_PER_ADDRESS', 512) },
     connectionLimits: {
       checks: { perSecond: 1, burst: 10 },
       inputBytes: { perSecond: 256 * 1024, burst: 1024 * 1024 },

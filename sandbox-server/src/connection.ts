@@ -43,7 +43,13 @@ function toBytes(data: RawData): Uint8Array {
   return data;
 }
 
-export function handleConnection(ws: WebSocket, attendee: string, sessions: SessionManager, limits: ConnectionLimits): void {
+/** Who is connecting: the attendee their signed cookie names, from which client address (addressKey). */
+export interface Peer {
+  attendee: string;
+  address: string;
+}
+
+export function handleConnection(ws: WebSocket, peer: Peer, sessions: SessionManager, limits: ConnectionLimits): void {
   let state: State = 'hello';
   let invalid = 0;
   let session: LessonSession | undefined;
@@ -94,7 +100,7 @@ export function handleConnection(ws: WebSocket, attendee: string, sessions: Sess
     const hello = decodeHello(text); // throws ProtocolError
     state = 'attaching';
     try {
-      session = sessions.session(attendee, hello.lesson);
+      session = sessions.session(peer.attendee, hello.lesson, peer.address);
       unlisten = session.listen({
         status: (payload) => send({ op: 'status', payload }),
         progress: (payload) => send({ op: 'progress', payload }),

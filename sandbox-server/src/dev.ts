@@ -8,7 +8,7 @@ import { startApp } from './app.ts';
 import { loadConfig, projectRoot } from './config.ts';
 
 const port = Number(process.env.OPSLAB_DEV_SERVER_PORT ?? 4322);
-const app = await startApp(loadConfig({ port, allowedOrigins: ['http://localhost:4321', 'http://127.0.0.1:4321'] }));
+const app = await startApp(loadConfig({ port, publicOrigins: ['http://localhost:4321', 'http://127.0.0.1:4321'] }));
 const astro = spawn('npx', ['astro', 'dev', '--port', '4321'], { cwd: projectRoot, stdio: 'inherit' });
 const stop = async () => {
   astro.kill('SIGTERM');

@@ -2,18 +2,21 @@
  * The one HTTP port: the built site (static files), a small JSON API and the WebSocket endpoint.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
-import sirv from 'sirv';
 import { WebSocketServer } from 'ws';
 import { MAX_CLIENT_FRAME } from '../../protocol/messages.ts';
-import { attendeeFromRequest, ensureAttendee } from './attendee.ts';
+import type { AttendeeIdentity } from './attendee.ts';
+import { addressKey } from './client-address.ts';
 import { handleConnection, type ConnectionLimits } from './connection.ts';
+import { HalfOpenLimit } from './half-open-limit.ts';
 import { log } from './log.ts';
+import type { PublicOrigins } from './public-origins.ts';
 import { KeyedLimiter } from './rate-limit.ts';
 import type { ServerConfig } from './config.ts';
 import type { SessionManager } from './sessions.ts';
+import { StaticSite } from './static-site.ts';
 import { isDone, type ProgressStore } from './store.ts';
 
 export const WS_PATH = '/ws';
@@ -23,27 +26,18 @@ export interface HttpDeps {
   sessions: SessionManager;
   store: ProgressStore;
   lessonSteps: Map<string, string[]>;
-  allowedOrigins: string[];
+  identity: AttendeeIdentity;
+  /** Known once the server listens (the default origins name its port). */
+  origins: () => PublicOrigins;
   upgradeLimits: ServerConfig['upgradeLimits'];
+  slowClients: ServerConfig['slowClients'];
   connectionLimits: ConnectionLimits;
   health: () => Record<string, unknown>;
 }
 
-function json(res: import('node:http').ServerResponse, status: number, body: unknown): void {
+function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
   res.end(JSON.stringify(body));
-}
-
-/** Same-origin only (plus configured extra origins): a page elsewhere must not drive an attendee's shell. */
-export function originAllowed(request: IncomingMessage, allowed: string[]): boolean {
-  const origin = request.headers.origin;
-  if (!origin) return false;
-  if (allowed.includes(origin)) return true;
-  try {
-    return new URL(origin).host === request.headers.host;
-  } catch {
-    return false;
-  }
 }
 
 /**
@@ -58,8 +52,9 @@ export function requestPath(target: string | undefined): string | undefined {
   }
 }
 
-function reject(socket: Duplex, status: number, reason: string): void {
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${reason.length}\r\n\r\n${reason}`);
+/** Answers a raw socket (an upgrade or a request Node could not parse) and closes it. */
+function reject(socket: Duplex, status: number, message = STATUS_CODES[status] ?? 'Error'): void {
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`);
 }
 
 export interface HttpServer {
@@ -68,16 +63,43 @@ export interface HttpServer {
   terminateSockets(): void;
 }
 
-export function createHttpServer(deps: HttpDeps): HttpServer {
-  const hasSite = existsSync(join(deps.siteDir, 'index.html'));
-  const notFound = existsSync(join(deps.siteDir, '404.html')) ? readFileSync(join(deps.siteDir, '404.html')) : 'Not found';
-  // The build writes .br and .gz copies of text assets; sirv picks one by Accept-Encoding.
-  const serveStatic = hasSite ? sirv(deps.siteDir, { etag: true, dev: false, gzip: true, brotli: true }) : undefined;
+/**
+ * Runs a request or upgrade handler so that nothing it throws (or rejects with) gets past it: the
+ * failure costs that request only — a 500 if nothing was sent yet, else its connection.
+ */
+function guarded<A extends unknown[]>(what: string, handler: (...args: A) => unknown, fail: (...args: A) => void): (...args: A) => void {
+  return (...args) => {
+    const failed = (error: unknown) => {
+      log.error({ err: error }, `${what} failed`);
+      try {
+        fail(...args);
+      } catch (failure) {
+        log.error({ err: failure }, `answering a failed ${what} failed too`);
+      }
+    };
+    try {
+      const result = handler(...args);
+      if (result instanceof Promise) result.catch(failed);
+    } catch (error) {
+      failed(error);
+    }
+  };
+}
 
-  const server = createServer((req, res) => {
+/** Node's defaults (60 s for headers, 5 min per request) let slow clients hold descriptors for minutes. */
+const HTTP_TIMEOUTS = { headersTimeout: 10_000, requestTimeout: 30_000, keepAliveTimeout: 5_000, connectionsCheckingInterval: 1_000 };
+
+export function createHttpServer(deps: HttpDeps): HttpServer {
+  const site = existsSync(join(deps.siteDir, 'index.html')) ? new StaticSite(deps.siteDir) : undefined;
+  const notFound = site?.has404 ? readFileSync(join(deps.siteDir, '404.html')) : 'Not found';
+  const halfOpen = new HalfOpenLimit(deps.slowClients.maxHalfOpenPerAddress);
+
+  const handleRequest = (req: IncomingMessage, res: ServerResponse) => {
+    halfOpen.settled(req.socket);
+    if (!deps.origins().hostAllowed(req.headers.host)) return json(res, 421, { error: 'this server does not serve that host name' });
     const pathname = requestPath(req.url);
     if (pathname === undefined) return json(res, 400, { error: 'malformed request target' });
-    const attendee = ensureAttendee(req, res);
+    const attendee = deps.identity.ensure(req, res);
     if (pathname === '/api/progress' && req.method === 'GET') {
       const all = deps.store.attendeeProgress(attendee);
       const lessons = Object.fromEntries(
@@ -85,37 +107,57 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
       );
       return json(res, 200, { lessons });
     }
-    if (pathname === '/api/health') return json(res, 200, { ok: true, ...deps.health() });
+    if (pathname === '/api/health') return json(res, 200, { ok: true, ...deps.health(), connections: halfOpen.stats() });
     if (pathname.startsWith('/api/')) return json(res, 404, { error: `no such endpoint: ${pathname}` });
-    if (!serveStatic) {
+    if (!site) {
       res.writeHead(503, { 'content-type': 'text/plain' });
       return res.end('The site is not built yet: run `npm run build`.');
     }
-    serveStatic(req, res, () => {
+    if (!site.serve(req, res, pathname)) {
       res.writeHead(404, { 'content-type': 'text/html; charset=utf-8' });
       res.end(notFound);
-    });
-  });
+    }
+  };
+  const server = createServer(
+    HTTP_TIMEOUTS,
+    guarded('request', handleRequest, (_req, res) => {
+      if (res.headersSent) return void res.destroy();
+      json(res, 500, { error: 'the server could not answer this request' });
+    }),
+  );
+  halfOpen.watch(server);
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_FRAME, perMessageDeflate: false });
   // Reconnects: generous for a flaky network (backoff keeps honest clients far below), fatal for a loop.
   const { perAttendee, perAddress } = deps.upgradeLimits;
   const upgradesPerAttendee = new KeyedLimiter(perAttendee.perSecond, perAttendee.burst);
-  // A room behind one NAT shares an address: this only stops one machine minting attendees in a loop.
+  // A room behind one NAT shares an address: this only stops one machine opening sockets in a loop.
   const upgradesPerAddress = new KeyedLimiter(perAddress.perSecond, perAddress.burst);
-  server.on('upgrade', (req, socket, head) => {
-    if (requestPath(req.url) !== WS_PATH) return reject(socket, 404, 'Not Found');
-    if (!originAllowed(req, deps.allowedOrigins)) return reject(socket, 403, 'Forbidden origin');
-    const attendee = attendeeFromRequest(req);
+  const handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    halfOpen.settled(req.socket);
+    if (requestPath(req.url) !== WS_PATH) return reject(socket, 404);
+    const origins = deps.origins();
+    if (!origins.hostAllowed(req.headers.host)) return reject(socket, 421, 'This server does not serve that host name');
+    if (!origins.originAllowed(req.headers.origin)) return reject(socket, 403, 'Forbidden origin');
+    const attendee = deps.identity.fromRequest(req);
     if (!attendee) return reject(socket, 401, 'No attendee cookie: load the page first');
-    if (!upgradesPerAddress.take(req.socket.remoteAddress ?? '') || !upgradesPerAttendee.take(attendee)) {
+    const address = addressKey(req.socket.remoteAddress);
+    if (!upgradesPerAddress.take(address) || !upgradesPerAttendee.take(attendee)) {
       return reject(socket, 429, 'Too many connections: wait a moment');
     }
-    wss.handleUpgrade(req, socket, head, (ws) => handleConnection(ws, attendee, deps.sessions, deps.connectionLimits));
-  });
+    wss.handleUpgrade(req, socket, head, (ws) => handleConnection(ws, { attendee, address }, deps.sessions, deps.connectionLimits));
+  };
+  server.on(
+    'upgrade',
+    guarded('upgrade', handleUpgrade, (_req, socket) => {
+      if (socket.writable) reject(socket, 500);
+      else socket.destroy();
+    }),
+  );
   server.on('clientError', (error, socket) => {
     log.debug({ err: error }, 'client error');
-    if (socket.writable) reject(socket, 400, 'Bad Request');
+    if (socket.writable) reject(socket, (error as { code?: string }).code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400);
+    else socket.destroy();
   });
   return { server, terminateSockets: () => wss.clients.forEach((ws) => ws.terminate()) };
 }

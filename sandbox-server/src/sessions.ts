@@ -35,6 +35,7 @@ export interface SessionOptions {
   profiles: Record<SandboxProfile, ProfileSpec>;
   maxSandboxes: number;
   maxSandboxesPerAttendee: number;
+  maxSandboxesPerAddress: number;
   /** Sandboxes being created and set up at the same time; the rest wait their turn (see SessionManager). */
   maxConcurrentStarts: number;
   /** The room's shared services (a lesson's `services:`); absent when no lesson needs any. */
@@ -66,6 +67,10 @@ export class LessonSession {
   private queue: Promise<unknown> = Promise.resolve();
   private lastStatus: StatusPayload = { state: 'starting' };
   private closed = false;
+  /** When its last terminal was closed (undefined while one is attached): the oldest make room first. */
+  private detachedAt: number | undefined = performance.now();
+  /** The client address (addressKey) it was last opened from: per-address caps count it there. */
+  address = 'unknown';
 
   constructor(
     readonly key: string,
@@ -75,8 +80,8 @@ export class LessonSession {
     private readonly store: ProgressStore,
     private readonly options: SessionOptions,
     private readonly onClosed: (session: LessonSession) => void,
-    /** Says why no sandbox may start now (abuse caps), or undefined. */
-    private readonly capacity: (session: LessonSession) => string | undefined,
+    /** Makes room under the caps for this session's sandbox, or says why there is none. */
+    private readonly capacity: (session: LessonSession) => Promise<string | undefined>,
     /** Runs the spawn-heavy part of a start when it is this session's turn. */
     private readonly startTurn: LimitFunction,
   ) {}
@@ -90,14 +95,28 @@ export class LessonSession {
     return this.staged.lesson;
   }
 
+  /** Holds a sandbox nobody uses now: the caps may stop it to make room (progress stays recorded). */
+  get reclaimable(): boolean {
+    return Boolean(this.sandbox?.alive) && this.starting === undefined && this.listeners.size === 0;
+  }
+
+  /** Milliseconds since its last terminal was closed; 0 while one is attached. */
+  get detachedForMs(): number {
+    return this.detachedAt === undefined ? 0 : performance.now() - this.detachedAt;
+  }
+
   listen(listener: SessionListener): () => void {
     this.listeners.add(listener);
+    this.detachedAt = undefined;
     this.cancelIdle();
     listener.status(this.lastStatus);
     listener.progress(this.progress());
     return () => {
       this.listeners.delete(listener);
-      if (this.listeners.size === 0) this.scheduleIdle();
+      if (this.listeners.size === 0) {
+        this.detachedAt = performance.now();
+        this.scheduleIdle();
+      }
     };
   }
 
@@ -115,7 +134,7 @@ export class LessonSession {
   }
 
   private async start(): Promise<Sandbox> {
-    const full = this.capacity(this);
+    const full = await this.capacity(this);
     if (full) {
       this.setStatus({ state: 'error', message: full });
       throw new SessionError('capacity', full);
@@ -320,7 +339,7 @@ export class SessionManager {
     return this.lessons.get(slug);
   }
 
-  session(attendee: string, slug: string): LessonSession {
+  session(attendee: string, slug: string, address?: string): LessonSession {
     const staged = this.lessons.get(slug);
     if (!staged) throw new SessionError('unknown-lesson', `there is no lesson "${slug}"`);
     const key = `${attendee}/${slug}`;
@@ -341,6 +360,7 @@ export class SessionManager {
       );
       this.sessions.set(key, session);
     }
+    if (address) session.address = address;
     return session;
   }
 
@@ -348,14 +368,43 @@ export class SessionManager {
     return this.sessions.size;
   }
 
-  private capacityFor(starting: LessonSession): string | undefined {
-    const holding = [...this.sessions.values()].filter((s) => s !== starting && s.holdsSandbox);
-    if (holding.length >= this.options.maxSandboxes) {
-      return `The workshop is full: all ${this.options.maxSandboxes} sandboxes are in use. Try again in a few minutes, or ask the instructor.`;
-    }
-    const mine = holding.filter((s) => s.attendee === starting.attendee);
-    if (mine.length >= this.options.maxSandboxesPerAttendee) {
-      return `You already have ${mine.length} sandboxes running (${mine.map((s) => s.lesson.slug).join(', ')}); the limit is ${this.options.maxSandboxesPerAttendee}. Close a lesson's tab: its sandbox stops after ${Math.round(this.options.idleTimeoutMs / 60_000)} min idle.`;
+  /**
+   * Room for one more sandbox under each cap (per attendee, per client address, in all). Where a
+   * cap is reached, the sandbox in its scope that has been without a terminal longest is stopped
+   * (its progress stays; opening its lesson again restores it), so only sandboxes in use hold a
+   * place: a closed tab never locks its attendee, its network or the room out.
+   */
+  private async capacityFor(starting: LessonSession): Promise<string | undefined> {
+    const o = this.options;
+    const scopes: Array<{ cap: number; within: (s: LessonSession) => boolean; full: (held: LessonSession[]) => string }> = [
+      {
+        cap: o.maxSandboxesPerAttendee,
+        within: (s) => s.attendee === starting.attendee,
+        full: (held) => `You already have ${held.length} sandboxes in use (${held.map((s) => s.lesson.slug).join(', ')}); the limit is ${o.maxSandboxesPerAttendee}. Close one of those lessons' tabs, then try again.`,
+      },
+      {
+        cap: o.maxSandboxesPerAddress,
+        within: (s) => s.address === starting.address,
+        full: (held) => {
+          log.warn({ address: starting.address, sandboxes: held.length, cap: o.maxSandboxesPerAddress }, 'one client address holds its whole share of the sandboxes');
+          return `Your network already uses ${held.length} sandboxes, the most one network may hold on this server. Ask the instructor.`;
+        },
+      },
+      {
+        cap: o.maxSandboxes,
+        within: () => true,
+        full: () => `The workshop is full: all ${o.maxSandboxes} sandboxes are in use. Try again in a few minutes, or ask the instructor.`,
+      },
+    ];
+    for (const scope of scopes) {
+      for (;;) {
+        const held = [...this.sessions.values()].filter((s) => s !== starting && s.holdsSandbox && scope.within(s));
+        if (held.length < scope.cap) break;
+        const idlest = held.filter((s) => s.reclaimable).sort((x, y) => y.detachedForMs - x.detachedForMs)[0];
+        if (!idlest) return scope.full(held);
+        log.info({ session: idlest.key, detachedForMs: Math.round(idlest.detachedForMs) }, 'stopping an unused sandbox to make room');
+        await idlest.close();
+      }
     }
     return undefined;
   }

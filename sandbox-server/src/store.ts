@@ -31,6 +31,7 @@ export class ProgressStore {
   private readonly upsert: Database.Statement;
   private readonly selectLesson: Database.Statement;
   private readonly selectAttendee: Database.Statement;
+  private readonly selectKnown: Database.Statement;
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -63,6 +64,7 @@ export class ProgressStore {
     this.selectLesson = this.db.prepare(
       'SELECT step, status, attempts, first_attempt_at, passed_at, feedback FROM step_progress WHERE attendee = ? AND lesson = ?',
     );
+    this.selectKnown = this.db.prepare('SELECT 1 FROM step_progress WHERE attendee = ? LIMIT 1');
     this.selectAttendee = this.db.prepare(
       'SELECT lesson, step, status, attempts, first_attempt_at, passed_at, feedback FROM step_progress WHERE attendee = ?',
     );
@@ -86,6 +88,11 @@ export class ProgressStore {
       (result[row.lesson] ??= { lesson: row.lesson, steps: {} }).steps[row.step] = toProgress(row);
     }
     return result;
+  }
+
+  /** Whether this attendee has any progress recorded. */
+  knows(attendee: string): boolean {
+    return this.selectKnown.get(attendee) !== undefined;
   }
 
   close(): void {

@@ -1,5 +1,6 @@
 /** Test helpers: a real server on a free port and a real `ws` client speaking the wire protocol. */
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
@@ -50,10 +51,17 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}, dir
   };
 }
 
-/** Gets a fresh attendee cookie the way a browser does: by loading a page. */
-export async function newAttendee(url: string): Promise<string> {
-  const response = await fetch(`${url}/api/progress`);
-  const cookie = response.headers.get('set-cookie');
+/**
+ * Gets a fresh attendee cookie the way a browser does: by loading a page (from `localAddress`, a
+ * loopback address of the test's choosing, to play several machines).
+ */
+export async function newAttendee(url: string, localAddress?: string): Promise<string> {
+  const cookie = await new Promise<string | undefined>((resolve, reject) => {
+    get(`${url}/api/progress`, { localAddress }, (res) => {
+      res.resume();
+      resolve(res.headers['set-cookie']?.[0]);
+    }).on('error', reject);
+  });
   if (!cookie) throw new Error('the server set no cookie');
   return cookie.split(';')[0]!;
 }
@@ -69,9 +77,10 @@ export class TestClient {
   closeCode: number | undefined;
   private waiters: Array<() => void> = [];
 
-  constructor(url: string, cookie: string, options: { origin?: string } = {}) {
+  constructor(url: string, cookie: string, options: { origin?: string; localAddress?: string } = {}) {
     this.ws = new WebSocket(`${url.replace('http', 'ws')}/ws`, {
       headers: { cookie, origin: options.origin ?? url },
+      localAddress: options.localAddress,
     });
     this.ws.binaryType = 'nodebuffer';
     this.ws.on('message', (data: Buffer, isBinary) => {

@@ -20,7 +20,7 @@ const run = promisify(execFile);
 const LESSON = 'nova-shelving';
 const controlPlane = join(projectRoot, 'services/openstack/control-plane.sh');
 const state = process.env.OPSLAB_OPENSTACK_DIR ?? '/var/lib/opslab/openstack';
-const attendeeOf = (cookie: string) => cookie.split('=')[1]!;
+const attendeeOf = (cookie: string) => cookie.split('=')[1]!.split('.')[0]!;
 
 /** Types a command and waits for its marker: the output between is the command's. */
 async function shell(client: TestClient, command: string, timeoutMs = 60_000): Promise<string> {

@@ -13,6 +13,7 @@ import {
   type ProgressPayload,
   type StatusPayload,
 } from '../../protocol/messages.ts';
+import { fetchProgress } from './progress-api.ts';
 
 export interface ConnectionEvents {
   open(): void;
@@ -54,7 +55,9 @@ export class TerminalConnection {
     const ws = new WebSocket(`${scheme}//${location.host}/ws`);
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
+    let opened = false;
     ws.onopen = () => {
+      opened = true;
       ws.send(encodeHello({ lesson: this.lesson, terminal: this.terminal, ...this.size() }));
       this.events.open();
     };
@@ -87,6 +90,9 @@ export class TerminalConnection {
       }
       const delay = Math.min(10_000, 500 * 2 ** this.retries++);
       this.events.disconnected(event.reason || 'connection lost', delay);
+      // Refused before it opened: our identity cookie may be one the server no longer accepts (a
+      // cookie from before identities were signed, say). Loading any page issues a valid one.
+      if (!opened) fetchProgress().catch(() => undefined);
       this.retryTimer = setTimeout(() => this.connect(), delay);
     };
   }

@@ -6,12 +6,13 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import { projectRoot } from '../config.ts';
 import { log } from '../log.ts';
+import { loadOrCreateKey } from '../secret-key.ts';
 import { type CloudCredentials, OpenStackError, OpenStackSession } from './openstack-api.ts';
 
 /** Service types an attendee's sandbox may reach (docs/openstack.md: the network API is there for the CLIs' lookups). */
@@ -363,14 +364,7 @@ export class OpenStackCloud {
    * The key lives in a root-only file next to the progress database.
    */
   private passwordFor(attendee: string): string {
-    if (!this.key) {
-      const path = this.options.keyPath;
-      if (path && existsSync(path)) this.key = readFileSync(path);
-      else {
-        this.key = randomBytes(32);
-        if (path) writeFileSync(path, this.key, { mode: 0o600 });
-      }
-    }
+    this.key ??= this.options.keyPath ? loadOrCreateKey(this.options.keyPath) : randomBytes(32);
     return createHmac('sha256', this.key).update(attendee).digest('base64url').slice(0, 24);
   }
 
