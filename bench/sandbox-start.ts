@@ -22,9 +22,24 @@ export interface StartCost {
 export async function measureStartCost(iterations: number, lessonDir: string): Promise<StartCost> {
   const work = mkdtempSync(join(tmpdir(), 'opslab-bench-start-'));
   chmodSync(work, 0o755);
-  // Skips sandbox-exec's options and execs the rest: the launcher's shape without its work.
+  // Skips sandbox-exec's options and execs the rest: the launcher's shape without its work. The
+  // checker's view has no shape without sandbox-exec: that one runs it, only without cgroups.
   const passthrough = join(work, 'passthrough');
-  writeFileSync(passthrough, '#!/bin/sh\nwhile [ "$1" != "--" ]; do shift; done\nshift\nexec "$@"\n', { mode: 0o755 });
+  writeFileSync(
+    passthrough,
+    [
+      '#!/bin/sh',
+      'case " $* " in *" --check-view "*)',
+      '  for a; do shift; if [ -n "$skip" ]; then skip=; continue; fi; if [ "$a" = --cgroup ]; then skip=1; continue; fi; set -- "$@" "$a"; done',
+      `  exec ${sandboxExecPath()} "$@";;`,
+      'esac',
+      'while [ "$1" != "--" ]; do shift; done',
+      'shift',
+      'exec "$@"',
+      '',
+    ].join('\n'),
+    { mode: 0o755 },
+  );
   const platformDir = stagePlatform(join(work, 'staging'));
   const common = { uidCount: 100, platformDir, tmpfsBytes: defaultTmpfsBytes };
   const cgroups = new Cgroups('740000');

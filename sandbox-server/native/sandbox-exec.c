@@ -3,6 +3,7 @@
  * its arguments (setpriv, which drops to the sandbox's uid, then bwrap or nsenter).
  *
  *   sandbox-exec [--cgroup <cgroup.procs file>]... [--keep-fd N] [--lock-ro PATH]... -- <program> [args...]
+ *   sandbox-exec [--cgroup <cgroup.procs file>]... --check-view PID --uid UID [--share DIR]...
  *
  * It also closes every file descriptor above 2 (but the one --keep-fd names, e.g. bwrap's info
  * fd): a descriptor the server inherited without close-on-exec must never reach a sandbox.
@@ -14,6 +15,13 @@
  * locked, and its binds of them keep the lock: root in the sandbox cannot remount the platform's
  * /usr, /etc or lesson files writable (mount(2) answers EPERM), where a bind bwrap made read-only
  * by itself could be remounted writable by the sandbox's root.
+ *
+ * --check-view holds the checker's view of the sandbox whose pid 1 is PID (docs/decisions.md §20):
+ * as UID, it joins that sandbox's user and mount namespaces, makes every mount private but the
+ * state directories (--share, made shared), copies the mount namespace (the copy's state
+ * directories become slaves: what is mounted under them later is seen here), says "ready" and
+ * waits. It stays in the host's pid namespace, out of the sandbox's sight. (One process instead
+ * of setpriv, nsenter, a shell, mount and unshare: a dozen execs on every sandbox start.)
  *
  * The lessons run real system software (mariadbd, dnsmasq, iptables, ip netns,
  * unshare), so the sandbox needs mount, unshare, setns, clone with namespaces and raw sockets
@@ -31,6 +39,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <grp.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -64,9 +73,43 @@ static int lock_read_only(const char *path) {
   return (int)syscall(SYS_mount_setattr, AT_FDCWD, path, AT_RECURSIVE, &attr, sizeof attr);
 }
 
+static int fail(const char *what) {
+  fprintf(stderr, "sandbox-exec: %s: %s\n", what, strerror(errno));
+  return 1;
+}
+
+/* Opens /proc/<pid>/ns/<name>. */
+static int open_ns(long pid, const char *name) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%ld/ns/%s", pid, name);
+  return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+static int hold_check_view(long pid, long uid, char **shared, int n_shared) {
+  int userns = open_ns(pid, "user"), mntns = open_ns(pid, "mnt");
+  if (userns < 0 || mntns < 0) return fail("opening the sandbox's namespaces");
+  /* The sandbox's uid owns its user namespace: as that uid we have every capability in it, and no
+     other. (Host root would own a view the sandbox's checks could not enter.) */
+  if (setgroups(0, NULL) != 0 || setresgid(uid, uid, uid) != 0 || setresuid(uid, uid, uid) != 0) return fail("dropping to the sandbox's uid");
+  /* Changing uid made us undumpable, which hides /proc/<us>/ns from the checks (same uid) that
+     join this view; an exec would have reset it, and we do not exec. */
+  if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0) return fail("PR_SET_DUMPABLE");
+  if (setns(userns, CLONE_NEWUSER) != 0 || setns(mntns, CLONE_NEWNS) != 0) return fail("joining the sandbox's namespaces");
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) return fail("making the sandbox's mounts private");
+  for (int i = 0; i < n_shared; i++) {
+    if (mount(NULL, shared[i], NULL, MS_SHARED, NULL) != 0) return fail(shared[i]);
+  }
+  if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) != 0) return fail("copying the mount namespace");
+  if (puts("ready") < 0 || fflush(stdout) != 0) return fail("saying ready");
+  for (;;) pause();
+}
+
 int main(int argc, char **argv) {
   int keep_fd = -1;
   int own_mounts = 0;
+  long view_of = -1, view_uid = -1;
+  char *shared[16];
+  int n_shared = 0;
   int i = 1;
   for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
     if (strcmp(argv[i], "--cgroup") == 0 && i + 1 < argc) {
@@ -86,16 +129,26 @@ int main(int argc, char **argv) {
       }
     } else if (strcmp(argv[i], "--keep-fd") == 0 && i + 1 < argc) {
       keep_fd = atoi(argv[++i]);
+    } else if (strcmp(argv[i], "--check-view") == 0 && i + 1 < argc) {
+      view_of = atol(argv[++i]);
+    } else if (strcmp(argv[i], "--uid") == 0 && i + 1 < argc) {
+      view_uid = atol(argv[++i]);
+    } else if (strcmp(argv[i], "--share") == 0 && i + 1 < argc && n_shared < 16) {
+      shared[n_shared++] = argv[++i];
     } else {
       fprintf(stderr, "sandbox-exec: unknown option %s\n", argv[i]);
       return 2;
     }
   }
-  if (i + 1 >= argc) {
-    fprintf(stderr, "usage: sandbox-exec [--cgroup <cgroup.procs>]... [--keep-fd N] [--lock-ro PATH]... -- <program> [args...]\n");
+  if (view_of > 0 && view_uid <= 0) {
+    fprintf(stderr, "sandbox-exec: --check-view needs --uid\n");
     return 2;
   }
-  char **command = argv + i + 1;
+  if (view_of <= 0 && i + 1 >= argc) {
+    fprintf(stderr, "usage: sandbox-exec [--cgroup <cgroup.procs>]... [--keep-fd N] [--lock-ro PATH]... -- <program> [args...]\n"
+                    "       sandbox-exec [--cgroup <cgroup.procs>]... --check-view PID --uid UID [--share DIR]...\n");
+    return 2;
+  }
   if (keep_fd > 2) {
     for (int fd = 3; fd < keep_fd; fd++) close(fd);
     if (close_range((unsigned)keep_fd + 1, ~0U, 0) != 0) return perror("sandbox-exec: close_range"), 1;
@@ -127,6 +180,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "sandbox-exec: installing the filter failed: %s\n", strerror(-rc));
     return 1;
   }
+  if (view_of > 0) return hold_check_view(view_of, view_uid, shared, n_shared);
+  char **command = argv + i + 1;
   execvp(command[0], command);
   fprintf(stderr, "sandbox-exec: %s: %s\n", command[0], strerror(errno));
   return 127;

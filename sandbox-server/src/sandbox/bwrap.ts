@@ -43,6 +43,9 @@ export const defaultTmpfsBytes: TmpfsBytes = { tmp: 256 * MiB, run: 16 * MiB, va
 /** Output kept from one exec: feedback is meant to be short; anything longer is cut, not buffered. */
 const EXEC_OUTPUT_LIMIT = 64 * 1024;
 
+/** The sandbox's places for the attendee's state: tmpfs mounts of its own, writable. */
+const STATE_DIRS = ['/tmp', '/var', '/run', '/root'];
+
 const SANDBOX_PATH = '/opt/opslab/lesson/bin:/opt/opslab/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin';
 
 export function sandboxEnv(extra: Record<string, string> = {}): Record<string, string> {
@@ -94,28 +97,6 @@ function bwrapArgs(request: SandboxRequest, options: BwrapOptions, turnSocket: s
   ];
 }
 
-/** The sandbox's places for the attendee's state: tmpfs mounts of its own, writable. */
-const STATE_DIRS = ['/tmp', '/var', '/run', '/root'];
-
-/**
- * The checker's view of a sandbox, made before anything runs in it, and held by a process outside
- * the sandbox's pid namespace (so no attendee process can see it, enter it or signal it).
- *
- * It is a copy of the sandbox's mount namespace as bwrap built it: the platform's mounts (/usr,
- * /etc, /opt/opslab) as they are now, private, so nothing the attendee mounts over them later
- * reaches this copy; the state directories shared first and slaves here, so what is mounted under
- * them later (a network namespace's file in /run/netns, say) does. Files are the same files: a
- * copied mount shows the same filesystem.
- */
-function checkViewCommand(initPid: number): string[] {
-  const inSandbox = [
-    'mount --make-rprivate /',
-    ...STATE_DIRS.map((dir) => `mount --make-shared ${dir}`),
-    `exec unshare --mount --propagation unchanged /bin/sh -c 'mount --make-rslave / && echo ready && exec sleep infinity'`,
-  ].join(' && ');
-  return ['nsenter', '-t', String(initPid), '-U', '-m', '--preserve-credentials', '--', '/bin/sh', '-c', inSandbox];
-}
-
 /**
  * A granted device must be openable by the sandbox's unprivileged uid. Debian's udev makes
  * /dev/net/tun 0666; some machines have it 0600, which would fail deep inside a lesson instead.
@@ -143,7 +124,7 @@ class BwrapSandbox implements Sandbox {
     /** Host pid of the sandbox's pid-1: the target of every nsenter. */
     private readonly initPid: number,
     private readonly bwrap: ChildProcess,
-    /** Holds the checker's view (checkViewCommand); its pid names that mount namespace. */
+    /** Holds the checker's view (Launcher.checkViewArgs); its pid names that mount namespace. */
     private readonly checkView: ChildProcess,
     private readonly launcher: Launcher,
     private readonly cleanup: (initPid: number) => Promise<void>,
@@ -257,16 +238,30 @@ class BwrapSandbox implements Sandbox {
  */
 class Launcher {
   readonly program: string;
+  private readonly cgroups: string[];
   private readonly prefix: string[];
 
   constructor(
     sandboxExec: string,
-    uid: number,
+    private readonly uid: number,
     procsFiles: string[],
     readonly stats: () => SandboxStats | undefined,
   ) {
     this.program = sandboxExec;
-    this.prefix = [...procsFiles.flatMap((f) => ['--cgroup', f]), '--', 'setpriv', '--reuid', String(uid), '--regid', String(uid), '--clear-groups', '--'];
+    this.cgroups = procsFiles.flatMap((f) => ['--cgroup', f]);
+    this.prefix = [...this.cgroups, '--', 'setpriv', '--reuid', String(uid), '--regid', String(uid), '--clear-groups', '--'];
+  }
+
+  /**
+   * The checker's view of the sandbox whose pid 1 is `initPid`, made before anything runs in it and
+   * held by a process outside its pid namespace, so no attendee process can see, enter or signal it
+   * (sandbox-exec --check-view; docs/decisions.md §20). It copies the sandbox's mounts as bwrap
+   * built them, the platform's private (nothing mounted over them later reaches the copy), the state
+   * directories shared first and slaves in the copy (what is mounted under them later does). A
+   * copied mount shows the same filesystem: the files are the attendee's own.
+   */
+  checkViewArgs(initPid: number): string[] {
+    return [...this.cgroups, '--check-view', String(initPid), '--uid', String(this.uid), ...STATE_DIRS.flatMap((dir) => ['--share', dir])];
   }
 
   args(command: string[], options: { keepFd?: number; lockReadOnly?: string[] } = {}): string[] {
@@ -342,7 +337,7 @@ export class BwrapBackend implements SandboxBackend {
         stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
       });
       const initPid = await waitUntilReady(bwrap, 'bwrap', this.options.startTimeoutMs ?? 10_000);
-      checkView = spawn(this.options.sandboxExec, launcher.args(checkViewCommand(initPid)), { env: { PATH: '/usr/bin:/bin' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      checkView = spawn(this.options.sandboxExec, launcher.checkViewArgs(initPid), { env: { PATH: '/usr/bin:/bin' }, stdio: ['ignore', 'pipe', 'pipe'] });
       await waitUntilReady(checkView, 'the checker\'s view', this.options.startTimeoutMs ?? 10_000);
       const sandbox = new BwrapSandbox(request.id, uid, initPid, bwrap, checkView, launcher, cleanup);
       this.live.add(sandbox);
