@@ -113,8 +113,11 @@ async function cuttableRelay(target: number): Promise<{ url: string; cut(): void
   };
 }
 
-test('losing the network: the terminal says so, reconnects by itself, and finds the same shell', async ({ page, baseURL }) => {
-  const relay = await cuttableRelay(Number(new URL(baseURL!).port));
+test('losing the network: the terminal says so, reconnects by itself, and finds the same shell', async ({ page }) => {
+  // The page is served through the relay, so the relay's address is where the workshop is public.
+  const port = await freePort();
+  const relay = await cuttableRelay(port);
+  const server = await startOwnServer({ OPSLAB_PUBLIC_ORIGINS: relay.url }, port);
   try {
     await page.goto(`${relay.url}/lessons/getting-started/`);
     const terminal = page.locator('opslab-terminal[data-terminal="main"]');
@@ -129,6 +132,7 @@ test('losing the network: the terminal says so, reconnects by itself, and finds 
   } finally {
     relay.cut();
     await relay.close();
+    await server.stop();
   }
 });
 
@@ -155,8 +159,8 @@ test('a full workshop says so on the page, keeps retrying, and starts the lesson
 });
 
 /** A second server of our own, for settings the shared one must not have (a tiny capacity). */
-async function startOwnServer(env: Record<string, string>): Promise<{ url: string; stop: () => Promise<void> }> {
-  const port = await freePort();
+async function startOwnServer(env: Record<string, string>, port?: number): Promise<{ url: string; stop: () => Promise<void> }> {
+  port ??= await freePort();
   const stateDir = mkdtempSync('/tmp/opslab-e2e-own-');
   chmodSync(stateDir, 0o755);
   const child = await spawnServer({

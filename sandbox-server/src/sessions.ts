@@ -369,7 +369,7 @@ export class SessionManager {
   }
 
   /**
-   * Room for one more sandbox under each cap (per attendee, per client address, in all). Where a
+   * Room for one more sandbox under each cap (per attendee, in all, per client address). Where a
    * cap is reached, the sandbox in its scope that has been without a terminal longest is stopped
    * (its progress stays; opening its lesson again restores it), so only sandboxes in use hold a
    * place: a closed tab never locks its attendee, its network or the room out.
@@ -383,17 +383,17 @@ export class SessionManager {
         full: (held) => `You already have ${held.length} sandboxes in use (${held.map((s) => s.lesson.slug).join(', ')}); the limit is ${o.maxSandboxesPerAttendee}. Close one of those lessons' tabs, then try again.`,
       },
       {
+        cap: o.maxSandboxes,
+        within: () => true,
+        full: () => `The workshop is full: all ${o.maxSandboxes} sandboxes are in use. Try again in a few minutes, or ask the instructor.`,
+      },
+      {
         cap: o.maxSandboxesPerAddress,
         within: (s) => s.address === starting.address,
         full: (held) => {
           log.warn({ address: starting.address, sandboxes: held.length, cap: o.maxSandboxesPerAddress }, 'one client address holds its whole share of the sandboxes');
           return `Your network already uses ${held.length} sandboxes, the most one network may hold on this server. Ask the instructor.`;
         },
-      },
-      {
-        cap: o.maxSandboxes,
-        within: () => true,
-        full: () => `The workshop is full: all ${o.maxSandboxes} sandboxes are in use. Try again in a few minutes, or ask the instructor.`,
       },
     ];
     for (const scope of scopes) {
