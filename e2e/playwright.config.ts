@@ -33,7 +33,8 @@ export default defineConfig({
       OPSLAB_HOST: '127.0.0.1',
       OPSLAB_DB: `${stateDir}/opslab.db`,
       OPSLAB_STAGING_DIR: `${stateDir}/staging`,
-      OPSLAB_UID_BASE: '650000',
+      // Two suites on one machine (say, two worktrees) need their own uids as well as their own port.
+      OPSLAB_UID_BASE: process.env.OPSLAB_E2E_UID_BASE ?? '650000',
       OPSLAB_UID_COUNT: '1000',
       OPSLAB_LOG_LEVEL: 'warn',
     },
