@@ -60,7 +60,15 @@ export type SandboxState = (typeof sandboxStates)[number];
 
 export interface StatusPayload {
   state: SandboxState;
+  /** What is happening now, in the attendee's words (a stage of the start, say). */
   message?: string;
+  /**
+   * While starting or restoring: how long this start has been going when the server sent it, so a
+   * page that (re)connects mid-start counts on from the real beginning.
+   */
+  elapsedMs?: number;
+  /** Where a start is when its stages are known: `done` (may be fractional) of `total`, for a progress bar. */
+  progress?: { done: number; total: number };
   /** Steps whose solve.sh was replayed to re-create a sandbox (after a restart or idle reaping). */
   restoredSteps?: string[];
 }
@@ -88,6 +96,16 @@ export interface CheckResultPayload {
   solved: boolean;
   feedback: string;
   durationMs: number;
+  /** For "Solve it for me": what was run and what it printed, so the attendee can see what was done. */
+  solve?: SolveTrace;
+}
+
+export interface SolveTrace {
+  /** The step's solve.sh, as run. */
+  script: string;
+  /** Its output (clipped to its end when long). */
+  output: string;
+  ok: boolean;
 }
 
 export interface ExitPayload {

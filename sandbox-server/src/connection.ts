@@ -27,6 +27,11 @@ const SOCKET_LOW_WATER = 128 * 1024;
 const HELLO_TIMEOUT_MS = 10_000;
 /** Checks run one at a time per sandbox anyway: more than 2 waiting is a flood, not a learner. */
 const MAX_PENDING_CHECKS = 2;
+/**
+ * Input typed while the sandbox starts is kept and written once the shell is there (never dropped
+ * in silence). Far more than anyone types during a start; a paste beyond it is refused, visibly.
+ */
+const MAX_TYPED_AHEAD_BYTES = 64 * 1024;
 
 export interface ConnectionLimits {
   /** CHECK and SOLVE per connection. */
@@ -58,6 +63,8 @@ export function handleConnection(ws: WebSocket, peer: Peer, sessions: SessionMan
   const checkBudget = new TokenBucket(limits.checks.perSecond, limits.checks.burst);
   const inputBudget = new TokenBucket(limits.inputBytes.perSecond, limits.inputBytes.burst);
   let pendingChecks = 0;
+  let typedAhead: Uint8Array[] = [];
+  let typedAheadBytes = 0;
 
   const send = (message: ServerMessage) => {
     if (ws.readyState === ws.OPEN) ws.send(encodeServer(message), watchDrain);
@@ -111,6 +118,8 @@ export function handleConnection(ws: WebSocket, peer: Peer, sessions: SessionMan
       terminal.resize(hello.cols, hello.rows);
       terminal.attach(viewer);
       state = 'attached';
+      for (const data of typedAhead) terminal.write(data);
+      typedAhead = [];
     } catch (error) {
       if (error instanceof SessionError) sendError(error.code, error.message);
       else {
@@ -155,7 +164,13 @@ export function handleConnection(ws: WebSocket, peer: Peer, sessions: SessionMan
     } catch (error) {
       return invalidFrame(error);
     }
-    if (state !== 'attached' || !terminal) return sendError('not-ready', 'the terminal is still starting');
+    if (state !== 'attached' || !terminal) {
+      if (message.op !== 'input') return sendError('not-ready', 'the terminal is still starting');
+      if (typedAheadBytes + message.data.length > MAX_TYPED_AHEAD_BYTES) return sendError('rate-limited', 'the terminal is still starting: what you typed beyond its first 64 KiB was dropped');
+      typedAheadBytes += message.data.length;
+      typedAhead.push(message.data);
+      return;
+    }
     switch (message.op) {
       case 'input':
         if (!inputBudget.take(message.data.length)) return sendError('rate-limited', 'input is arriving faster than anyone types: some of it was dropped');

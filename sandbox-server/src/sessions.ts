@@ -8,6 +8,8 @@
  */
 import type { CheckResultPayload, ProgressPayload, StatusPayload } from '../../protocol/messages.ts';
 import type { Lesson, StepSpec } from '../../src/lessons/catalog.ts';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { answerFrom, runCheck, runSetup, runSolve } from './checker.ts';
 import { log } from './log.ts';
@@ -45,7 +47,41 @@ export interface SessionOptions {
 /** Shared services a lesson declares (e.g. `openstack`): brought up once, attached per sandbox. */
 export interface SharedServices {
   /** Readies the services (first use starts them) and prepares what this attendee's sandbox gets. */
-  attach(services: readonly string[], attendee: string, progress: (message: string) => void): Promise<SandboxAttachment[]>;
+  attach(services: readonly string[], attendee: string, progress: StageProgress): Promise<SandboxAttachment[]>;
+}
+
+/** A solve's output shown to the attendee: its end, where a failure says why. */
+const SOLVE_OUTPUT_LIMIT = 4000;
+
+function clipEnd(text: string, limit: number): string {
+  return text.length <= limit ? text : `…${text.slice(-limit)}`;
+}
+
+/** A stage of a long start, in the attendee's words, and (when known) how far along it is, 0–1. */
+export type StageProgress = (message: string, within?: number) => void;
+
+/**
+ * Tells the attendee where their sandbox's start is: each stage in words, how long it has taken so
+ * far and, since the stages are known in advance, how much of it is done.
+ */
+class StartReport {
+  private readonly began = performance.now();
+  private done = 0;
+
+  constructor(
+    private readonly state: 'starting' | 'restoring',
+    private readonly total: number,
+    private readonly publish: (status: StatusPayload) => void,
+  ) {}
+
+  stage(message: string, within = 0): void {
+    const done = Math.min(this.total, this.done + Math.max(0, Math.min(1, within)));
+    this.publish({ state: this.state, message, elapsedMs: Math.round(performance.now() - this.began), progress: { done, total: this.total } });
+  }
+
+  next(): void {
+    this.done++;
+  }
 }
 
 export class SessionError extends Error {
@@ -65,7 +101,9 @@ export class LessonSession {
   private idleTimer: NodeJS.Timeout | undefined;
   /** Checks and solves of one session run one at a time, in order: they share one sandbox's state. */
   private queue: Promise<unknown> = Promise.resolve();
-  private lastStatus: StatusPayload = { state: 'starting' };
+  private lastStatus: StatusPayload = { state: 'starting', message: 'Starting your sandbox…', elapsedMs: 0 };
+  /** When lastStatus was sent: a listener joining mid-start hears the start's elapsed time as of now. */
+  private lastStatusAt = performance.now();
   private closed = false;
   /** When its last terminal was closed (undefined while one is attached): the oldest make room first. */
   private detachedAt: number | undefined = performance.now();
@@ -109,7 +147,7 @@ export class LessonSession {
     this.listeners.add(listener);
     this.detachedAt = undefined;
     this.cancelIdle();
-    listener.status(this.lastStatus);
+    listener.status(this.currentStatus());
     listener.progress(this.progress());
     return () => {
       this.listeners.delete(listener);
@@ -140,10 +178,14 @@ export class LessonSession {
       throw new SessionError('capacity', full);
     }
     const done = this.lesson.steps.filter((step) => isDone(this.progress().steps[step.id]));
-    this.setStatus({ state: done.length > 0 ? 'restoring' : 'starting', message: done.length > 0 ? 'Re-creating your sandbox and replaying the steps you completed…' : 'Starting your sandbox…' });
-    const attachments = await this.attachServices();
+    const report = new StartReport(done.length > 0 ? 'restoring' : 'starting', (this.lesson.services.length > 0 ? 1 : 0) + 2 + done.length, (status) => this.setStatus(status));
+    report.stage(done.length > 0 ? 'Re-creating your sandbox and replaying the steps you completed…' : 'Starting your sandbox…');
+    const attachments = await this.attachServices(report);
+    const waiting = this.startTurn.activeCount + this.startTurn.pendingCount;
+    if (waiting >= this.startTurn.concurrency) report.stage(`Waiting for ${waiting} other sandboxes to start first (the room is arriving)…`);
     // The turn covers the spawns (bwrap, then setup.sh's), not the wait for a long setup to finish.
     const { sandbox, settingUp } = await this.startTurn(async () => {
+      report.stage('Creating your sandbox…');
       let sandbox: Sandbox;
       try {
         sandbox = await this.backend.create({ id: this.key, lessonDir: this.staged.stagedDir, ...this.options.profiles[this.lesson.profile], attachments });
@@ -152,6 +194,8 @@ export class LessonSession {
         this.setStatus({ state: 'error', message: 'Your sandbox could not be started. Try again in a moment; if it persists, tell the instructor.' });
         throw new SessionError('sandbox-failed', 'the sandbox could not be started');
       }
+      report.next();
+      report.stage("Setting up the lesson in your sandbox…");
       const settingUp = (async () => {
         try {
           for (const attachment of attachments) await attachment.start?.(sandbox);
@@ -170,9 +214,12 @@ export class LessonSession {
       throw new SessionError('sandbox-failed', message);
     };
     if (!setup.ok) await fail('The lesson setup failed in your sandbox.', setup.output);
-    for (const step of done) {
+    report.next();
+    for (const [index, step] of done.entries()) {
+      report.stage(`Replaying the steps you completed (${index + 1} of ${done.length}): ${step.title}…`);
       const solve = await runSolve(sandbox, step);
       if (!solve.ok) await fail(`Replaying step "${step.title}" failed.`, solve.output);
+      report.next();
     }
     if (this.closed) {
       await sandbox.destroy();
@@ -190,12 +237,14 @@ export class LessonSession {
   }
 
   /** The lesson's shared services for this sandbox; their progress is the attendee's status line. */
-  private async attachServices(): Promise<SandboxAttachment[]> {
+  private async attachServices(report: StartReport): Promise<SandboxAttachment[]> {
     if (this.lesson.services.length === 0) return [];
     const { services } = this.options;
     try {
       if (!services) throw new Error('this server runs no shared services');
-      return await services.attach(this.lesson.services, this.attendee, (message) => this.setStatus({ state: 'starting', message }));
+      const attachments = await services.attach(this.lesson.services, this.attendee, (message, within) => report.stage(message, within));
+      report.next();
+      return attachments;
     } catch (error) {
       log.error({ session: this.key, err: error }, 'shared services failed');
       const message = `The lesson's shared services (${this.lesson.services.join(', ')}) are not available: ${(error as Error).message}. Reconnect to try again; if it persists, tell the instructor.`;
@@ -253,7 +302,10 @@ export class LessonSession {
       const solve = await runSolve(sandbox, step);
       const outcome = await runCheck(sandbox, step, answerFrom(step, solve.output));
       const feedback = solve.ok ? outcome.feedback : `The solution script failed: ${solve.output || 'no output'}. ${outcome.feedback}`;
-      return this.finish(step, outcome.passed, true, feedback, solve.durationMs + outcome.durationMs);
+      const result = this.finish(step, outcome.passed, true, feedback, solve.durationMs + outcome.durationMs);
+      // What was done, shown under the step: the script as run (the staged copy) and what it printed.
+      const script = await readFile(join(this.staged.stagedDir, 'steps', step.id, 'solve.sh'), 'utf8').catch(() => '');
+      return { ...result, solve: { script: script.replace(/^#!.*\n/, '').trim(), output: clipEnd(solve.output, SOLVE_OUTPUT_LIMIT), ok: solve.ok } };
     });
   }
 
@@ -284,7 +336,13 @@ export class LessonSession {
 
   private setStatus(status: StatusPayload): void {
     this.lastStatus = status;
+    this.lastStatusAt = performance.now();
     for (const listener of this.listeners) listener.status(status);
+  }
+
+  private currentStatus(): StatusPayload {
+    const { elapsedMs } = this.lastStatus;
+    return elapsedMs === undefined ? this.lastStatus : { ...this.lastStatus, elapsedMs: Math.round(elapsedMs + performance.now() - this.lastStatusAt) };
   }
 
   private scheduleIdle(): void {

@@ -48,6 +48,50 @@ describe('sandbox server over WebSocket', () => {
     await client.close();
   });
 
+  test('keys typed right after the hello, while the sandbox starts, reach the shell once it is there', async () => {
+    const client = new TestClient(server.url, await newAttendee(server.url));
+    await client.hello(LESSON);
+    client.type('echo typed-$((40+2))-early\r');
+    await client.untilOutput(/typed-42-early/, 30_000);
+    assert.ok(client.statuses.some((s) => s.state === 'ready'));
+    assert.deepEqual(client.errors, [], 'no key was refused as "not ready"');
+    await client.close();
+  });
+
+  test('a start says what it is doing: its stages in words, how long so far, and a progress bar that only moves forward', async () => {
+    const client = new TestClient(server.url, await newAttendee(server.url));
+    await client.hello(LESSON);
+    await client.ready();
+    const starting = client.statuses.filter((s) => s.state === 'starting');
+    const messages = starting.map((s) => s.message);
+    assert.ok(messages.includes('Creating your sandbox…'), JSON.stringify(messages));
+    assert.ok(messages.includes('Setting up the lesson in your sandbox…'), JSON.stringify(messages));
+    for (const status of starting) assert.equal(typeof status.elapsedMs, 'number', JSON.stringify(status));
+    const counted = starting.filter((s) => s.progress);
+    assert.ok(counted.length >= 2, JSON.stringify(starting));
+    for (const status of counted) assert.ok(status.progress!.done <= status.progress!.total, JSON.stringify(status));
+    const done = counted.map((s) => s.progress!.done);
+    assert.deepEqual(done, [...done].sort((a, b) => a - b), 'progress never goes back');
+    assert.ok(done[done.length - 1]! > done[0]!, `progress moved: ${done}`);
+    await client.close();
+  });
+
+  test('"Solve it for me" says what it did: the solve script as run and its output', async () => {
+    const client = new TestClient(server.url, await newAttendee(server.url));
+    await client.hello(LESSON);
+    await client.ready();
+    const result = await client.solve('create-file');
+    assert.equal(result.passed, true, result.feedback);
+    const script = readFileSync(join(server.config.lessonsDir, LESSON, 'steps', 'create-file', 'solve.sh'), 'utf8');
+    assert.ok(result.solve, 'the result carries the trace');
+    assert.equal(result.solve.ok, true);
+    assert.ok(script.includes(result.solve.script) && result.solve.script.length > 0, result.solve.script);
+    assert.doesNotMatch(result.solve.script, /^#!/);
+    const check = await client.check('create-file');
+    assert.equal(check.solve, undefined, 'a plain Check carries no trace');
+    await client.close();
+  });
+
   test('a terminal with a command gets it typed after its first prompt, as if by hand', async () => {
     const client = new TestClient(server.url, await newAttendee(server.url));
     await client.hello('galera', 'mariadb-02');

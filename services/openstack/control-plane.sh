@@ -327,15 +327,20 @@ start() {
   # the project takes effect on the next start.
   write_configs
   chown -R "$USER_NAME:$USER_NAME" "$STATE/etc"
-  local started=$SECONDS
+  local started=$SECONDS count=0 total
+  # Counted ("keystone (3 of 20)"): whoever waits for the start can draw a progress bar from it.
+  total=$(( $(wc -w <<< "$SERVICES") * 2 ))
   for service in $SERVICES; do
+    count=$((count + 1))
     if alive "$service"; then continue; fi
-    echo "control-plane: $service"
+    echo "control-plane: starting $service ($count of $total)"
     launch "$service"
     # The APIs and workers need the database and the queue; the rest start side by side.
     case "$service" in mariadb|rabbitmq|keystone) wait_for 90 "$service" healthy "$service" ;; esac
   done
   for service in $SERVICES; do
+    count=$((count + 1))
+    healthy "$service" 2>/dev/null || echo "control-plane: waiting for $service to answer ($count of $total)"
     wait_for 120 "$service" healthy "$service" || { echo "control-plane: the end of $STATE/log/$service.out:" >&2; tail -n 5 "$STATE/log/$service.out" >&2; exit 1; }
   done
   # The fake compute host registers itself; map it into the cell once it has.

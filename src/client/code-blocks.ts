@@ -1,10 +1,11 @@
-/** Adds Copy to every code block and ▶ Run to blocks marked `run` (typed into the terminal). */
+/** Adds Copy to every code block and ▶ Run to blocks marked `run` and to solutions' blocks (typed into the terminal). */
 export function enhanceCodeBlocks(root: HTMLElement, run: (command: string, terminal: string | undefined) => boolean): void {
   for (const pre of root.querySelectorAll<HTMLPreElement>('pre')) {
     const code = () => (pre.querySelector('code')?.textContent ?? pre.textContent ?? '').replace(/\n+$/, '');
     const actions = document.createElement('div');
     actions.className = 'code-actions';
-    if (pre.dataset.run !== undefined) {
+    // A solution's commands can be run like any other block's (into the terminal its block names, or the one in view).
+    if (pre.dataset.run !== undefined || pre.closest('details.solution')) {
       const runButton = button('▶ Run', 'Type this into the terminal and run it');
       runButton.classList.add('run');
       runButton.addEventListener('click', () => flash(runButton, run(code(), pre.dataset.run || undefined) ? 'Sent' : 'Not connected'));

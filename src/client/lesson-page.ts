@@ -38,6 +38,7 @@ export function initLessonPage(): void {
         status: (view, payload) => {
           if (view === primary()) showNotice(payload);
         },
+        title: (view, title) => showTitle(view.id, title),
         progress: (payload) => steps.showProgress(payload),
         checkResult: (payload) => steps.showResult(payload),
         error: (view, payload) => {
@@ -48,6 +49,20 @@ export function initLessonPage(): void {
       }),
     );
   }
+
+  /** A terminal's title (set by its shell, e.g. a node's state) shows on its tab. */
+  const showTitle = (id: string, title: string) => {
+    const tab = page.querySelector<HTMLElement>(`.terminal-tabs [role=tab][data-terminal="${CSS.escape(id)}"]`);
+    if (!tab) return;
+    let badge = tab.querySelector<HTMLElement>('.tab-state');
+    if (!badge) {
+      badge = document.createElement('span');
+      badge.className = 'tab-state';
+      tab.append(badge);
+    }
+    badge.textContent = title;
+    badge.hidden = !title;
+  };
 
   enhanceCodeBlocks(text, (command, terminal) => {
     const view = (terminal && views.find((v) => v.id === terminal)) || visibleView() || primary();

@@ -2,7 +2,7 @@
  * Steps on the lesson page: the Check form (with an answer field where the step asks for one),
  * "Solve it for me", the step list, and ✓/✗ states from the server's PROGRESS and CHECK_RESULT.
  */
-import type { CheckResultPayload, ProgressPayload, StepProgress } from '../../protocol/messages.ts';
+import type { CheckResultPayload, ProgressPayload, SolveTrace, StepProgress } from '../../protocol/messages.ts';
 
 export type StepState = 'todo' | 'failed' | 'passed' | 'solved' | 'checking';
 
@@ -56,8 +56,32 @@ export class StepsUi {
     const output = section.querySelector('output.feedback')!;
     output.className = `feedback ${result.passed ? 'pass' : 'fail'}`;
     output.textContent = `${result.passed ? '✓' : '✗'} ${result.feedback}${result.solved ? ' (solved for you)' : ''}`;
+    if (result.solve) this.showSolve(section, result.solve);
     if (!result.passed && section.dataset.state === 'todo') this.setState(result.step, 'failed');
     if (result.passed) section.querySelector('details.solution')?.removeAttribute('open');
+  }
+
+  /** "Solve it for me" leaves a trace: what it ran in the sandbox and what that printed. */
+  private showSolve(section: HTMLElement, solve: SolveTrace): void {
+    section.querySelector('.solve-trace')?.remove();
+    const trace = document.createElement('details');
+    trace.className = 'solve-trace';
+    trace.open = true;
+    const summary = document.createElement('summary');
+    summary.textContent = solve.ok ? 'What “Solve it for me” did in your sandbox' : 'What “Solve it for me” tried in your sandbox (it failed)';
+    const script = document.createElement('pre');
+    script.className = 'solve-script';
+    script.textContent = solve.script;
+    const outputLabel = document.createElement('p');
+    outputLabel.textContent = solve.output ? 'It printed:' : 'It printed nothing.';
+    trace.append(summary, script, outputLabel);
+    if (solve.output) {
+      const output = document.createElement('pre');
+      output.className = 'solve-output';
+      output.textContent = solve.output;
+      trace.append(output);
+    }
+    section.querySelector('form.step-check')!.after(trace);
   }
 
   /** A request failed before reaching check.sh (e.g. the sandbox is not running). */

@@ -1,6 +1,10 @@
 /**
  * One <opslab-terminal>: an xterm.js terminal wired to its TerminalConnection, with a visible
  * state (connecting → starting/restoring → ready → exited/error) and a reconnect button.
+ *
+ * Waits are never silent: while connecting or starting, a panel over the screen says what is
+ * happening, for how long, and how far along it is when the server knows. Keys typed meanwhile are
+ * kept and delivered (by the server once the shell is attached; here while there is no socket).
  */
 import { Terminal, type ITheme } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
@@ -15,6 +19,8 @@ export type ViewState = 'connecting' | StatusPayload['state'];
 
 export interface LessonEvents {
   status(view: TerminalView, payload: StatusPayload): void;
+  /** The shell set the terminal's title (OSC 0/2): a lesson's node tab shows its node's state this way. */
+  title(view: TerminalView, title: string): void;
   progress(payload: ProgressPayload): void;
   checkResult(payload: CheckResultPayload): void;
   error(view: TerminalView, payload: ErrorPayload): void;
@@ -26,6 +32,17 @@ const themes: Record<Theme, ITheme> = {
 };
 
 const encoder = new TextEncoder();
+/** Keys kept while there is no socket: far more than anyone types in a wait; beyond it, typing is refused visibly. */
+const MAX_QUEUED_INPUT = 16 * 1024;
+/** Tabs of one browser tell each other when they let go of a terminal, so one that was replaced takes it back. */
+const tabsChannel = typeof BroadcastChannel === 'undefined' ? undefined : new BroadcastChannel('opslab-terminals');
+const WAITING: ReadonlySet<ViewState> = new Set(['connecting', 'starting', 'restoring']);
+
+/** "5 s", "1 min 12 s". */
+function duration(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  return seconds < 60 ? `${seconds} s` : `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
+}
 
 export class TerminalView {
   readonly id: string;
@@ -38,6 +55,20 @@ export class TerminalView {
   private readonly disposers: Array<() => void> = [];
   /** Why the server last refused a sandbox (capacity), shown until one is ready. */
   private refusal: string | undefined;
+  private readonly wait: HTMLElement;
+  private readonly waitMessage: HTMLElement;
+  private readonly waitElapsed: HTMLElement;
+  private readonly waitProgress: HTMLProgressElement;
+  private readonly waitTyped: HTMLElement;
+  /** When the current wait began (page clock), and the ticking that shows it. */
+  private waitSince = performance.now();
+  private waitTicker: ReturnType<typeof setInterval> | undefined;
+  private label = '';
+  /** Input typed while there is no socket, sent as soon as there is one. */
+  private queued: Uint8Array[] = [];
+  private queuedBytes = 0;
+  /** This tab lost the terminal to another tab: when that one lets go, take it back. */
+  private replaced = false;
 
   constructor(
     readonly element: HTMLElement,
@@ -46,6 +77,15 @@ export class TerminalView {
     this.id = element.dataset.terminal!;
     this.statusText = element.querySelector('.terminal-status')!;
     this.reconnectButton = element.querySelector('.reconnect')!;
+    this.wait = document.createElement('div');
+    this.wait.className = 'terminal-wait';
+    this.wait.setAttribute('role', 'status');
+    this.wait.innerHTML = '<p class="wait-message"></p><progress max="1"></progress><p class="wait-meta"><span class="wait-elapsed"></span> <span class="wait-typed"></span></p>';
+    this.waitMessage = this.wait.querySelector('.wait-message')!;
+    this.waitElapsed = this.wait.querySelector('.wait-elapsed')!;
+    this.waitProgress = this.wait.querySelector('progress')!;
+    this.waitTyped = this.wait.querySelector('.wait-typed')!;
+    element.querySelector('.terminal-screen')!.after(this.wait);
     this.term = new Terminal({
       cursorBlink: true,
       fontFamily: 'ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace',
@@ -66,11 +106,15 @@ export class TerminalView {
         this.term.reset();
         this.flow.reset();
         this.setState('connecting', 'attaching…');
+        // Sent after the hello: the server keeps it until the shell is attached.
+        for (const data of this.queued.splice(0)) this.connection.send({ op: 'input', data });
+        this.queuedBytes = 0;
       },
       output: (data) => this.term.write(data, this.flow.written(data.length)),
       status: (payload) => {
         if (payload.state === 'ready') this.refusal = undefined;
-        this.setState(payload.state, statusLabel(payload));
+        if (payload.elapsedMs !== undefined) this.waitSince = performance.now() - payload.elapsedMs;
+        this.setState(payload.state, statusLabel(payload), payload.progress);
         this.events.status(this, payload);
       },
       progress: (payload) => this.events.progress(payload),
@@ -86,14 +130,28 @@ export class TerminalView {
         if (this.state === 'exited') return;
         // A refusal (the workshop is full) stays on screen while the retries wait for a free sandbox.
         if (retryInMs !== undefined) this.setState('connecting', `${this.refusal ?? 'connection lost'} — retrying in ${Math.ceil(retryInMs / 1000)} s`);
-        else this.setState('error', reason === 'replaced' ? 'opened in another tab' : reason);
+        else {
+          this.replaced = reason === 'replaced';
+          this.setState('error', this.replaced ? 'opened in another tab — it comes back here when that tab closes' : reason);
+        }
       },
     });
 
-    const input = this.term.onData((data) => this.connection.send({ op: 'input', data: encoder.encode(data) }));
-    const binary = this.term.onBinary((data) => this.connection.send({ op: 'input', data: Uint8Array.from(data, (c) => c.charCodeAt(0)) }));
+    const input = this.term.onData((data) => this.input(encoder.encode(data)));
+    const binary = this.term.onBinary((data) => this.input(Uint8Array.from(data, (c) => c.charCodeAt(0))));
     const resize = this.term.onResize(({ cols, rows }) => this.connection.send({ op: 'resize', cols, rows }));
-    this.disposers.push(() => input.dispose(), () => binary.dispose(), () => resize.dispose());
+    const title = this.term.onTitleChange((text) => this.events.title(this, text.slice(0, 80)));
+    this.disposers.push(() => input.dispose(), () => binary.dispose(), () => resize.dispose(), () => title.dispose());
+
+    const onReleased = (event: MessageEvent) => {
+      const { lesson, terminal } = (event.data ?? {}) as { lesson?: string; terminal?: string };
+      if (this.replaced && lesson === element.dataset.lesson && terminal === this.id) {
+        this.replaced = false;
+        this.connection.connect();
+      }
+    };
+    tabsChannel?.addEventListener('message', onReleased);
+    this.disposers.push(() => tabsChannel?.removeEventListener('message', onReleased));
 
     const observer = new ResizeObserver(() => this.refit());
     observer.observe(element);
@@ -120,20 +178,69 @@ export class TerminalView {
     if (!this.element.hidden && this.element.offsetWidth > 0) this.fit.fit();
   }
 
-  /** Types a command into the shell, as if the attendee had (click-to-run). */
+  /** Types a command into the shell, as if the attendee had (click-to-run); while it starts, once it is there. */
   run(command: string): boolean {
     this.term.focus();
-    return this.connection.send({ op: 'input', data: encoder.encode(`${command.replace(/\r?\n/g, '\r')}\r`) });
+    return this.input(encoder.encode(`${command.replace(/\r?\n/g, '\r')}\r`));
   }
 
-  private setState(state: ViewState, label: string): void {
+  /** What the attendee types: sent now, or kept for the shell while there is no socket. */
+  private input(data: Uint8Array): boolean {
+    if (this.connection.send({ op: 'input', data })) {
+      if (this.state !== 'ready') this.showTyped(data.length);
+      return true;
+    }
+    if (this.state === 'exited' || this.state === 'error' || this.queuedBytes + data.length > MAX_QUEUED_INPUT) return false;
+    this.queued.push(data);
+    this.queuedBytes += data.length;
+    this.showTyped(data.length);
+    return true;
+  }
+
+  private typedWhileWaiting = 0;
+
+  private showTyped(bytes: number): void {
+    this.typedWhileWaiting += bytes;
+    this.waitTyped.textContent = `· ${this.typedWhileWaiting} typed key${this.typedWhileWaiting === 1 ? '' : 's'} kept for your shell`;
+  }
+
+  private setState(state: ViewState, label: string, progress?: { done: number; total: number }): void {
+    const wasWaiting = WAITING.has(this.state);
     this.element.dataset.state = state;
-    this.statusText.textContent = label;
+    this.label = label;
     this.reconnectButton.hidden = !(state === 'exited' || state === 'error');
-    this.reconnectButton.textContent = state === 'exited' ? 'Start a new shell' : 'Reconnect';
+    this.reconnectButton.textContent = state === 'exited' ? 'Start a new shell' : this.replaced ? 'Use it here' : 'Reconnect';
+    const waiting = WAITING.has(state);
+    if (waiting && !wasWaiting) this.waitSince = performance.now();
+    if (!waiting) {
+      this.typedWhileWaiting = 0;
+      this.waitTyped.textContent = '';
+    }
+    this.wait.hidden = !waiting;
+    this.waitMessage.textContent = label.charAt(0).toUpperCase() + label.slice(1);
+    if (progress) {
+      this.waitProgress.max = progress.total;
+      this.waitProgress.value = progress.done;
+    } else if (state === 'connecting') {
+      this.waitProgress.removeAttribute('value'); // indeterminate: nothing to count yet
+    }
+    clearInterval(this.waitTicker);
+    this.waitTicker = waiting ? setInterval(() => this.showElapsed(), 1000) : undefined;
+    this.showElapsed();
+  }
+
+  /** The status line and the wait panel say for how long, once a wait passes a second. */
+  private showElapsed(): void {
+    const elapsed = performance.now() - this.waitSince;
+    const shown = WAITING.has(this.state) && elapsed >= 1000;
+    this.waitElapsed.textContent = shown ? duration(elapsed) : '';
+    this.statusText.textContent = shown ? `${this.label} (${duration(elapsed)})` : this.label;
   }
 
   dispose(): void {
+    clearInterval(this.waitTicker);
+    // Another tab of this browser that lost this terminal to us takes it back.
+    if (this.connection.open) tabsChannel?.postMessage({ lesson: this.element.dataset.lesson, terminal: this.id });
     this.connection.stop();
     for (const dispose of this.disposers.splice(0)) dispose();
     this.term.dispose();
@@ -143,9 +250,9 @@ export class TerminalView {
 function statusLabel(payload: StatusPayload): string {
   switch (payload.state) {
     case 'starting':
-      return 'starting your sandbox…';
+      return payload.message ?? 'starting your sandbox…';
     case 'restoring':
-      return 're-creating your sandbox…';
+      return payload.message ?? 're-creating your sandbox…';
     case 'ready':
       return 'ready';
     case 'exited':

@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { projectRoot } from '../config.ts';
 import { log } from '../log.ts';
 import { loadOrCreateKey } from '../secret-key.ts';
+import type { StageProgress } from '../sessions.ts';
 import { type CloudCredentials, OpenStackError, OpenStackSession } from './openstack-api.ts';
 
 /** Service types an attendee's sandbox may reach (docs/openstack.md: the network API is there for the CLIs' lookups). */
@@ -100,7 +101,7 @@ function controlPlane(command: string, stateDir: string, onLine: (line: string) 
 
 export class OpenStackCloud {
   private readying: Promise<void> | undefined;
-  private bringingUp: { listeners: Set<(message: string) => void>; latest: () => string | undefined } | undefined;
+  private bringingUp: { listeners: Set<StageProgress>; latest: () => Parameters<StageProgress> | undefined } | undefined;
   private watch: NodeJS.Timeout | undefined;
   private repairing: Promise<void> | undefined;
   private startedHere = false;
@@ -131,15 +132,15 @@ export class OpenStackCloud {
    * Brings the cloud up once; everyone who asks meanwhile waits for the same start and hears its
    * progress (the latest message at once, then each new one).
    */
-  ready(progress: (message: string) => void = () => {}): Promise<void> {
+  ready(progress: StageProgress = () => {}): Promise<void> {
     if (!this.readying) {
-      const listeners = new Set<(message: string) => void>();
-      let latest: string | undefined;
+      const listeners = new Set<StageProgress>();
+      let latest: Parameters<StageProgress> | undefined;
       const mine = { listeners, latest: () => latest };
       this.bringingUp = mine;
-      this.readying = this.bringUp((message) => {
-        latest = message;
-        for (const listener of listeners) listener(message);
+      this.readying = this.bringUp((message, within) => {
+        latest = [message, within];
+        for (const listener of listeners) listener(message, within);
       })
         .catch((error) => {
           this.readying = undefined; // the next attendee tries again
@@ -152,12 +153,12 @@ export class OpenStackCloud {
     if (this.bringingUp) {
       this.bringingUp.listeners.add(progress);
       const latest = this.bringingUp.latest();
-      if (latest) progress(latest);
+      if (latest) progress(...latest);
     }
     return this.readying;
   }
 
-  private async bringUp(progress: (message: string) => void): Promise<void> {
+  private async bringUp(progress: StageProgress): Promise<void> {
     if (!this.external) {
       const dead = await this.deadServices();
       if (dead.length > 0) {
@@ -165,8 +166,11 @@ export class OpenStackCloud {
         this.startedHere = true;
         await controlPlane('start', this.options.stateDir, (line) => {
           const what = /^control-plane: (.+)$/.exec(line)?.[1];
-          if (what?.startsWith('up in')) progress(`The room's OpenStack cloud is ${what}.`);
-          else if (what) progress(`Starting the room's OpenStack cloud: ${what}…`);
+          // "keystone (3 of 10)": the control plane counts its services, which makes a progress bar.
+          const count = /\((\d+) of (\d+)/.exec(what ?? '');
+          const within = count ? (0.8 * Number(count[1])) / Number(count[2]) : undefined;
+          if (what?.startsWith('up in')) progress(`The room's OpenStack cloud is ${what}.`, 0.8);
+          else if (what) progress(`Starting the room's OpenStack cloud: ${what}…`, within);
         });
         if (dead.includes('nova-compute')) await this.rebootLostServers();
       }
@@ -256,9 +260,9 @@ export class OpenStackCloud {
    * The attendee's project and member user (created once, with a password derived from the key), their
    * `test1` (booted with no network if missing, rebooted if its VM was lost), their openrc.
    */
-  async provision(attendee: string, progress: (message: string) => void = () => {}): Promise<AttendeeCloud> {
+  async provision(attendee: string, progress: StageProgress = () => {}): Promise<AttendeeCloud> {
     await this.ready(progress);
-    progress('Creating your OpenStack project and booting test1…');
+    progress('Creating your OpenStack project and booting test1…', 0.85);
     const settings = this.settings();
     const admin = await this.admin();
     const name = projectName(attendee);

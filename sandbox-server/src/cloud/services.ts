@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import type { SandboxAttachment } from '../sandbox/backend.ts';
-import type { SharedServices } from '../sessions.ts';
+import type { SharedServices, StageProgress } from '../sessions.ts';
 import { CloudDoors, planDoors } from './cloud-doors.ts';
 import { OpenStackCloud, type OpenStackOptions } from './openstack.ts';
 
@@ -25,7 +25,7 @@ export class RoomServices implements SharedServices {
     return this.cloud;
   }
 
-  async attach(services: readonly string[], attendee: string, progress: (message: string) => void): Promise<SandboxAttachment[]> {
+  async attach(services: readonly string[], attendee: string, progress: StageProgress): Promise<SandboxAttachment[]> {
     const attachments: SandboxAttachment[] = [];
     for (const service of services) {
       if (service !== 'openstack') throw new Error(`unknown shared service "${service}"`);
