@@ -1,7 +1,7 @@
 /**
- * The Galera lesson in a real browser: a tab per node, a node tab that waits for its node, the
- * host tab's `vagrant up` bringing up a real three-node cluster, and mariadb-02 validated from its
- * own tab as in the seed (`sudo su -`, `mysql -uroot`).
+ * The Galera lesson in a real browser: a tab per node, a node tab that waits for its node and
+ * opens it by itself (its state on the tab), the host tab's `vagrant up` bringing up a real
+ * three-node cluster, and mariadb-02 validated from its own tab as in the seed (`sudo su -`, `mysql -uroot`).
  */
 import { expect, test } from '@playwright/test';
 
@@ -13,26 +13,31 @@ test('galera: tabs per node, vagrant up from the host tab, validate from mariadb
   const terminal = (id: string) => page.locator(`opslab-terminal[data-terminal="${id}"]`);
   await expect(terminal('host')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
 
-  // Before `vagrant up`, a node's tab says its node is not running and waits.
-  await tabs.filter({ hasText: 'mariadb-02' }).click();
+  // Before `vagrant up`, a node's tab says its node is not running, shows its state, and waits.
+  const tab2 = tabs.filter({ hasText: 'mariadb-02' });
+  await tab2.click();
   const node2 = terminal('mariadb-02').locator('.xterm-rows');
   await expect(node2).toContainText('mariadb-02 is not running', { timeout: 30_000 });
+  await expect(tab2.locator('.tab-state')).toHaveText('not created');
+  // What the attendee types meanwhile is not lost: it waits for the node's shell.
+  await terminal('mariadb-02').locator('.xterm-helper-textarea').focus();
+  await page.keyboard.type('sudo su -\n');
 
   // The Run button of `vagrant up` types it into the host tab (and shows that tab).
   const up = page.locator('section.step[data-step="up"]');
   await up.locator('.code-block').first().getByRole('button', { name: '▶ Run' }).click();
   await expect(terminal('host')).toBeVisible();
+  await expect(tab2.locator('.tab-state')).toHaveText(/starting|syncing|up/, { timeout: 180_000 });
   await expect(terminal('host').locator('.xterm-rows')).toContainText('mariadb-03: Machine booted and ready!', { timeout: 180_000 });
   await up.getByRole('button', { name: 'Check' }).click();
   await expect(up.locator('output.feedback')).toContainText('✓ Three nodes, one Primary component of 3', { timeout: 30_000 });
 
-  // mariadb-02's tab: Enter tries again and lands on the node; then the seed's sudo su - and mysql.
-  await tabs.filter({ hasText: 'mariadb-02' }).click();
-  await terminal('mariadb-02').locator('.xterm-helper-textarea').focus();
-  await page.keyboard.press('Enter');
+  // mariadb-02's tab opened the node by itself, and the `sudo su -` typed while it waited ran there.
+  await expect(tab2.locator('.tab-state')).toHaveText('up');
+  await tab2.click();
   await expect(node2).toContainText('vagrant@mariadb-02:~$', { timeout: 30_000 });
-  await page.keyboard.type('sudo su -\n');
   await expect(node2).toContainText('root@mariadb-02:~#');
+  await terminal('mariadb-02').locator('.xterm-helper-textarea').focus();
   await page.keyboard.type(`mysql -uroot -e "SHOW STATUS LIKE 'wsrep_cluster_size'"\n`);
   await expect(node2).toContainText(/wsrep_cluster_size\s*\|\s*3/);
 

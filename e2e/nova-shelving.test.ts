@@ -4,8 +4,32 @@
  * screen, Nova's state changed by typed commands and by "Solve it for me".
  */
 import { expect, test } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+
+test('a cold cloud: the attendee sees its stages, the time so far and a progress bar; what they type meanwhile runs once the shell is there', async ({ page }) => {
+  test.setTimeout(300_000);
+  // The room's control plane, stopped: this attendee's start has to bring it up (or the server's
+  // watch is already restarting it; either way the attendee waits for it, and hears it).
+  execFileSync('bash', ['services/openstack/control-plane.sh', 'stop'], { cwd: new URL('..', import.meta.url).pathname, stdio: 'ignore', timeout: 120_000 });
+  await page.goto('/lessons/nova-shelving/');
+  const terminal = page.locator('opslab-terminal[data-terminal="main"]');
+  const wait = terminal.locator('.terminal-wait');
+  await expect(wait.locator('.wait-message')).toContainText(/OpenStack cloud: starting \S+ \(\d+ of \d+\)/, { timeout: 60_000 });
+  await expect(wait.locator('.wait-elapsed')).toHaveText(/^\d+ s$|min/);
+  const progress = async () => wait.locator('progress').evaluate((p: HTMLProgressElement) => p.value / p.max);
+  const early = await progress();
+  expect(early).toBeGreaterThan(0);
+  await expect(terminal).not.toHaveAttribute('data-state', 'ready');
+  await terminal.locator('.xterm-helper-textarea').focus();
+  await page.keyboard.type('echo typed-while-starting-$((6*7))\n');
+  await expect(wait.locator('.wait-typed')).toContainText('kept for your shell');
+  await expect.poll(progress, { timeout: 180_000 }).toBeGreaterThan(early);
+  await expect(terminal).toHaveAttribute('data-state', 'ready', { timeout: 240_000 });
+  await expect(wait).toBeHidden();
+  await expect(terminal.locator('.xterm-rows')).toContainText('typed-while-starting-42', { timeout: 30_000 });
+});
 
 test('nova-shelving: log in, shelve, find the snapshot, unshelve, the openstack CLI', async ({ page }) => {
   test.setTimeout(420_000);

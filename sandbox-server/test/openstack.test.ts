@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -141,6 +141,22 @@ describe('the OpenStack cloud for attendees', { timeout: 900_000 }, () => {
     assert.match(await shell(alice, wait.replace('$STATUS', 'SHELVED_OFFLOADED'), 150_000), /status=SHELVED_OFFLOADED/);
     await shell(alice, 'nova unshelve test1');
     assert.match(await shell(alice, wait.replace('$STATUS', 'ACTIVE'), 150_000), /status=ACTIVE/);
+  });
+
+  test('an attendee arriving while a service is down hears the restart as stages and gets a working cloud', async () => {
+    const cloud = server.services.openstack();
+    await cloud.settled();
+    const pidFile = join(state, 'run', 'glance.service.pid');
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    process.kill(-pid, 'SIGKILL');
+    // Gone (reaped): until then the control plane still counts it as running.
+    for (let i = 0; i < 400 && existsSync(`/proc/${pid}`); i++) await new Promise((r) => setTimeout(r, 50));
+    const stages: string[] = [];
+    const access = await cloud.provision(attendeeOf(cookies[0]!), (message) => stages.push(message));
+    assert.ok(stages.some((m) => /^Restarting the room's OpenStack cloud \(.*glance/.test(m)), JSON.stringify(stages));
+    assert.ok(stages.some((m) => /^Starting the room's OpenStack cloud: starting glance \(\d+ of \d+\)/.test(m)), JSON.stringify(stages));
+    assert.notEqual(Number(readFileSync(pidFile, 'utf8').trim()), pid, 'a new glance runs');
+    assert.ok(access.serverId);
   });
 
   test('an existing cloud from a config file: the same provisioning, pointed at this control plane', async () => {

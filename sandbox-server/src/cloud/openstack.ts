@@ -99,11 +99,28 @@ function controlPlane(command: string, stateDir: string, onLine: (line: string) 
   });
 }
 
+/** One long operation's progress, heard by everyone waiting for it: the latest stage at once, then each new one. */
+class StageRelay {
+  private readonly listeners = new Set<StageProgress>();
+  private latest: Parameters<StageProgress> | undefined;
+
+  readonly emit: StageProgress = (message, within) => {
+    this.latest = [message, within];
+    for (const listener of this.listeners) listener(message, within);
+  };
+
+  join(listener: StageProgress): void {
+    this.listeners.add(listener);
+    if (this.latest) listener(...this.latest);
+  }
+}
+
 export class OpenStackCloud {
   private readying: Promise<void> | undefined;
-  private bringingUp: { listeners: Set<StageProgress>; latest: () => Parameters<StageProgress> | undefined } | undefined;
+  private bringingUp: StageRelay | undefined;
   private watch: NodeJS.Timeout | undefined;
   private repairing: Promise<void> | undefined;
+  private repairRelay: StageRelay | undefined;
   private startedHere = false;
   private stopping = false;
   private readonly external: ExternalCloudConfig | undefined;
@@ -130,31 +147,22 @@ export class OpenStackCloud {
 
   /**
    * Brings the cloud up once; everyone who asks meanwhile waits for the same start and hears its
-   * progress (the latest message at once, then each new one).
+   * progress (the latest stage at once, then each new one).
    */
   ready(progress: StageProgress = () => {}): Promise<void> {
     if (!this.readying) {
-      const listeners = new Set<StageProgress>();
-      let latest: Parameters<StageProgress> | undefined;
-      const mine = { listeners, latest: () => latest };
-      this.bringingUp = mine;
-      this.readying = this.bringUp((message, within) => {
-        latest = [message, within];
-        for (const listener of listeners) listener(message, within);
-      })
+      const relay = new StageRelay();
+      this.bringingUp = relay;
+      this.readying = this.bringUp(relay.emit)
         .catch((error) => {
           this.readying = undefined; // the next attendee tries again
           throw error;
         })
         .finally(() => {
-          if (this.bringingUp === mine) this.bringingUp = undefined;
+          if (this.bringingUp === relay) this.bringingUp = undefined;
         });
     }
-    if (this.bringingUp) {
-      this.bringingUp.listeners.add(progress);
-      const latest = this.bringingUp.latest();
-      if (latest) progress(...latest);
-    }
+    this.bringingUp?.join(progress);
     return this.readying;
   }
 
@@ -164,20 +172,24 @@ export class OpenStackCloud {
       if (dead.length > 0) {
         progress('Starting the room\'s OpenStack cloud (the first time takes about half a minute)…');
         this.startedHere = true;
-        await controlPlane('start', this.options.stateDir, (line) => {
-          const what = /^control-plane: (.+)$/.exec(line)?.[1];
-          // "keystone (3 of 10)": the control plane counts its services, which makes a progress bar.
-          const count = /\((\d+) of (\d+)/.exec(what ?? '');
-          const within = count ? (0.8 * Number(count[1])) / Number(count[2]) : undefined;
-          if (what?.startsWith('up in')) progress(`The room's OpenStack cloud is ${what}.`, 0.8);
-          else if (what) progress(`Starting the room's OpenStack cloud: ${what}…`, within);
-        });
+        await this.startControlPlane(progress);
         if (dead.includes('nova-compute')) await this.rebootLostServers();
       }
       this.watchControlPlane();
     }
     this.ids = await this.ensureFlavorAndImage(await this.admin());
     log.info({ mode: this.mode }, 'the OpenStack cloud is ready');
+  }
+
+  /** `control-plane.sh start`, its counted lines ("keystone (3 of 20)") told as stages with a share done. */
+  private startControlPlane(progress: StageProgress): Promise<string> {
+    return controlPlane('start', this.options.stateDir, (line) => {
+      const what = /^control-plane: (.+)$/.exec(line)?.[1];
+      const count = /\((\d+) of (\d+)/.exec(what ?? '');
+      const within = count ? (0.8 * Number(count[1])) / Number(count[2]) : undefined;
+      if (what?.startsWith('up in')) progress(`The room's OpenStack cloud is ${what}.`, 0.8);
+      else if (what) progress(`Starting the room's OpenStack cloud: ${what}…`, within);
+    });
   }
 
   private admin(): Promise<OpenStackSession> {
@@ -232,28 +244,44 @@ export class OpenStackCloud {
     return status.split('\n').filter((line) => line.endsWith(' stopped')).map((line) => line.split(' ')[0]!);
   }
 
-  /** Re-runs `start` for services that died (it starts only those), then repairs power states. */
+  /** Every few seconds, repairs the control plane if a service died (an attendee's start does too, at once). */
   private watchControlPlane(): void {
     if (this.watch) return;
     this.watch = setInterval(() => {
       if (this.repairing || this.stopping) return;
-      this.repairing = (async () => {
-        const dead = await this.deadServices();
-        if (dead.length === 0) return;
-        log.warn({ dead }, 'OpenStack services died: starting them again');
-        await controlPlane('start', this.options.stateDir);
-        const rebooted = dead.includes('nova-compute') ? await this.rebootLostServers() : 0;
-        log.info({ restarted: dead, rebooted }, 'OpenStack services are back');
-      })()
-        .catch((error) => log.error({ err: error }, 'the OpenStack control plane could not be repaired'))
-        .finally(() => (this.repairing = undefined));
+      this.repair().catch((error) => log.error({ err: error }, 'the OpenStack control plane could not be repaired'));
     }, this.options.watchSeconds * 1000);
     this.watch.unref();
   }
 
+  /**
+   * Re-runs `start` for services that died (it starts only those), then repairs power states.
+   * Whoever waits for it (an attendee whose sandbox starts) hears its stages.
+   */
+  private repair(progress: StageProgress = () => {}): Promise<void> {
+    if (!this.repairing) {
+      const relay = new StageRelay();
+      this.repairRelay = relay;
+      this.repairing = (async () => {
+        const dead = await this.deadServices();
+        if (dead.length === 0) return;
+        log.warn({ dead }, 'OpenStack services died: starting them again');
+        relay.emit(`Restarting the room's OpenStack cloud (${dead.join(', ')} stopped)…`);
+        await this.startControlPlane(relay.emit);
+        const rebooted = dead.includes('nova-compute') ? await this.rebootLostServers() : 0;
+        log.info({ restarted: dead, rebooted }, 'OpenStack services are back');
+      })().finally(() => {
+        this.repairing = undefined;
+        this.repairRelay = undefined;
+      });
+    }
+    this.repairRelay?.join(progress);
+    return this.repairing;
+  }
+
   /** Waits for a repair the watch has begun (tests use it after killing a service). */
   async settled(): Promise<void> {
-    await this.repairing;
+    await this.repairing?.catch(() => undefined);
   }
 
   /**
@@ -262,6 +290,8 @@ export class OpenStackCloud {
    */
   async provision(attendee: string, progress: StageProgress = () => {}): Promise<AttendeeCloud> {
     await this.ready(progress);
+    // A service that died since (the watch looks every few seconds) is restarted now, not met as an error.
+    if (!this.external && !this.stopping) await this.repair(progress);
     progress('Creating your OpenStack project and booting test1…', 0.85);
     const settings = this.settings();
     const admin = await this.admin();
@@ -376,7 +406,7 @@ export class OpenStackCloud {
   async stop(): Promise<void> {
     this.stopping = true;
     clearInterval(this.watch);
-    await this.repairing;
+    await this.repairing?.catch(() => undefined);
     if (this.startedHere) await controlPlane('stop', this.options.stateDir).catch((error) => log.error({ err: error }, 'stopping the OpenStack control plane failed'));
   }
 }
