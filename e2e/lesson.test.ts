@@ -136,6 +136,27 @@ test('losing the network: the terminal says so, reconnects by itself, and finds 
   }
 });
 
+test('two tabs of one lesson: the newer takes the terminal, and the older takes it back when the newer closes', async ({ context }) => {
+  const older = await context.newPage();
+  await older.goto('/lessons/getting-started/');
+  const terminal = (page: typeof older) => page.locator('opslab-terminal[data-terminal="main"]');
+  await expect(terminal(older)).toHaveAttribute('data-state', 'ready', { timeout: 20_000 });
+  await typeInTerminal(older, 'export TAB=older-$((1+1))');
+
+  const newer = await context.newPage();
+  await newer.goto('/lessons/getting-started/');
+  await expect(terminal(newer)).toHaveAttribute('data-state', 'ready', { timeout: 20_000 });
+  await expect(terminal(older)).toHaveAttribute('data-state', 'error');
+  await expect(terminal(older).locator('.terminal-status')).toContainText('opened in another tab');
+  await expect(terminal(older).getByRole('button', { name: 'Use it here' })).toBeVisible();
+
+  await newer.close();
+  await expect(terminal(older)).toHaveAttribute('data-state', 'ready', { timeout: 20_000 });
+  await typeInTerminal(older, 'echo "tab=$TAB"');
+  await expect(screen(older)).toContainText('tab=older-2');
+  await older.close();
+});
+
 test('a full workshop says so on the page, keeps retrying, and starts the lesson once a sandbox is free', async ({ browser }) => {
   const server = await startOwnServer({ OPSLAB_MAX_SANDBOXES: '1', OPSLAB_IDLE_TIMEOUT_MS: '1000' });
   const first = await browser.newPage({ baseURL: server.url });

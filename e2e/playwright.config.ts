@@ -7,6 +7,9 @@ export default defineConfig({
   testDir: '.',
   testMatch: '*.test.ts',
   timeout: 60_000,
+  // A check or a prompt on a busy machine (CI boots the cloud beside the suite) may take more than
+  // the default 5 s: assertions wait for the state, and a slow machine only makes them slower.
+  expect: { timeout: 30_000 },
   fullyParallel: false,
   workers: 1,
   reporter: [['list'], ['json', { outputFile: '../test-results/e2e.json' }]],
@@ -28,6 +31,9 @@ export default defineConfig({
     url: `http://localhost:${port}/api/health`,
     reuseExistingServer: false,
     timeout: 60_000,
+  // A check or a prompt on a busy machine (CI boots the cloud beside the suite) may take more than
+  // the default 5 s: assertions wait for the state, and a slow machine only makes them slower.
+  expect: { timeout: 30_000 },
     env: {
       OPSLAB_PORT: String(port),
       OPSLAB_HOST: '127.0.0.1',
