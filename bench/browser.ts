@@ -35,3 +35,56 @@ export async function benchPage(browser: Browser, url: string, iterations: numbe
     { what: 'browser: Check click → ✓/✗ shown', samples: clickToResult, target: 'p95 ≤ 300 ms', met: summarize(clickToResult).p95 <= 300 },
   ];
 }
+
+/**
+ * Navigation → terminal ready, per lesson in the agenda's order, a new attendee each time; with
+ * `coldCloud`, once more for each lesson with shared services after stopping the room's control
+ * plane (the first attendee of a day, or after a crash). Also returns the wait stages the page
+ * showed, as the attendee read them.
+ */
+export async function benchLessonPages(
+  browser: Browser,
+  url: string,
+  lessons: Array<{ slug: string; services: readonly string[] }>,
+  options: { iterations: number; coldCloud: () => Promise<void> | undefined },
+): Promise<{ latency: LatencyRow[]; stages: Map<string, string[]> }> {
+  const latency: LatencyRow[] = [];
+  const stages = new Map<string, string[]>();
+  const open = async (slug: string): Promise<number> => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      // Every text the wait panel shows, from the first paint on.
+      await context.addInitScript(() => {
+        const seen: string[] = ((window as unknown as { __stages: string[] }).__stages = []);
+        new MutationObserver(() => {
+          for (const el of document.querySelectorAll('.terminal-wait:not([hidden]) .wait-message')) {
+            const text = el.textContent ?? '';
+            if (text && seen[seen.length - 1] !== text) seen.push(text);
+          }
+        }).observe(document, { subtree: true, childList: true, characterData: true, attributes: true });
+      });
+      const page = await context.newPage();
+      const started = performance.now();
+      await page.goto(`${url}/lessons/${slug}/`);
+      await page.locator('opslab-terminal').first().and(page.locator('[data-state="ready"]')).waitFor({ timeout: 600_000 });
+      const elapsed = performance.now() - started;
+      const seen = await page.evaluate(() => (window as unknown as { __stages: string[] }).__stages);
+      stages.set(slug, [...new Set([...(stages.get(slug) ?? []), ...seen])]);
+      return elapsed;
+    } finally {
+      await context.close();
+    }
+  };
+  for (const lesson of lessons) {
+    const samples: number[] = [];
+    for (let i = 0; i < options.iterations; i++) samples.push(await open(lesson.slug));
+    latency.push({ what: `browser: navigation → terminal ready, ${lesson.slug}${lesson.services.length ? ' (its services warm)' : ''}`, samples, target: '—' });
+  }
+  for (const lesson of lessons.filter((l) => l.services.length > 0)) {
+    const cold = options.coldCloud();
+    if (!cold) break;
+    await cold;
+    latency.push({ what: `browser: navigation → terminal ready, ${lesson.slug} (cold: the room's ${lesson.services.join(', ')} stopped first)`, samples: [await open(`${lesson.slug}`)], target: '—' });
+  }
+  return { latency, stages };
+}

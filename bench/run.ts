@@ -4,12 +4,15 @@
  * `--only` prints its rows; `--quick` (small sizes, for the smoke test) writes to `--out` if given.
  * Numbers are reported, never asserted; the run fails only if a benchmark cannot run or loses bytes.
  */
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { launchChromium, benchPage } from './browser.ts';
+import { projectRoot } from '../sandbox-server/src/config.ts';
+import { loadCatalog } from '../src/lessons/catalog.ts';
+import { launchChromium, benchLessonPages, benchPage } from './browser.ts';
 import { benchBurst } from './burst.ts';
 import { benchCapacity, type ProfileCapacity } from './capacity.ts';
 import { benchEcho } from './echo.ts';
@@ -83,6 +86,12 @@ try {
       latency.push(...(await benchPage(browser, server.url, sizes.pageIterations)));
       figures.push(...(await benchThroughput(browser, server, { floodBytes: sizes.floodBytes, concurrent: quick ? 3 : 20, concurrentBytes: quick ? MiB : 20 * MiB })));
       figures.push(...(await benchPageWeight(browser, server.url, ['getting-started', 'zerovm'])));
+      // Every lesson of the agenda, as an attendee meets it; a full run also starts the cloud cold once.
+      const lessons = loadCatalog(join(projectRoot, 'lessons'));
+      const stopCloud = () => void execFileSync('bash', [join(projectRoot, 'services/openstack/control-plane.sh'), 'stop'], { stdio: 'ignore', timeout: 120_000 });
+      const pages = await benchLessonPages(browser, server.url, lessons, { iterations: quick ? 1 : 5, coldCloud: () => (quick ? undefined : Promise.resolve(stopCloud())) });
+      latency.push(...pages.latency);
+      for (const [slug, seen] of pages.stages) figures.push({ what: `browser: the waits shown opening ${slug}`, value: seen.join(' → ') || '(none: ready within a frame)', target: 'report it' });
     } finally {
       await browser.close();
       await server.stop();

@@ -31,9 +31,6 @@ export default defineConfig({
     url: `http://localhost:${port}/api/health`,
     reuseExistingServer: false,
     timeout: 60_000,
-  // A check or a prompt on a busy machine (CI boots the cloud beside the suite) may take more than
-  // the default 5 s: assertions wait for the state, and a slow machine only makes them slower.
-  expect: { timeout: 30_000 },
     env: {
       OPSLAB_PORT: String(port),
       OPSLAB_HOST: '127.0.0.1',
