@@ -4,10 +4,10 @@
  * see progress on the index page.
  */
 import { expect, test, type Page } from '@playwright/test';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { freePort, spawnServer } from '../sandbox-server/test/server-process.ts';
+import { freePort } from '../sandbox-server/test/server-process.ts';
+import { startOwnServer } from './own-server.ts';
 
 const screen = (page: Page) => page.locator('opslab-terminal[data-terminal="main"] .xterm-rows');
 
@@ -178,28 +178,3 @@ test('a full workshop says so on the page, keeps retrying, and starts the lesson
     await server.stop();
   }
 });
-
-/** A second server of our own, for settings the shared one must not have (a tiny capacity). */
-async function startOwnServer(env: Record<string, string>, port?: number): Promise<{ url: string; stop: () => Promise<void> }> {
-  port ??= await freePort();
-  const stateDir = mkdtempSync('/tmp/opslab-e2e-own-');
-  chmodSync(stateDir, 0o755);
-  const child = await spawnServer({
-    OPSLAB_PORT: String(port),
-    OPSLAB_HOST: '127.0.0.1',
-    OPSLAB_DB: `${stateDir}/opslab.db`,
-    OPSLAB_STAGING_DIR: `${stateDir}/staging`,
-    OPSLAB_UID_BASE: '670000',
-    OPSLAB_UID_COUNT: '100',
-    OPSLAB_LOG_LEVEL: 'warn',
-    ...env,
-  });
-  return {
-    url: `http://localhost:${port}`,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-      rmSync(stateDir, { recursive: true, force: true });
-    },
-  };
-}

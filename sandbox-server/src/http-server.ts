@@ -14,6 +14,7 @@ import { HalfOpenLimit } from './half-open-limit.ts';
 import { log } from './log.ts';
 import type { PublicOrigins } from './public-origins.ts';
 import { KeyedLimiter } from './rate-limit.ts';
+import { handleSandboxes, isSandboxesPath } from './sandboxes-api.ts';
 import type { ServerConfig } from './config.ts';
 import type { SessionManager } from './sessions.ts';
 import { StaticSite } from './static-site.ts';
@@ -99,6 +100,8 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
     if (!deps.origins().hostAllowed(req.headers.host)) return json(res, 421, { error: 'this server does not serve that host name' });
     const pathname = requestPath(req.url);
     if (pathname === undefined) return json(res, 400, { error: 'malformed request target' });
+    // Before ensure(): these answer a stranger 401, not a new identity.
+    if (isSandboxesPath(pathname)) return handleSandboxes(req, res, pathname, deps);
     const attendee = deps.identity.ensure(req, res);
     if (pathname === '/api/progress' && req.method === 'GET') {
       const all = deps.store.attendeeProgress(attendee);

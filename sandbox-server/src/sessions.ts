@@ -7,6 +7,7 @@
  * reap or a crash — setup.sh runs again and then the solves of those steps, in lesson order.
  */
 import type { CheckResultPayload, ProgressPayload, StatusPayload } from '../../protocol/messages.ts';
+import type { SandboxSummary } from '../../protocol/sandboxes.ts';
 import type { Lesson, StepSpec } from '../../src/lessons/catalog.ts';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -359,6 +360,30 @@ export class LessonSession {
     this.idleTimer = undefined;
   }
 
+  /** How the attendee's list of sandboxes shows it (GET /api/sandboxes). */
+  summary(): SandboxSummary {
+    const detachedForMs = this.listeners.size === 0 ? Math.round(this.detachedForMs) : undefined;
+    return {
+      lesson: this.lesson.slug,
+      title: this.lesson.title,
+      state: this.sandbox?.alive ? 'ready' : this.lastStatus.state === 'restoring' ? 'restoring' : 'starting',
+      attached: this.listeners.size > 0,
+      ...(detachedForMs !== undefined ? { detachedForMs, detachedSince: new Date(Date.now() - detachedForMs).toISOString() } : {}),
+    };
+  }
+
+  /**
+   * Stopped by its attendee (from their list of sandboxes): like close(), and the terminals still
+   * attached are told why once their shells' exits have reached them, so that the reason is the
+   * last word they hear, not "the shell exited". Progress stays; reconnecting restores.
+   */
+  async stop(message: string): Promise<void> {
+    const exits = [...this.terminals.values()].map((terminal) => new Promise<void>((resolve) => terminal.onExit(() => resolve())));
+    await this.close();
+    await Promise.race([Promise.all(exits), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+    this.setStatus({ state: 'error', message });
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -426,6 +451,31 @@ export class SessionManager {
     return this.sessions.size;
   }
 
+  /** Sandboxes one attendee may hold at once. */
+  get attendeeLimit(): number {
+    return this.options.maxSandboxesPerAttendee;
+  }
+
+  /** This attendee's sessions that hold a sandbox (running or starting), in lesson order. */
+  sandboxesOf(attendee: string): LessonSession[] {
+    return [...this.sessions.values()]
+      .filter((s) => s.attendee === attendee && s.holdsSandbox)
+      .sort((x, y) => x.lesson.order - y.lesson.order || x.lesson.slug.localeCompare(y.lesson.slug));
+  }
+
+  /**
+   * Stops this attendee's sandbox of this lesson, telling its attached terminals `message`;
+   * false when none was held. Its progress stays: opening the lesson again restores it.
+   */
+  async stop(attendee: string, slug: string, message: string): Promise<boolean> {
+    if (!this.lessons.has(slug)) throw new SessionError('unknown-lesson', `there is no lesson "${slug}"`);
+    const session = this.sessions.get(`${attendee}/${slug}`);
+    if (!session?.holdsSandbox) return false;
+    log.info({ session: session.key }, 'stopped by its attendee');
+    await session.stop(message);
+    return true;
+  }
+
   /**
    * Room for one more sandbox under each cap (per attendee, in all, per client address). Where a
    * cap is reached, the sandbox in its scope that has been without a terminal longest is stopped
@@ -438,7 +488,7 @@ export class SessionManager {
       {
         cap: o.maxSandboxesPerAttendee,
         within: (s) => s.attendee === starting.attendee,
-        full: (held) => `You already have ${held.length} sandboxes in use (${held.map((s) => s.lesson.slug).join(', ')}); the limit is ${o.maxSandboxesPerAttendee}. Close one of those lessons' tabs, then try again.`,
+        full: (held) => `You already have ${held.length} sandboxes in use (${held.map((s) => s.lesson.slug).join(', ')}); the limit is ${o.maxSandboxesPerAttendee}. Stop one below, or close one of those lessons' tabs.`,
       },
       {
         cap: o.maxSandboxes,

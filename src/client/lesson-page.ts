@@ -5,6 +5,7 @@
 import type { StatusPayload } from '../../protocol/messages.ts';
 import { enhanceCodeBlocks } from './code-blocks.ts';
 import { fetchProgress } from './progress-api.ts';
+import { initSandboxesPanel } from './sandboxes-panel.ts';
 import { initSplit } from './split.ts';
 import { StepsUi } from './steps.ts';
 import { TerminalView } from './terminal-view.ts';
@@ -22,6 +23,12 @@ export function initLessonPage(): void {
     solve: (step) => primary().connection.send({ op: 'solve', request: { step } }),
   });
 
+  // Stopping another of the attendee's sandboxes while this page is refused makes room: try at once.
+  const sandboxes = initSandboxesPanel({
+    lesson: page.dataset.lesson,
+    roomMade: () => views.forEach((view) => view.state !== 'ready' && view.connection.connect()),
+  });
+
   const showNotice = (status: StatusPayload) => {
     if (status.state === 'restoring' || (status.state === 'ready' && status.restoredSteps?.length) || status.state === 'error') {
       notice.textContent = status.message ?? '';
@@ -37,14 +44,17 @@ export function initLessonPage(): void {
       new TerminalView(element, {
         status: (view, payload) => {
           if (view === primary()) showNotice(payload);
+          if (view === primary() && payload.state === 'ready') sandboxes?.roomFound();
         },
         title: (view, title) => showTitle(view.id, title),
         progress: (payload) => steps.showProgress(payload),
         checkResult: (payload) => steps.showResult(payload),
         error: (view, payload) => {
           // A full workshop concerns the whole page, not a step: say it where it is seen first.
-          if (payload.code === 'capacity' && view === primary()) showNotice({ state: 'error', message: payload.message });
-          else steps.showError(payload.message);
+          if (payload.code === 'capacity' && view === primary()) {
+            showNotice({ state: 'error', message: payload.message });
+            void sandboxes?.offerRoom();
+          } else steps.showError(payload.message);
         },
       }),
     );
