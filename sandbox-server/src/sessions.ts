@@ -488,7 +488,7 @@ export class SessionManager {
       {
         cap: o.maxSandboxesPerAttendee,
         within: (s) => s.attendee === starting.attendee,
-        full: (held) => `You already have ${held.length} sandboxes in use (${held.map((s) => s.lesson.slug).join(', ')}); the limit is ${o.maxSandboxesPerAttendee}. Stop one below, or close one of those lessons' tabs.`,
+        full: (held) => `You already have ${held.length} ${held.length === 1 ? 'sandbox' : 'sandboxes'} in use (${held.map((s) => s.lesson.slug).join(', ')}); the limit is ${o.maxSandboxesPerAttendee}. Stop one below, or close one of those lessons' tabs.`,
       },
       {
         cap: o.maxSandboxes,

@@ -158,7 +158,7 @@ describe('abuse caps', () => {
     await other.hello('broken-setup');
     await other.until(() => other.closeCode !== undefined, 'the refusal');
     assert.equal(other.errors.at(-1)?.code, 'capacity');
-    assert.match(other.errors.at(-1)!.message, /You already have 1 sandboxes in use \(slow-check\); the limit is 1/);
+    assert.match(other.errors.at(-1)!.message, /You already have 1 sandbox in use \(slow-check\); the limit is 1/);
 
     const second = new TestClient(server.url, await newAttendee(server.url));
     await second.hello('slow-check');

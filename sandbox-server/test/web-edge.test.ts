@@ -81,7 +81,7 @@ describe('the web edge', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom('GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'TRACE', 'PROPFIND', 'M-SEARCH', 'BREW', 'get', 'CONNECT'),
-        fc.constantFrom('/', `/lessons/${LESSON}/`, `/lessons/${LESSON}`, asset, '/api/progress', '/api/health', '/ws', '/no/such/page', '*'),
+        fc.constantFrom('/', `/lessons/${LESSON}/`, `/lessons/${LESSON}`, asset, '/api/progress', '/api/sandboxes', `/api/sandboxes/${LESSON}/stop`, '/api/sandboxes/%2e%2e/stop', '/api/health', '/ws', '/no/such/page', '*'),
         fc.record({
           range: header('bytes=5-3', 'bytes=-5', 'bytes=0-', 'bytes=0-0,2-3,1-1', 'bytes=999999999999-', 'bytes=abc', 'pages=1-2', 'bytes=-0', 'bytes=18446744073709551616-', 'bytes=0-18446744073709551616', 'bytes='),
           'if-range': header('W/"x"', '"x"', 'Thu, 01 Jan 1970 00:00:00 GMT', 'yesterday'),
