@@ -46,7 +46,24 @@ export class StepsUi {
     section.querySelector<HTMLButtonElement>('.check-button')!.disabled = true;
     output.textContent = label;
     output.className = 'feedback';
+    // A solve can take minutes (a cluster coming up): the wait counts its seconds (shown, not
+    // announced: the live region would read every tick).
+    const elapsed = document.createElement('span');
+    elapsed.className = 'busy-elapsed';
+    elapsed.setAttribute('aria-hidden', 'true');
+    output.append(' ', elapsed);
+    const began = performance.now();
+    clearInterval(this.tickers.get(id));
+    this.tickers.set(
+      id,
+      setInterval(() => {
+        if (section.dataset.busy !== 'true' || !elapsed.isConnected) return clearInterval(this.tickers.get(id));
+        elapsed.textContent = `${Math.floor((performance.now() - began) / 1000)} s`;
+      }, 1000),
+    );
   }
+
+  private readonly tickers = new Map<string, ReturnType<typeof setInterval>>();
 
   showResult(result: CheckResultPayload): void {
     const section = this.sections.get(result.step);
