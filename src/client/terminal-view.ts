@@ -79,8 +79,9 @@ export class TerminalView {
     this.reconnectButton = element.querySelector('.reconnect')!;
     this.wait = document.createElement('div');
     this.wait.className = 'terminal-wait';
-    this.wait.setAttribute('role', 'status');
-    this.wait.innerHTML = '<p class="wait-message"></p><progress max="1"></progress><p class="wait-meta"><span class="wait-elapsed"></span> <span class="wait-typed"></span></p>';
+    // Not a live region itself: the status line above announces the same stages once.
+    // The ticking seconds are shown, not announced (a live region would read every tick).
+    this.wait.innerHTML = '<p class="wait-message"></p><progress max="1"></progress><p class="wait-meta"><span class="wait-elapsed" aria-hidden="true"></span> <span class="wait-typed"></span></p>';
     this.waitMessage = this.wait.querySelector('.wait-message')!;
     this.waitElapsed = this.wait.querySelector('.wait-elapsed')!;
     this.waitProgress = this.wait.querySelector('progress')!;
@@ -229,12 +230,12 @@ export class TerminalView {
     this.showElapsed();
   }
 
-  /** The status line and the wait panel say for how long, once a wait passes a second. */
+  /** The wait panel says for how long, once a wait passes a second. */
   private showElapsed(): void {
     const elapsed = performance.now() - this.waitSince;
     const shown = WAITING.has(this.state) && elapsed >= 1000;
     this.waitElapsed.textContent = shown ? duration(elapsed) : '';
-    this.statusText.textContent = shown ? `${this.label} (${duration(elapsed)})` : this.label;
+    if (this.statusText.textContent !== this.label) this.statusText.textContent = this.label;
   }
 
   dispose(): void {
