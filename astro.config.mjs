@@ -3,6 +3,7 @@ import { defineConfig } from 'astro/config';
 import mdx from '@astrojs/mdx';
 import { precompressIntegration } from './src/build/precompress.ts';
 import { lessonsIntegration } from './src/lessons/integration.ts';
+import { scrollableTables } from './src/lessons/rehype-tables.ts';
 import { runnableCodeBlocks } from './src/lessons/shiki-run.ts';
 
 const serverPort = Number(process.env.OPSLAB_DEV_SERVER_PORT ?? 4322);
@@ -12,6 +13,7 @@ export default defineConfig({
   output: 'static',
   integrations: [lessonsIntegration(), mdx(), precompressIntegration()],
   markdown: {
+    rehypePlugins: [scrollableTables],
     shikiConfig: {
       themes: { light: 'github-light', dark: 'github-dark' },
       transformers: [runnableCodeBlocks()],

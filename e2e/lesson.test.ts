@@ -81,16 +81,23 @@ test('Solve it for me runs solve.sh and marks the step solved with help; the ans
   await expect(header.locator('output.feedback')).toContainText('✓ Right');
 });
 
-test('the theme toggle switches light and dark; narrow screens stack text and terminal', async ({ page }) => {
+test('the theme toggle switches light and dark; narrow screens show the text or the terminal, switched at the top', async ({ page }) => {
   await page.goto('/lessons/getting-started/');
   const html = page.locator('html');
   const before = await html.getAttribute('data-theme');
   await page.getByRole('button', { name: 'Switch between light and dark theme' }).click();
   await expect(html).not.toHaveAttribute('data-theme', before!);
   await page.setViewportSize({ width: 600, height: 900 });
-  const text = await page.locator('.lesson-text').boundingBox();
-  const terminals = await page.locator('.terminals').boundingBox();
-  expect(terminals!.y).toBeGreaterThanOrEqual(text!.y + 10);
+  const views = page.getByRole('group', { name: 'Show' });
+  await expect(page.locator('.lesson-text')).toBeVisible();
+  await expect(page.locator('.terminals')).toBeHidden();
+  await views.getByRole('button', { name: 'Terminal' }).click();
+  await expect(page.locator('.terminals')).toBeVisible();
+  await expect(page.locator('.lesson-text')).toBeHidden();
+  const terminals = (await page.locator('.terminals').boundingBox())!;
+  expect(terminals.width).toBeGreaterThanOrEqual(590);
+  await views.getByRole('button', { name: 'Lesson' }).click();
+  await expect(page.locator('.lesson-text')).toBeVisible();
 });
 
 /** A TCP relay between the browser and the server whose connections the test can cut: a real outage. */

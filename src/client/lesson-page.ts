@@ -6,8 +6,8 @@ import type { StatusPayload } from '../../protocol/messages.ts';
 import { enhanceCodeBlocks } from './code-blocks.ts';
 import { fetchProgress } from './progress-api.ts';
 import { initSandboxesPanel } from './sandboxes-panel.ts';
-import { initSplit } from './split.ts';
 import { StepsUi } from './steps.ts';
+import { initTerminalUi } from './terminal-ui.ts';
 import { TerminalView } from './terminal-view.ts';
 
 export function initLessonPage(): void {
@@ -74,24 +74,15 @@ export function initLessonPage(): void {
     badge.hidden = !title;
   };
 
+  // Tabs, split, font size, the keys that leave the terminal, the phone's views and key row.
+  const ui = initTerminalUi(page, views);
   enhanceCodeBlocks(text, (command, terminal) => {
     const view = (terminal && views.find((v) => v.id === terminal)) || visibleView() || primary();
-    if (view.element.hidden) selectTab(view.id);
+    ui.reveal(view.id);
     return view.run(command);
   });
 
   const visibleView = () => views.find((v) => !v.element.hidden);
-  const tabs = [...page.querySelectorAll<HTMLButtonElement>('.terminal-tabs [role=tab]')];
-  const selectTab = (id: string) => {
-    for (const tab of tabs) tab.setAttribute('aria-selected', String(tab.dataset.terminal === id));
-    for (const view of views) view.element.hidden = view.id !== id;
-    const view = views.find((v) => v.id === id);
-    view?.refit();
-    view?.term.focus();
-  };
-  for (const tab of tabs) tab.addEventListener('click', () => selectTab(tab.dataset.terminal!));
-
-  initSplit(page, page.querySelector<HTMLElement>('.gutter')!, () => views.forEach((v) => v.refit()));
 
   // The progress call also issues the attendee cookie that the WebSocket upgrade requires.
   const lesson = page.dataset.lesson!;

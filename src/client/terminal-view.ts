@@ -69,6 +69,8 @@ export class TerminalView {
   private queuedBytes = 0;
   /** This tab lost the terminal to another tab: when that one lets go, take it back. */
   private replaced = false;
+  /** Rewrites input on its way to the shell, when set (the on-screen key row's sticky Ctrl: key-bar.ts). */
+  inputFilter: ((data: string) => string) | undefined;
 
   constructor(
     readonly element: HTMLElement,
@@ -138,7 +140,7 @@ export class TerminalView {
       },
     });
 
-    const input = this.term.onData((data) => this.input(encoder.encode(data)));
+    const input = this.term.onData((data) => this.input(encoder.encode(this.inputFilter?.(data) ?? data)));
     const binary = this.term.onBinary((data) => this.input(Uint8Array.from(data, (c) => c.charCodeAt(0))));
     const resize = this.term.onResize(({ cols, rows }) => this.connection.send({ op: 'resize', cols, rows }));
     const title = this.term.onTitleChange((text) => this.events.title(this, text.slice(0, 80)));

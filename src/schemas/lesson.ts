@@ -36,6 +36,11 @@ export const lessonFrontmatterSchema = z
     /** Shared services the lesson needs (e.g. `openstack`). */
     services: z.array(z.enum(sharedServices)).default([]),
     terminals: z.array(terminalSchema).min(1).default([{ id: 'main', title: 'Terminal' }]),
+    /**
+     * Columns the lesson's commands need (e.g. 132 for `nova list` tables): the page's default split
+     * gives the terminal that many where the window allows. Without it, 80.
+     */
+    columns: z.number().int().min(40).max(250).optional(),
     /** Seconds a check.sh may run before it counts as failed. */
     checkTimeout: z.number().int().positive().max(600).default(30),
     /** Per-step overrides of checkTimeout, keyed by step id. */
