@@ -9,7 +9,7 @@ test('galera: tabs per node, vagrant up from the host tab, validate from mariadb
   test.setTimeout(300_000);
   await page.goto('/lessons/galera/');
   const tabs = page.getByRole('tab');
-  await expect(tabs).toHaveText(['host', 'mariadb-01', 'mariadb-02', 'mariadb-03']);
+  await expect(tabs).toHaveText([/^host$/, /^mariadb-01( · .*)?$/, /^mariadb-02( · .*)?$/, /^mariadb-03( · .*)?$/]);
   const terminal = (id: string) => page.locator(`opslab-terminal[data-terminal="${id}"]`);
   await expect(terminal('host')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
 
@@ -18,7 +18,8 @@ test('galera: tabs per node, vagrant up from the host tab, validate from mariadb
   await tab2.click();
   const node2 = terminal('mariadb-02').locator('.xterm-rows');
   await expect(node2).toContainText('mariadb-02 is not running', { timeout: 30_000 });
-  await expect(tab2.locator('.tab-state')).toHaveText('not created');
+  await expect(tab2.locator('.tab-state')).toHaveText(' · not created');
+  await expect(tab2).toHaveAccessibleName('mariadb-02 · not created');
   // What the attendee types meanwhile is not lost: it waits for the node's shell.
   await terminal('mariadb-02').locator('.xterm-helper-textarea').focus();
   await page.keyboard.type('sudo su -\n');
@@ -27,13 +28,13 @@ test('galera: tabs per node, vagrant up from the host tab, validate from mariadb
   const up = page.locator('section.step[data-step="up"]');
   await up.locator('.code-block').first().getByRole('button', { name: '▶ Run' }).click();
   await expect(terminal('host')).toBeVisible();
-  await expect(tab2.locator('.tab-state')).toHaveText(/starting|syncing|up/, { timeout: 180_000 });
+  await expect(tab2.locator('.tab-state')).toHaveText(/ · (starting|syncing|up)$/, { timeout: 180_000 });
   await expect(terminal('host').locator('.xterm-rows')).toContainText('mariadb-03: Machine booted and ready!', { timeout: 180_000 });
   await up.getByRole('button', { name: 'Check' }).click();
   await expect(up.locator('output.feedback')).toContainText('✓ Three nodes, one Primary component of 3', { timeout: 30_000 });
 
   // mariadb-02's tab opened the node by itself, and the `sudo su -` typed while it waited ran there.
-  await expect(tab2.locator('.tab-state')).toHaveText('up');
+  await expect(tab2.locator('.tab-state')).toHaveText(' · up');
   await tab2.click();
   await expect(node2).toContainText('vagrant@mariadb-02:~$', { timeout: 30_000 });
   await expect(node2).toContainText('root@mariadb-02:~#');

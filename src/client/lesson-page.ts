@@ -70,7 +70,8 @@ export function initLessonPage(): void {
       badge.className = 'tab-state';
       tab.append(badge);
     }
-    badge.textContent = title;
+    // In the tab's name too, as "mariadb-02 · up" (a screen reader reads what is shown).
+    badge.textContent = ` · ${title}`;
     badge.hidden = !title;
   };
 
