@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { loadCatalog } from '../../../src/lessons/catalog.ts';
+import { runCheck } from '../../../sandbox-server/src/checker.ts';
 import { defaultProfiles } from '../../../sandbox-server/src/config.ts';
 import type { Sandbox } from '../../../sandbox-server/src/sandbox/backend.ts';
 import { startTestServer, type TestServer } from '../../../sandbox-server/test/helpers.ts';
@@ -56,6 +58,31 @@ describe('the Galera lab (vagrant)', () => {
     assert.match(out, /mariadb-01: Bootstrapping a new cluster/);
     assert.match(out, /mariadb-03: Machine booted and ready! \(wsrep: Synced, cluster size 3\)/);
     assert.match(await ok('vagrant status'), /mariadb-01 +running[\s\S]*mariadb-02 +running[\s\S]*mariadb-03 +running/);
+  });
+
+  test('validate: an empty answer, one that is no UUID, a node\'s own UUID and another UUID each get their advice, none the value; the right one passes', async () => {
+    // The step as the server runs its check: its timeout, in the checker's view.
+    const step = loadCatalog(server.config.lessonsDir).find((l) => l.slug === 'galera')!.steps.find((s) => s.id === 'validate')!;
+    const check = (answer: string) => runCheck(sandbox, step, answer);
+    const uuid = await status('mariadb-02', 'cluster_state_uuid');
+    const gcomm = await status('mariadb-03', 'gcomm_uuid');
+    assert.match(uuid, /^[0-9a-f-]{36}$/);
+    assert.notEqual(gcomm, uuid);
+    const cases: Array<[string, RegExp]> = [
+      ['  ', /^Type the value of wsrep_cluster_state_uuid into the answer field/],
+      ['Primary', /^"Primary" is not what the cluster reports: wsrep_cluster_state_uuid is a UUID/],
+      [gcomm, /is mariadb-03's wsrep_gcomm_uuid/],
+      ['00000000-1111-2222-3333-444444444444', /^00000000-1111-2222-3333-444444444444 is not the wsrep_cluster_state_uuid the cluster reports now\. In the mariadb-02 tab/],
+    ];
+    for (const [answer, advice] of cases) {
+      const result = await check(answer);
+      assert.equal(result.passed, false, `${JSON.stringify(answer)}: ${result.feedback}`);
+      assert.match(result.feedback, advice);
+      assert.ok(!result.feedback.includes(uuid), `the feedback for ${JSON.stringify(answer)} gives the answer away: ${result.feedback}`);
+    }
+    // As copied from the client's table, in capitals: the value is what counts.
+    const right = await check(`| wsrep_cluster_state_uuid | ${uuid.toUpperCase()} |`);
+    assert.equal(right.passed, true, right.feedback);
   });
 
   test('each node is its own machine: hostname, address, and the cluster seen from it', async () => {

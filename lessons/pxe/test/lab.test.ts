@@ -18,7 +18,8 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { defaultProfiles } from '../../../sandbox-server/src/config.ts';
 import type { Sandbox } from '../../../sandbox-server/src/sandbox/backend.ts';
-import { startTestServer, type TestServer } from '../../../sandbox-server/test/helpers.ts';
+import { newAttendee, startTestServer, TestClient, type TestServer } from '../../../sandbox-server/test/helpers.ts';
+import type { CheckResultPayload } from '../../../protocol/messages.ts';
 
 const LESSON = '/opt/opslab/lesson';
 /** Safety nets only, far beyond what any step takes on a slow machine: a script, a wait, a QEMU boot. */
@@ -223,6 +224,103 @@ describe('the PXE lab', () => {
     for (const stage of ['SeaBIOS', 'iPXE', 'Next server: 10.0.0.1', 'Filename: pxelinux.0', 'PXELINUX 6.04']) assert.ok(console.includes(stage), stage);
     assert.match(await ok(pi, 'grep "sent /tftpboot/pxelinux.0 to" /var/log/dnsmasq.log'), /sent \/tftpboot\/pxelinux.0 to 10\.0\.0\.\d+/);
     for (const sandbox of [pi, other]) assert.equal(await ok(sandbox, 'pgrep -c qemu-system || true; ip link show pxeclient0 2>/dev/null | wc -l'), '0\n0');
+  });
+});
+
+describe('the boot step while the attendee\'s own PC runs in the client tab', () => {
+  let server: TestServer;
+  /** The test's door to the queue, to hold the machine's turn while the attendee's PC waits for it. */
+  let gate: Sandbox;
+  let client: TestClient;
+  let host: TestClient;
+
+  /** Types `command` into a terminal and waits for its end marker; returns what it printed. */
+  async function shell(terminal: TestClient, command: string): Promise<string> {
+    const marker = `done-${Math.random().toString(36).slice(2)}`;
+    const from = terminal.output.length;
+    // In two halves, so that the echo of the typed line does not end the wait: only its output does.
+    terminal.type(`${command}; echo "${marker.slice(0, 5)}""${marker.slice(5)} $?"\r`);
+    await printed(terminal, new RegExp(`${marker} \\d+`), from);
+    return terminal.output.slice(from);
+  }
+  /** Waits for `pattern` in what a terminal printed after `from`, read as text (without escape sequences). */
+  const printed = (terminal: TestClient, pattern: RegExp, from: number, timeoutMs = PATIENCE_MS) =>
+    terminal.until(() => pattern.test(terminal.output.slice(from).replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, '')), `output matching ${pattern}`, timeoutMs);
+  /** The boot step's check as the page asks for it; the check may boot a PC of its own (minutes on a busy machine). */
+  async function checkBoot(): Promise<CheckResultPayload> {
+    const before = client.results.length;
+    client.send({ op: 'check', request: { step: 'boot' } });
+    await client.until(() => client.results.length > before, 'the result of checking boot', BOOT_PATIENCE_MS);
+    return client.results.at(-1)!;
+  }
+  const qemus = async () => /qemus:(\d+)/.exec(await shell(host, 'echo "qemus:$(pgrep -c qemu-system)"'))?.[1];
+
+  before(async () => {
+    server = await startTestServer({ machineTurns: { slots: 1, seconds: LONG_TURN_SECONDS } });
+    gate = await server.backend.create({ id: 'pxe-own-pc-gate', lessonDir: join(server.config.stagingDir, 'lessons', 'pxe'), ...defaultProfiles.small, machineTurns: true });
+    // One attendee, two tabs of one sandbox: the client console and the pxe-server.
+    const cookie = await newAttendee(server.url);
+    client = new TestClient(server.url, cookie);
+    await client.hello('pxe', 'client');
+    await client.ready();
+    host = new TestClient(server.url, cookie);
+    await host.hello('pxe', 'server');
+    await host.ready();
+    for (const step of ['network', 'nat', 'dhcp', 'menu']) {
+      const solved = await client.solve(step);
+      assert.equal(solved.passed, true, `${step}: ${solved.feedback}`);
+    }
+  });
+  after(async () => {
+    await client.close();
+    await host.close();
+    await server.stop();
+  });
+
+  // The attendee's PC goes through its life in order, one test per stage: queued, showing the menu,
+  // outdated by a new title, quit.
+  let booting = 0;
+
+  test('queued behind another turn: the check says the PC waits for its turn', async () => {
+    // The attendee's PC queues behind the test's turn: arranged, not raced.
+    const release = await holdTurn(join(server.config.stagingDir, 'turns', `${gate.uid}.sock`));
+    try {
+      booting = client.output.length;
+      client.type('pxe-client\r');
+      await printed(client, /1 ahead of you/, booting);
+      const waiting = await checkBoot();
+      assert.equal(waiting.passed, false, waiting.feedback);
+      assert.match(waiting.feedback, /^Your PC waits for its turn in the client tab/);
+    } finally {
+      release();
+    }
+  });
+
+  test('showing the menu: the check passes while the PC runs, and leaves it running', async () => {
+    await printed(client, /Opslab PXE Boot Menu/, booting, BOOT_PATIENCE_MS);
+    const shown = await checkBoot();
+    assert.equal(shown.passed, true, shown.feedback);
+    assert.match(shown.feedback, /shows your menu "Opslab PXE Boot Menu" in the client tab\.$/);
+    assert.equal(await qemus(), '1', 'one QEMU: the attendee\'s, and none of the check\'s');
+  });
+
+  test('a title the running PC has not shown: the check says quit it with Ctrl-A X', async () => {
+    await shell(host, "sed -i 's/^MENU TITLE .*/MENU TITLE Second light/' /tftpboot/pxelinux.cfg/pxe.conf");
+    const renamed = await checkBoot();
+    assert.equal(renamed.passed, false, renamed.feedback);
+    assert.match(renamed.feedback, /^Your PC is still running in the client tab: quit it with Ctrl-A X, then Check again\. \(Its screen does not show your menu "Second light"/);
+    assert.equal(await qemus(), '1');
+  });
+
+  test('quit with Ctrl-A X: the check boots a PC of its own and passes', async () => {
+    const from = client.output.length;
+    client.type('\x01x');
+    // (QEMU's last words may land inside an escape sequence it had begun: "Terminated" is whole.)
+    await printed(client, /Terminated\r?\n[\s\S]*# $/, from);
+    assert.equal(await qemus(), '0');
+    const off = await checkBoot();
+    assert.equal(off.passed, true, off.feedback);
+    assert.match(off.feedback, /The check's own PC showed your menu "Second light"/);
   });
 });
 
