@@ -157,19 +157,17 @@ test('Ctrl + / Ctrl − and A−/A+ resize the terminal\'s text (not the page), 
   // Ctrl + in the terminal: larger text (so fewer columns here, where the text is at its minimum), no page zoom.
   await terminal.locator('.xterm-helper-textarea').focus();
   const before = await cols();
-  const prevented = page.evaluate(
-    () =>
-      new Promise<boolean>((resolve) => {
-        const seen = (event: KeyboardEvent) => {
-          if (event.key !== '=') return;
-          window.removeEventListener('keydown', seen);
-          resolve(event.defaultPrevented);
-        };
-        window.addEventListener('keydown', seen);
-      }),
-  );
+  // The listener is in place before the key is sent (an evaluate left pending may run after it).
+  await page.evaluate(() => {
+    const seen = (event: KeyboardEvent) => {
+      if (event.key !== '=') return;
+      window.removeEventListener('keydown', seen);
+      (window as unknown as { zoomKeyPrevented: boolean }).zoomKeyPrevented = event.defaultPrevented;
+    };
+    window.addEventListener('keydown', seen);
+  });
   await page.keyboard.press('Control+Equal');
-  expect(await prevented, 'Ctrl+= is kept from the browser (no page zoom)').toBe(true);
+  await expect.poll(() => page.evaluate(() => (window as unknown as { zoomKeyPrevented?: boolean }).zoomKeyPrevented), { message: 'Ctrl+= is kept from the browser (no page zoom)' }).toBe(true);
   await expect.poll(rowsFont).toBe('15px');
   await expect.poll(cols).toBeLessThan(before);
   expect(await fontSize()).toBe('15');
