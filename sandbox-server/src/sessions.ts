@@ -281,7 +281,7 @@ export class LessonSession {
       // Typed once the shell has printed its prompt, so that it shows after the prompt, as if typed
       // by hand; a shell that prints nothing still gets it after a moment.
       const command = new TextEncoder().encode(`${spec.command}\r`);
-      void Promise.race([terminal.started, new Promise((resolve) => setTimeout(resolve, 2000))]).then(() => terminal.write(command));
+      terminal.typeFirst(command, Promise.race([terminal.started, new Promise((resolve) => setTimeout(resolve, 2000))]));
     }
     return terminal;
   }

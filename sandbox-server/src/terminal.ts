@@ -128,7 +128,32 @@ export class Terminal {
   /** False when the input was dropped: the program in the terminal has not read the last megabyte. */
   write(data: Uint8Array): boolean {
     if (this.exited) return true;
+    if (this.held) {
+      if (this.heldBytes + data.length > MAX_INPUT_BACKLOG) return false;
+      this.held.push(data);
+      this.heldBytes += data.length;
+      return true;
+    }
     return this.input.write(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+  }
+
+  /** Input written while the terminal's own command waits to be typed: it follows the command. */
+  private held: Uint8Array[] | undefined;
+  private heldBytes = 0;
+
+  /**
+   * Types `command` when `when` resolves, as the terminal's first input: whatever the attendee
+   * typed meanwhile (typed ahead, a Run) is written after it, in order, never into the middle.
+   */
+  typeFirst(command: Uint8Array, when: Promise<unknown>): void {
+    this.held = [];
+    void when.then(() => {
+      const held = this.held ?? [];
+      this.held = undefined;
+      this.heldBytes = 0;
+      this.write(command);
+      for (const data of held) this.write(data);
+    });
   }
 
   resize(cols: number, rows: number): void {

@@ -103,6 +103,16 @@ describe('sandbox server over WebSocket', () => {
     await client.close();
   });
 
+  test('keys typed before a terminal\'s own command is typed follow the command, never precede it', async () => {
+    const client = new TestClient(server.url, await newAttendee(server.url));
+    await client.hello('galera', 'mariadb-02');
+    client.type('sudo su -\r');
+    await client.untilOutput(/is not running/, 30_000);
+    assert.ok(client.output.includes('root@host:~# vagrant ssh mariadb-02'), JSON.stringify(client.output));
+    assert.doesNotMatch(client.output, /su -vagrant ssh/);
+    await client.close();
+  });
+
   test('resize reaches the pty', async () => {
     const client = new TestClient(server.url, await newAttendee(server.url));
     await client.hello(LESSON, 'main', 80, 24);
