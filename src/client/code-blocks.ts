@@ -1,14 +1,16 @@
 /** Adds Copy to every code block and ▶ Run to blocks marked `run` and to solutions' blocks (typed into the terminal). */
-export function enhanceCodeBlocks(root: HTMLElement, run: (command: string, terminal: string | undefined) => boolean): void {
+export function enhanceCodeBlocks(root: HTMLElement, run: (command: string, terminal: string | undefined, inSolution: boolean) => boolean): void {
   for (const pre of root.querySelectorAll<HTMLPreElement>('pre')) {
     const code = () => (pre.querySelector('code')?.textContent ?? pre.textContent ?? '').replace(/\n+$/, '');
     const actions = document.createElement('div');
     actions.className = 'code-actions';
-    // A solution's commands can be run like any other block's (into the terminal its block names, or the one in view).
-    if (pre.dataset.run !== undefined || pre.closest('details.solution')) {
+    // A solution's commands can be run like any other block's: into the terminal its block names,
+    // else the lesson's first one (not the tab in view: a node's shell is no place for `vagrant up`).
+    const inSolution = pre.closest('details.solution') !== null;
+    if (pre.dataset.run !== undefined || inSolution) {
       const runButton = button('▶ Run', 'Type this into the terminal and run it');
       runButton.classList.add('run');
-      runButton.addEventListener('click', () => flash(runButton, run(code(), pre.dataset.run || undefined) ? 'Sent' : 'Not connected'));
+      runButton.addEventListener('click', () => flash(runButton, run(code(), pre.dataset.run || undefined, inSolution) ? 'Sent' : 'Not connected'));
       actions.append(runButton);
     }
     const copy = button('Copy', 'Copy to the clipboard');

@@ -77,8 +77,8 @@ export function initLessonPage(): void {
 
   // Tabs, split, font size, the keys that leave the terminal, the phone's views and key row.
   const ui = initTerminalUi(page, views);
-  enhanceCodeBlocks(text, (command, terminal) => {
-    const view = (terminal && views.find((v) => v.id === terminal)) || visibleView() || primary();
+  enhanceCodeBlocks(text, (command, terminal, inSolution) => {
+    const view = (terminal && views.find((v) => v.id === terminal)) || (inSolution ? primary() : visibleView() || primary());
     ui.reveal(view.id);
     return view.run(command);
   });
