@@ -44,6 +44,8 @@ export function initLessonPage(): void {
       new TerminalView(element, {
         status: (view, payload) => {
           if (view === primary()) showNotice(payload);
+          // The title belongs to the shell that set it: a new start has none yet.
+          if (payload.state !== 'ready') showTitle(view.id, '');
           if (view === primary() && payload.state === 'ready') sandboxes?.roomFound();
         },
         title: (view, title) => showTitle(view.id, title),
@@ -54,7 +56,7 @@ export function initLessonPage(): void {
           if (payload.code === 'capacity' && view === primary()) {
             showNotice({ state: 'error', message: payload.message });
             void sandboxes?.offerRoom();
-          } else steps.showError(payload.message);
+          } else if (view === primary()) steps.showError(payload.message); // checks go through the first terminal only
         },
       }),
     );

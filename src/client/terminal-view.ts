@@ -110,12 +110,18 @@ export class TerminalView {
         this.flow.reset();
         this.setState('connecting', 'attaching…');
         // Sent after the hello: the server keeps it until the shell is attached.
-        for (const data of this.queued.splice(0)) this.connection.send({ op: 'input', data });
-        this.queuedBytes = 0;
+        for (const data of this.queued.splice(0)) {
+          this.connection.send({ op: 'input', data });
+          this.unconfirmed.push(data);
+        }
       },
       output: (data) => this.term.write(data, this.flow.written(data.length)),
       status: (payload) => {
-        if (payload.state === 'ready') this.refusal = undefined;
+        if (payload.state === 'ready') {
+          this.refusal = undefined;
+          this.unconfirmed = [];
+          this.queuedBytes = 0;
+        }
         if (payload.elapsedMs !== undefined) this.waitSince = performance.now() - payload.elapsedMs;
         this.setState(payload.state, statusLabel(payload), payload.progress);
         this.events.status(this, payload);
@@ -131,6 +137,8 @@ export class TerminalView {
       exit: () => this.setState('exited', 'the shell exited'),
       disconnected: (reason, retryInMs) => {
         if (this.state === 'exited') return;
+        // What was sent before the shell was there goes again on the next socket.
+        this.queued.unshift(...this.unconfirmed.splice(0));
         // A refusal (the workshop is full) stays on screen while the retries wait for a free sandbox.
         if (retryInMs !== undefined) this.setState('connecting', `${this.refusal ?? 'connection lost'} — retrying in ${Math.ceil(retryInMs / 1000)} s`);
         else {
@@ -162,7 +170,10 @@ export class TerminalView {
     const onTheme = (event: Event) => (this.term.options.theme = themes[(event as CustomEvent<Theme>).detail]);
     window.addEventListener(THEME_EVENT, onTheme);
     this.disposers.push(() => window.removeEventListener(THEME_EVENT, onTheme));
-    const onReconnect = () => this.connection.connect();
+    const onReconnect = () => {
+      this.replaced = false;
+      this.connection.connect();
+    };
     this.reconnectButton.addEventListener('click', onReconnect);
     this.disposers.push(() => this.reconnectButton.removeEventListener('click', onReconnect));
   }
@@ -189,22 +200,33 @@ export class TerminalView {
 
   /** What the attendee types: sent now, or kept for the shell while there is no socket. */
   private input(data: Uint8Array): boolean {
+    if (this.state !== 'ready' && this.state !== 'exited' && this.state !== 'error' && this.queuedBytes + data.length > MAX_QUEUED_INPUT) {
+      this.waitTyped.textContent = `· ${this.queuedBytes} typed keys kept; no more until your shell is ready`;
+      return false;
+    }
     if (this.connection.send({ op: 'input', data })) {
-      if (this.state !== 'ready') this.showTyped(data.length);
+      if (this.state !== 'ready') {
+        // Kept until the shell is there: a socket lost before then (a refusal, a network blip) sends it again.
+        this.unconfirmed.push(data);
+        this.queuedBytes += data.length;
+        this.showTyped();
+      }
       return true;
     }
-    if (this.state === 'exited' || this.state === 'error' || this.queuedBytes + data.length > MAX_QUEUED_INPUT) return false;
+    if (this.state === 'exited' || this.state === 'error') return false;
     this.queued.push(data);
     this.queuedBytes += data.length;
-    this.showTyped(data.length);
+    this.showTyped();
     return true;
   }
 
-  private typedWhileWaiting = 0;
+  /** Sent while the shell was not there yet, not known to have reached it. */
+  private unconfirmed: Uint8Array[] = [];
 
-  private showTyped(bytes: number): void {
-    this.typedWhileWaiting += bytes;
-    this.waitTyped.textContent = `· ${this.typedWhileWaiting} typed key${this.typedWhileWaiting === 1 ? '' : 's'} kept for your shell`;
+  /** How many typed bytes (keys, near enough) wait for the shell, on the wait panel. */
+  private showTyped(): void {
+    const n = this.queuedBytes;
+    this.waitTyped.textContent = n > 0 ? `· ${n} typed key${n === 1 ? '' : 's'} kept for your shell` : '';
   }
 
   private setState(state: ViewState, label: string, progress?: { done: number; total: number }): void {
@@ -215,10 +237,7 @@ export class TerminalView {
     this.reconnectButton.textContent = state === 'exited' ? 'Start a new shell' : this.replaced ? 'Use it here' : 'Reconnect';
     const waiting = WAITING.has(state);
     if (waiting && !wasWaiting) this.waitSince = performance.now();
-    if (!waiting) {
-      this.typedWhileWaiting = 0;
-      this.waitTyped.textContent = '';
-    }
+    this.showTyped();
     this.wait.hidden = !waiting;
     this.waitMessage.textContent = label.charAt(0).toUpperCase() + label.slice(1);
     if (progress) {
