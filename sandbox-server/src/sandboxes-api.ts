@@ -68,6 +68,7 @@ export async function handleSandboxes(req: IncomingMessage, res: ServerResponse,
     stopped = await deps.sessions.stop(attendee, slug, STOPPED_BY_ATTENDEE);
   } catch (error) {
     if (error instanceof SessionError && error.code === 'unknown-lesson') return json(res, 404, { error: error.message });
+    if (error instanceof SessionError && error.code === 'busy') return json(res, 409, { error: error.message });
     throw error;
   }
   if (res.destroyed) return;

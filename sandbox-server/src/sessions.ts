@@ -87,7 +87,7 @@ class StartReport {
 
 export class SessionError extends Error {
   constructor(
-    readonly code: 'unknown-lesson' | 'unknown-terminal' | 'unknown-step' | 'sandbox-failed' | 'not-ready' | 'capacity',
+    readonly code: 'unknown-lesson' | 'unknown-terminal' | 'unknown-step' | 'sandbox-failed' | 'not-ready' | 'capacity' | 'busy',
     message: string,
   ) {
     super(message);
@@ -132,6 +132,11 @@ export class LessonSession {
 
   get lesson(): Lesson {
     return this.staged.lesson;
+  }
+
+  /** Its sandbox runs (started, not being started). */
+  get running(): boolean {
+    return Boolean(this.sandbox?.alive) && this.starting === undefined;
   }
 
   /** Holds a sandbox nobody uses now: the caps may stop it to make room (progress stays recorded). */
@@ -471,6 +476,9 @@ export class SessionManager {
     if (!this.lessons.has(slug)) throw new SessionError('unknown-lesson', `there is no lesson "${slug}"`);
     const session = this.sessions.get(`${attendee}/${slug}`);
     if (!session?.holdsSandbox) return false;
+    // A start runs to its end (closing it meanwhile would leave its work uncounted by the caps
+    // until it finished, and its page would start it again): it can be stopped once it runs.
+    if (!session.running) throw new SessionError('busy', 'it is still starting: stop it once it is running');
     log.info({ session: session.key }, 'stopped by its attendee');
     await session.stop(message);
     return true;

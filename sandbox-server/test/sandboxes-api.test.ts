@@ -11,6 +11,7 @@ import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import type { SandboxList, StopResult } from '../../protocol/sandboxes.ts';
 import { STOPPED_BY_ATTENDEE } from '../src/sandboxes-api.ts';
+import { join } from 'node:path';
 import { newAttendee, startTestServer, TestClient, type TestServer } from './helpers.ts';
 
 interface Answer {
@@ -224,5 +225,26 @@ describe('the attendee\'s sandboxes over HTTP', () => {
     assert.deepEqual((await list(alice)).sandboxes.map((s) => s.lesson), ['getting-started', 'galera']);
     assert.equal(first.statuses.at(-1)?.state, 'ready', 'the other lesson was left alone');
     await Promise.all([first.close(), second.close(), retry.close()]);
+  });
+});
+
+describe('a sandbox still starting', () => {
+  test('is not stopped (409): its start runs to its end and the terminal gets its shell', async () => {
+    const server = await startTestServer({ lessonsDir: join(import.meta.dirname, 'fixtures/lessons') });
+    try {
+      const cookie = await newAttendee(server.url);
+      const client = new TestClient(server.url, cookie);
+      await client.hello('slow-setup');
+      await client.until(() => client.statuses.some((s) => s.message === 'Setting up the lesson in your sandbox…'), 'the setup stage');
+      const answer = await api(server.port, 'POST', '/api/sandboxes/slow-setup/stop', { cookie, origin: server.url });
+      assert.equal(answer.status, 409, JSON.stringify(answer.body));
+      assert.match(String(answer.body.error), /still starting/);
+      await client.ready();
+      const stopped = await api(server.port, 'POST', '/api/sandboxes/slow-setup/stop', { cookie, origin: server.url });
+      assert.equal(stopped.status, 200, JSON.stringify(stopped.body));
+      await client.close();
+    } finally {
+      await server.stop();
+    }
   });
 });
