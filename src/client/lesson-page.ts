@@ -67,6 +67,7 @@ export function initLessonPage(): void {
     const tab = page.querySelector<HTMLElement>(`.terminal-tabs [role=tab][data-terminal="${CSS.escape(id)}"]`);
     if (!tab) return;
     let badge = tab.querySelector<HTMLElement>('.tab-state');
+    if (!title) return badge?.remove(); // no title, no trace of one in the tab's name or text
     if (!badge) {
       badge = document.createElement('span');
       badge.className = 'tab-state';
@@ -74,7 +75,6 @@ export function initLessonPage(): void {
     }
     // In the tab's name too, as "mariadb-02 · up" (a screen reader reads what is shown).
     badge.textContent = ` · ${title}`;
-    badge.hidden = !title;
   };
 
   // Tabs, split, font size, the keys that leave the terminal, the phone's views and key row.
