@@ -63,9 +63,11 @@ export class TerminalView {
   /** When the current wait began (page clock), and the ticking that shows it. */
   private waitSince = performance.now();
   private waitTicker: ReturnType<typeof setInterval> | undefined;
-  private label = '';
   /** Input typed while there is no socket, sent as soon as there is one. */
   private queued: Uint8Array[] = [];
+  /** Sent while the shell was not there yet, not known to have reached it. */
+  private unconfirmed: Uint8Array[] = [];
+  /** Bytes in `queued` and `unconfirmed`: what the wait panel counts and the bound applies to. */
   private queuedBytes = 0;
   /** This tab lost the terminal to another tab: when that one lets go, take it back. */
   private replaced = false;
@@ -220,9 +222,6 @@ export class TerminalView {
     return true;
   }
 
-  /** Sent while the shell was not there yet, not known to have reached it. */
-  private unconfirmed: Uint8Array[] = [];
-
   /** How many typed bytes (keys, near enough) wait for the shell, on the wait panel. */
   private showTyped(): void {
     const n = this.queuedBytes;
@@ -232,7 +231,7 @@ export class TerminalView {
   private setState(state: ViewState, label: string, progress?: { done: number; total: number }): void {
     const wasWaiting = WAITING.has(this.state);
     this.element.dataset.state = state;
-    this.label = label;
+    this.statusText.textContent = label;
     this.reconnectButton.hidden = !(state === 'exited' || state === 'error');
     this.reconnectButton.textContent = state === 'exited' ? 'Start a new shell' : this.replaced ? 'Use it here' : 'Reconnect';
     const waiting = WAITING.has(state);
@@ -256,7 +255,6 @@ export class TerminalView {
     const elapsed = performance.now() - this.waitSince;
     const shown = WAITING.has(this.state) && elapsed >= 1000;
     this.waitElapsed.textContent = shown ? duration(elapsed) : '';
-    if (this.statusText.textContent !== this.label) this.statusText.textContent = this.label;
   }
 
   dispose(): void {
