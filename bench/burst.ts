@@ -6,8 +6,9 @@
  */
 import { BenchAttendee } from './attendee.ts';
 import { measureEcho } from './shell.ts';
-import { machineBusyMs, startBenchServer } from './server.ts';
-import { summarize, type LatencyRow } from './stats.ts';
+import { measureBareBwrapCpu } from './sandbox-start.ts';
+import { machineBusyMs, startBenchServer, type BenchServer, type LoopDelay } from './server.ts';
+import { summarize, type FigureRow, type LatencyRow } from './stats.ts';
 
 const LESSON = 'getting-started';
 
@@ -24,10 +25,12 @@ interface Arrival {
   busyMs: number;
   /** The typing attendee's keystroke → echo during the arrivals. */
   echo: number[];
+  /** The server's event-loop delay during the arrivals. */
+  loop: LoopDelay;
 }
 
 /** Connects every attendee at its offset (ms after the start) and times connect → prompt. */
-async function arrive(attendees: BenchAttendee[], offsetOf: (i: number) => number, typist: BenchAttendee): Promise<Arrival> {
+async function arrive(server: BenchServer, attendees: BenchAttendee[], offsetOf: (i: number) => number, typist: BenchAttendee): Promise<Arrival> {
   const samples: number[] = [];
   const failures: string[] = [];
   const echo: number[] = [];
@@ -35,6 +38,7 @@ async function arrive(attendees: BenchAttendee[], offsetOf: (i: number) => numbe
   const typing = (async () => {
     while (arriving) echo.push(...(await measureEcho(typist, 20)));
   })();
+  await server.loopDelay(); // from here on
   const start = performance.now();
   const busyBefore = machineBusyMs();
   await Promise.all(
@@ -52,39 +56,52 @@ async function arrive(attendees: BenchAttendee[], offsetOf: (i: number) => numbe
     }),
   );
   const busyMs = machineBusyMs() - busyBefore;
+  const loop = await server.loopDelay();
   arriving = false;
   await typing;
-  return { samples, failures, busyMs, echo };
+  return { samples, failures, busyMs, echo, loop };
 }
 
-function burstRows(what: string, n: number, arrival: Arrival): LatencyRow[] {
+function burstRows(what: string, n: number, arrival: Arrival, target: { p99Ms: number }, bareBwrapCpuMs: number): { rows: LatencyRow[]; figures: FigureRow[] } {
   const p99 = arrival.samples.length > 0 ? summarize(arrival.samples).p99 : Infinity;
   const failed = arrival.failures.length > 0 ? `; ${arrival.failures.length} got no prompt: ${[...new Set(arrival.failures)].slice(0, 3).join(' | ')}` : '';
-  const cpu = `; machine CPU ${(arrival.busyMs / n).toFixed(0)} ms per attendee`;
-  return [
-    { what: `${what} → prompt (${arrival.samples.length}/${n} got a prompt${failed}${cpu})`, samples: arrival.samples, target: 'all get a prompt; p99 ≤ 2 s', met: arrival.failures.length === 0 && p99 <= 2000 },
-    { what: `keystroke → echo of an attendee already there, while ${what.replace(/^burst: /, '')}`, samples: arrival.echo, target: 'p99 ≤ 20 ms', met: summarize(arrival.echo).p99 <= 20 },
-  ];
+  const cpu = arrival.busyMs / n;
+  const during = what.replace(/^burst: /, '');
+  return {
+    rows: [
+      { what: `${what} → prompt (${arrival.samples.length}/${n} got a prompt${failed})`, samples: arrival.samples, target: `all get a prompt; p99 ≤ ${target.p99Ms / 1000} s`, met: arrival.failures.length === 0 && p99 <= target.p99Ms },
+      { what: `keystroke → echo of an attendee already there, while ${during}`, samples: arrival.echo, target: 'p99 ≤ 20 ms', met: summarize(arrival.echo).p99 <= 20 },
+    ],
+    figures: [
+      { what: `machine CPU per attendee, while ${during}`, value: `${cpu.toFixed(0)} ms = ${(cpu / bareBwrapCpuMs).toFixed(1)}× the floor`, floor: `${bareBwrapCpuMs.toFixed(0)} ms (a bare \`bwrap --unshare-all … true\`)`, target: '≤ 5× the floor', met: cpu <= 5 * bareBwrapCpuMs },
+      { what: `the server's event-loop delay, while ${during}`, value: `p50 ${arrival.loop.p50.toFixed(1)} ms, p99 ${arrival.loop.p99.toFixed(1)} ms, max ${arrival.loop.max.toFixed(1)} ms`, target: 'p99 ≤ 10 ms', met: arrival.loop.p99 <= 10 },
+    ],
+  };
 }
 
-export async function benchBurst(options: BurstOptions): Promise<LatencyRow[]> {
+export async function benchBurst(options: BurstOptions): Promise<{ rows: LatencyRow[]; figures: FigureRow[] }> {
   const n = options.attendees;
   const cases = [
-    { what: `burst: ${n} attendees connect within ${options.windowMs / 1000} s (evenly spread)`, offset: (i: number) => (i * options.windowMs) / n },
-    { what: `burst: ${n} attendees connect at the same instant`, offset: () => 0 },
+    { what: `burst: ${n} attendees connect within ${options.windowMs / 1000} s (evenly spread)`, offset: (i: number) => (i * options.windowMs) / n, target: { p99Ms: 2000 } },
+    { what: `burst: ${n} attendees connect at the same instant`, offset: () => 0, target: { p99Ms: 5000 } },
   ];
+  const bareBwrapCpuMs = await measureBareBwrapCpu(20);
   const rows: LatencyRow[] = [];
-  for (const { what, offset } of cases) {
-    const server = await startBenchServer(options.uidBase, { OPSLAB_MAX_SANDBOXES: String(Math.max(200, n + 11)) });
+  const figures: FigureRow[] = [];
+  for (const { what, offset, target } of cases) {
+    // The whole room comes from one address here (loopback): its per-address cap must not be what is measured.
+    const server = await startBenchServer(options.uidBase, { OPSLAB_MAX_SANDBOXES: String(Math.max(200, n + 11)), OPSLAB_MAX_SANDBOXES_PER_ADDRESS: String(n + 11) });
     try {
       // Cookies first, as if each attendee had the page open already.
       const attendees = await Promise.all(Array.from({ length: n }, () => BenchAttendee.create(server.url)));
       const typist = await BenchAttendee.join(server.url, LESSON);
-      rows.push(...burstRows(what, n, await arrive(attendees, offset, typist)));
+      const result = burstRows(what, n, await arrive(server, attendees, offset, typist), target, bareBwrapCpuMs);
+      rows.push(...result.rows);
+      figures.push(...result.figures);
       for (const a of [typist, ...attendees]) a.close();
     } finally {
       await server.stop();
     }
   }
-  return rows;
+  return { rows, figures };
 }

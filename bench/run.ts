@@ -77,7 +77,11 @@ try {
     latency.push(...echo.latency);
     figures.push(...echo.figures);
   }
-  if (await run('burst')) latency.push(...(await benchBurst({ attendees: sizes.burst, windowMs: sizes.burstWindowMs, uidBase: 810_000 })));
+  if (await run('burst')) {
+    const burst = await benchBurst({ attendees: sizes.burst, windowMs: sizes.burstWindowMs, uidBase: 810_000 });
+    latency.push(...burst.rows);
+    figures.push(...burst.figures);
+  }
   if (await run('reaping')) latency.push(...(await benchReaping({ attendees: sizes.reaped, keys: sizes.keys, uidBase: 815_000 })));
   if (await run('browser')) {
     const server = await startBenchServer(830_000);

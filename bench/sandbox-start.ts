@@ -1,69 +1,84 @@
 /**
- * What the hardening costs at sandbox start: the same bubblewrap sandbox created (and a command
- * run in it) with the full launcher — cgroups created and joined, seccomp filter, descriptors
- * closed — and without it (no cgroups; a shell passthrough instead of sandbox-exec), interleaved.
+ * What a sandbox start and an exec in it cost, beside what the machine itself costs for the same
+ * kind of work, measured in the same run through the same spawner (so figures from different
+ * machines compare as ratios): a fork+exec of a static binary, and a bare
+ * `bwrap --unshare-all … true` (no cgroups, no seccomp, no uid drop, no lesson, no checker's view).
  */
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stagePlatform } from '../sandbox-server/src/lesson-staging.ts';
 import { defaultProfiles } from '../sandbox-server/src/config.ts';
+import { stagePlatform } from '../sandbox-server/src/lesson-staging.ts';
 import { BwrapBackend, defaultTmpfsBytes } from '../sandbox-server/src/sandbox/bwrap.ts';
 import { Cgroups } from '../sandbox-server/src/sandbox/cgroups.ts';
-import { sandboxExecPath } from '../sandbox-server/src/sandbox/native.ts';
+import { spawnerPath } from '../sandbox-server/src/sandbox/native.ts';
+import { Spawner } from '../sandbox-server/src/sandbox/spawner.ts';
+import { machineBusyMs } from './server.ts';
 
 export interface StartCost {
-  hardenedCreate: number[];
-  plainCreate: number[];
-  hardenedExec: number[];
-  plainExec: number[];
+  /** Fork+exec of a static binary, through the spawner. */
+  staticExec: number[];
+  /** A bare bwrap --unshare-all start of `true`, through the spawner. */
+  bareBwrap: number[];
+  /** Machine CPU (all processes) per bare bwrap start, in ms. */
+  bareBwrapCpuMs: number;
+  /** A sandbox as the server makes it: cgroups, uid, seccomp, lesson binds, the checker's view. */
+  create: number[];
+  /** `true` run in such a sandbox (its namespaces, cgroups and filter). */
+  exec: number[];
+}
+
+const BARE_BWRAP = ['bwrap', '--unshare-all', '--ro-bind', '/usr', '/usr', '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64', '--symlink', 'usr/bin', '/bin', '--proc', '/proc', '--dev', '/dev', '--', '/usr/bin/true'];
+
+/** Machine CPU (all processes, all cores) per bare bwrap start, in ms: the burst rows' floor. */
+export async function measureBareBwrapCpu(iterations: number): Promise<number> {
+  const spawner = new Spawner(spawnerPath());
+  try {
+    for (let i = 0; i < 3; i++) await spawner.run({ argv: BARE_BWRAP, env: { PATH: '/usr/bin:/bin' }, output: 'none' }).exited;
+    const busyBefore = machineBusyMs();
+    for (let i = 0; i < iterations; i++) await spawner.run({ argv: BARE_BWRAP, env: { PATH: '/usr/bin:/bin' }, output: 'none' }).exited;
+    return (machineBusyMs() - busyBefore) / iterations;
+  } finally {
+    await spawner.close();
+  }
 }
 
 export async function measureStartCost(iterations: number, lessonDir: string): Promise<StartCost> {
   const work = mkdtempSync(join(tmpdir(), 'opslab-bench-start-'));
   chmodSync(work, 0o755);
-  // Skips sandbox-exec's options and execs the rest: the launcher's shape without its work. The
-  // checker's view has no shape without sandbox-exec: that one runs it, only without cgroups.
-  const passthrough = join(work, 'passthrough');
-  writeFileSync(
-    passthrough,
-    [
-      '#!/bin/sh',
-      'case " $* " in *" --check-view "*)',
-      '  for a; do shift; if [ -n "$skip" ]; then skip=; continue; fi; if [ "$a" = --cgroup ]; then skip=1; continue; fi; set -- "$@" "$a"; done',
-      `  exec ${sandboxExecPath()} "$@";;`,
-      'esac',
-      'while [ "$1" != "--" ]; do shift; done',
-      'shift',
-      'exec "$@"',
-      '',
-    ].join('\n'),
-    { mode: 0o755 },
-  );
-  const platformDir = stagePlatform(join(work, 'staging'));
-  const common = { uidCount: 100, platformDir, tmpfsBytes: defaultTmpfsBytes };
-  const cgroups = new Cgroups('740000');
-  const hardened = new BwrapBackend({ ...common, uidBase: 740_000, sandboxExec: sandboxExecPath(), cgroups });
-  const plain = new BwrapBackend({ ...common, uidBase: 740_100, sandboxExec: passthrough, cgroups: undefined });
-  const cost: StartCost = { hardenedCreate: [], plainCreate: [], hardenedExec: [], plainExec: [] };
+  const staticTrue = join(work, 'true');
+  writeFileSync(`${staticTrue}.c`, 'int main(void) { return 0; }\n');
+  execFileSync('gcc', ['-O2', '-static', '-o', staticTrue, `${staticTrue}.c`]);
+  const spawner = new Spawner(spawnerPath());
+  const env = { PATH: '/usr/bin:/bin' };
+  const timed = async (argv: string[]) => {
+    const started = performance.now();
+    const exit = await spawner.run({ argv, env, output: 'none' }).exited;
+    if (exit.code !== 0) throw new Error(`${argv[0]} failed: ${exit.error || exit.code}`);
+    return performance.now() - started;
+  };
+  const backend = new BwrapBackend({ uidCount: 100, uidBase: 740_000, platformDir: stagePlatform(join(work, 'staging')), tmpfsBytes: defaultTmpfsBytes, spawner: spawnerPath(), cgroups: new Cgroups('740000') });
+  const cost: StartCost = { staticExec: [], bareBwrap: [], bareBwrapCpuMs: 0, create: [], exec: [] };
   try {
+    spawner.start();
+    for (let i = 0; i < 3; i++) await timed(BARE_BWRAP); // warm the page cache
+    const busyBefore = machineBusyMs();
+    for (let i = 0; i < iterations; i++) cost.bareBwrap.push(await timed(BARE_BWRAP));
+    cost.bareBwrapCpuMs = (machineBusyMs() - busyBefore) / iterations;
     for (let i = 0; i < iterations; i++) {
-      for (const [backend, create, exec] of [
-        [hardened, cost.hardenedCreate, cost.hardenedExec],
-        [plain, cost.plainCreate, cost.plainExec],
-      ] as const) {
-        let started = performance.now();
-        const sandbox = await backend.create({ id: `bench-${i}`, lessonDir, ...defaultProfiles.small });
-        create.push(performance.now() - started);
-        started = performance.now();
-        await sandbox.exec(['true'], { timeoutMs: 5000 });
-        exec.push(performance.now() - started);
-        await sandbox.destroy();
-      }
+      cost.staticExec.push(await timed([staticTrue]));
+      let started = performance.now();
+      const sandbox = await backend.create({ id: `bench-${i}`, lessonDir, ...defaultProfiles.small });
+      cost.create.push(performance.now() - started);
+      started = performance.now();
+      await sandbox.exec(['true'], { timeoutMs: 5000 });
+      cost.exec.push(performance.now() - started);
+      await sandbox.destroy();
     }
   } finally {
-    await hardened.destroyAll();
-    await plain.destroyAll();
+    await backend.destroyAll();
+    await spawner.close();
     rmSync(work, { recursive: true, force: true });
   }
   return cost;

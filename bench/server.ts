@@ -7,6 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { statFields } from '../sandbox-server/src/sandbox/procfs.ts';
 import { freePort, spawnServer } from '../sandbox-server/test/server-process.ts';
 
@@ -21,7 +22,16 @@ export interface BenchServer {
   sandboxCgroupBytes(): number;
   /** The highest memory use any one live sandbox has had (its cgroup's high-water mark). */
   sandboxPeakBytes(): number;
+  /** The server's event-loop delay since the last call (bench/loop-probe.ts), in ms. */
+  loopDelay(): Promise<LoopDelay>;
   stop(): Promise<void>;
+}
+
+export interface LoopDelay {
+  p50: number;
+  p99: number;
+  max: number;
+  samples: number;
 }
 
 export async function startBenchServer(uidBase: number, env: Record<string, string> = {}): Promise<BenchServer> {
@@ -34,8 +44,9 @@ export async function startBenchServer(uidBase: number, env: Record<string, stri
     OPSLAB_STAGING_DIR: join(work, 'staging'),
     OPSLAB_UID_BASE: String(uidBase),
     OPSLAB_LOG_LEVEL: 'warn',
+    OPSLAB_BENCH_LOOP_FILE: join(work, 'loop.json'),
     ...env,
-  });
+  }, [fileURLToPath(new URL('./loop-probe.ts', import.meta.url))]);
   const pid = child.pid!;
   const memoryGroup = join('/sys/fs/cgroup/memory', cgroupPath(pid, 'memory'), `opslab-${uidBase}`);
   return {
@@ -48,6 +59,13 @@ export async function startBenchServer(uidBase: number, env: Record<string, stri
       existsSync(memoryGroup)
         ? Math.max(0, ...readdirSync(memoryGroup, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => Number(readFileSync(join(memoryGroup, e.name, 'memory.max_usage_in_bytes'), 'utf8'))))
         : 0,
+    async loopDelay() {
+      const file = join(work, 'loop.json');
+      rmSync(file, { force: true });
+      process.kill(pid, 'SIGUSR2');
+      for (let i = 0; i < 200 && !existsSync(file); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      return JSON.parse(readFileSync(file, 'utf8')) as LoopDelay;
+    },
     async stop() {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');

@@ -1,17 +1,29 @@
 /**
- * PtyInput against real ptys (node-pty, a local bash/sleep): input arrives, a program that does
- * not read gets a bounded backlog, and input queued when the pty dies never lands in whatever the
- * process opens next under the same fd number (the node-pty bug this module exists for).
+ * PtyInput against real ptys (a local sh/sleep started by the spawner, as sandbox shells are):
+ * input arrives, a program that does not read gets a bounded backlog, and input queued when the pty
+ * dies never lands in whatever the process opens next under the same fd number (the node-pty bug
+ * this module exists for).
  */
 import assert from 'node:assert/strict';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
-import { spawn, type IPty } from 'node-pty';
+import { after, test } from 'node:test';
 import { PtyInput } from './pty-input.ts';
+import { spawnerPath } from './sandbox/native.ts';
+import { Pty } from './sandbox/pty.ts';
+import { Spawner } from './sandbox/spawner.ts';
 
-const exited = (pty: IPty) => new Promise<void>((resolve) => pty.onExit(() => resolve()));
+const spawner = new Spawner(spawnerPath());
+after(() => spawner.close());
+
+function spawn(program: string, args: string[], size: { cols: number; rows: number }): Pty {
+  const pty = new Pty(size.cols, size.rows);
+  pty.run(spawner.run({ argv: [program, ...args], env: { PATH: '/usr/bin:/bin' }, pty: pty.path, output: 'none' }));
+  return pty;
+}
+
+const exited = (pty: Pty) => new Promise<void>((resolve) => pty.onExit(() => resolve()));
 
 test('input reaches the program in the pty, in order', async () => {
   // No echo, so the output is cat's copy alone (the line discipline's echo would interleave with it).

@@ -1,46 +1,39 @@
 /**
- * Attendee input into a pty master, written by us instead of node-pty's `write()`.
+ * Attendee input into a pty master.
  *
- * Why: node-pty 1.1 queues input and writes it with asynchronous `fs.write(fd)` on libuv's thread
- * pool, and keeps retrying after EAGAIN. When the shell exits, node-pty closes the master fd while
- * such a write can still be queued or in flight; the kernel hands the same fd number to the next
- * socket or file this process opens, and the late write lands there (microsoft/node-pty#220, open
- * on Unix). Here it put one attendee's typed bytes into another attendee's fresh WebSocket
- * connection (seen in CI: the client read "aaaa…" where "HTTP/1.1" should be).
+ * Why not an asynchronous write: node-pty 1.1 queued input and wrote it with `fs.write(fd)` on
+ * libuv's thread pool, retrying after EAGAIN. When the shell exited, the master fd was closed while
+ * such a write could still be queued or in flight; the kernel handed the same fd number to the next
+ * socket or file this process opened, and the late write landed there (microsoft/node-pty#220). Here
+ * it put one attendee's typed bytes into another attendee's fresh WebSocket connection (seen in CI:
+ * the client read "aaaa…" where "HTTP/1.1" should be).
  *
- * The fix: every write is a `writeSync` on the main thread, right after checking that node-pty has
- * not begun closing the fd. node-pty closes it on the main thread too (destroying its read
- * stream), so no close can slip in between the check and the write. The master is non-blocking:
- * a full pty buffer answers EAGAIN at once and we retry on a timer, never blocking the server.
+ * So every write is a `writeSync` on the main thread, right after checking that the master is still
+ * open. It is closed on the main thread too (destroying its read stream), so no close can slip in
+ * between the check and the write. The master is non-blocking: a full pty buffer answers EAGAIN at
+ * once and we retry on a timer, never blocking the server.
  */
 import { writeSync } from 'node:fs';
-import type { IPty } from 'node-pty';
 
 /** How long to wait before retrying when the program in the pty is not reading (its buffer is full). */
 const RETRY_MS = 10;
 
-/** The internals of node-pty's UnixTerminal this module relies on (pinned version, tested). */
-interface UnixPtyInternals {
-  _fd: number;
-  _socket: { destroyed: boolean };
+/** The master's write side: its fd, valid only while `open`. */
+export interface PtyMaster {
+  readonly fd: number;
+  readonly open: boolean;
 }
 
 export class PtyInput {
   private readonly queue: Buffer[] = [];
   private queued = 0;
   private retry: NodeJS.Timeout | undefined;
-  private readonly internals: UnixPtyInternals;
 
   constructor(
-    pty: IPty,
+    private readonly pty: PtyMaster,
     /** Input waiting for a program that does not read is bounded: beyond this, input is refused. */
     private readonly maxQueuedBytes: number,
-  ) {
-    this.internals = pty as unknown as UnixPtyInternals;
-    if (typeof this.internals._fd !== 'number' || typeof this.internals._socket?.destroyed !== 'boolean') {
-      throw new Error('node-pty internals changed: PtyInput needs UnixTerminal._fd and ._socket (see pty-input.ts)');
-    }
-  }
+  ) {}
 
   /** Queues `data` for the pty; false (and nothing queued) when the backlog is full or the pty is closing. */
   write(data: Buffer): boolean {
@@ -67,20 +60,20 @@ export class PtyInput {
     return this.queued;
   }
 
-  /** True while the master fd is still node-pty's (it has not begun to close it). */
+  /** True while the master fd is still open. */
   get open(): boolean {
-    return !this.internals._socket.destroyed;
+    return this.pty.open;
   }
 
   private flush(): void {
     this.retry = undefined;
     while (this.queue.length > 0) {
-      // Checked before every write: once node-pty destroys its stream the fd number is not ours.
+      // Checked before every write: once the master is closed its fd number is not ours.
       if (!this.open) return this.close();
       const chunk = this.queue[0]!;
       let written: number;
       try {
-        written = writeSync(this.internals._fd, chunk);
+        written = writeSync(this.pty.fd, chunk);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'EAGAIN') {
           this.retry = setTimeout(() => this.flush(), RETRY_MS);

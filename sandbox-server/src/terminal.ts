@@ -4,7 +4,7 @@
  * socket is backed up, so output is never buffered without bound; with no viewer, output only
  * feeds the bounded scrollback.
  */
-import type { IPty } from 'node-pty';
+import type { Pty } from './sandbox/pty.ts';
 import type { ExitPayload } from '../../protocol/messages.ts';
 import { PtyInput } from './pty-input.ts';
 
@@ -77,15 +77,14 @@ export class Terminal {
 
   constructor(
     readonly id: string,
-    private readonly pty: IPty,
+    private readonly pty: Pty,
     scrollbackBytes: number,
   ) {
     this.scrollback = new Scrollback(scrollbackBytes);
     this.input = new PtyInput(pty, MAX_INPUT_BACKLOG);
     this.started = new Promise((resolve) => (this.firstOutput = resolve));
-    pty.onData((data: string | Buffer) => {
+    pty.onData((bytes) => {
       this.firstOutput?.();
-      const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
       this.scrollback.push(bytes);
       this.viewer?.output(bytes);
     });
@@ -157,8 +156,7 @@ export class Terminal {
   }
 
   resize(cols: number, rows: number): void {
-    // resize is an ioctl on the master fd: the same rule as writes, never once node-pty lets it go.
-    if (this.input.open) this.pty.resize(cols, rows);
+    this.pty.resize(cols, rows); // an ioctl on the master, only while it is open
   }
 
   setPaused(reason: PauseReason, paused: boolean): void {

@@ -119,7 +119,7 @@ describe('escape attempts from a sandbox', () => {
   attack('append to /etc/passwd', () => ({ tools: ['sh'], script: "sh -c 'echo evil:x:0:0::/:/bin/sh >> /etc/passwd'", denied: ['cannot create /etc/passwd: Permission denied'] }));
 
   // The platform's mounts are bound read-only by host root before bwrap copies them into the
-  // sandbox's user namespace, which locks the flag (sandbox-exec --lock-ro): root in the sandbox
+  // sandbox's user namespace, which locks the flag (the spawner's lock-ro): root in the sandbox
   // gets EPERM ("permission denied") instead of a writable /usr, in every profile.
   for (const [profile, spec] of Object.entries(defaultProfiles)) {
     test(`remount the platform's files read-write (${profile} profile)`, async () => {
@@ -164,8 +164,8 @@ describe('escape attempts from a sandbox', () => {
     denied: [/^bwrap$/m, `ls: cannot access '/proc/1/root${projectRoot}': No such file or directory`, 'cat: /proc/1/root/etc/shadow: Permission denied'],
   }));
 
-  // sandbox-exec closes every descriptor above 2 before anything starts. 0-2 are the exec's own stdio
-  // (libuv uses socketpairs); anything else open would be a host descriptor leaking in.
+  // The spawner gives each process only its stdio (a pipe, /dev/null or its pty) before it starts;
+  // anything else open would be a host descriptor leaking in.
   test('inherit a host file descriptor (/proc/self/fd)', async () => {
     await requireTools(a, ['python3']);
     const result = await run(a, `python3 - <<'PY'

@@ -18,8 +18,8 @@ export function freePort(): Promise<number> {
 }
 
 /** Starts the server with `env` (OPSLAB_* settings) and resolves once it serves. */
-export function spawnServer(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'sandbox-server/src/main.ts'], {
+export function spawnServer(env: Record<string, string>, preload: string[] = []): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...preload.flatMap((module) => ['--import', module]), 'sandbox-server/src/main.ts'], {
     cwd: projectRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -2,8 +2,8 @@
  * The sandbox backend interface. Bubblewrap is the default implementation; the interface is what a
  * gVisor or Kubernetes backend would implement next.
  */
-import type { IPty } from 'node-pty';
 import type { ResourceLimits, SandboxStats } from './cgroups.ts';
+import type { Pty } from './pty.ts';
 
 export interface ExecResult {
   code: number | null;
@@ -39,7 +39,7 @@ export interface Sandbox {
   readonly uid: number;
   readonly alive: boolean;
   /** Starts a process on a fresh pty inside the sandbox; the pty is its controlling terminal. */
-  spawnPty(options: PtyOptions): IPty;
+  spawnPty(options: PtyOptions): Pty;
   /** Runs a command inside the sandbox and collects its output. Never throws for a failing command. */
   exec(argv: string[], options: ExecOptions): Promise<ExecResult>;
   /** Kills every process of the sandbox and releases its uid. Idempotent. */

@@ -2,21 +2,24 @@
  * The bubblewrap backend.
  *
  * A sandbox is one long-lived `bwrap` whose namespaces (user, pid, net, ipc, uts, cgroup, mount)
- * everything else joins with `nsenter`: the terminals' shells, check.sh and solve.sh. bwrap runs
- * as a leased unprivileged host uid, mapped to root inside its user namespace, so the attendee is
- * root in the sandbox and nobody on the host.
+ * everything else joins: the terminals' shells, check.sh and solve.sh. bwrap runs as a leased
+ * unprivileged host uid, mapped to root inside its user namespace, so the attendee is root in the
+ * sandbox and nobody on the host. Every process of it is started by the spawner (spawner.ts), which
+ * joins the sandbox's cgroups, drops to its uid, joins its namespaces and installs the seccomp
+ * filter before the one exec: the server itself never forks.
  *
- * Shells are NOT started with --new-session: that would take away their controlling terminal and
- * with it Ctrl-C, Ctrl-Z and job control. The pty is the sandbox's own, so no host process reads it.
+ * Shells are not started in a new session of the spawner's: each is the session leader of its own
+ * pty, which is its controlling terminal, so Ctrl-C, Ctrl-Z and job control work. The pty is the
+ * sandbox's own, so no host process reads it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { statSync } from 'node:fs';
-import { spawn as spawnPty, type IPty } from 'node-pty';
 import { log } from '../log.ts';
 import type { ExecOptions, ExecResult, PtyOptions, Sandbox, SandboxBackend, SandboxDevice, SandboxRequest, TmpfsBytes } from './backend.ts';
 import type { Cgroups, SandboxStats } from './cgroups.ts';
 import { killProcessesWhere, killQuietly, killUntilGone, processesWhere, retryUntilDone, waitUntilGone } from './procfs.ts';
+import { Pty } from './pty.ts';
+import { Spawner, type SpawnedProcess, type SpawnRequest } from './spawner.ts';
 import { TURN_SOCKET_IN_SANDBOX, TurnSocket } from './turn-socket.ts';
 import type { TurnQueue } from './turn-queue.ts';
 import { UidPool } from './uid-pool.ts';
@@ -28,8 +31,8 @@ export interface BwrapOptions {
   platformDir: string;
   /** Sizes of the private tmpfs mounts, in bytes. */
   tmpfsBytes: TmpfsBytes;
-  /** sandbox-exec (native/): joins the sandbox's cgroups and installs the seccomp filter. */
-  sandboxExec: string;
+  /** The spawner's binary (native/spawner.c): it starts every process of every sandbox. */
+  spawner: string;
   /** Resource limits; undefined only with the development flag (no limits at all). */
   cgroups: Cgroups | undefined;
   startTimeoutMs?: number;
@@ -121,84 +124,69 @@ class BwrapSandbox implements Sandbox {
   constructor(
     readonly id: string,
     readonly uid: number,
-    /** Host pid of the sandbox's pid-1: the target of every nsenter. */
+    /** Host pid of the sandbox's pid-1: whose namespaces every process joins. */
     private readonly initPid: number,
-    private readonly bwrap: ChildProcess,
-    /** Holds the checker's view (Launcher.checkViewArgs); its pid names that mount namespace. */
-    private readonly checkView: ChildProcess,
-    private readonly launcher: Launcher,
+    private readonly bwrap: SpawnedProcess,
+    /** Holds the checker's view (Spawner.view); its pid names that mount namespace. */
+    private readonly checkView: SpawnedProcess,
+    private readonly spawner: Spawner,
+    /** What every process of this sandbox is started with: its uid, cgroups and the seccomp filter. */
+    private readonly hardening: Pick<SpawnRequest, 'uid' | 'cgroups' | 'seccomp'>,
+    private readonly readStats: () => SandboxStats | undefined,
     private readonly cleanup: (initPid: number) => Promise<void>,
   ) {
-    bwrap.once('exit', (code, signal) => this.died(`bwrap exited (code ${code}, signal ${signal})`));
+    void bwrap.exited.then((exit) => this.died(`bwrap exited (code ${exit.code}, signal ${exit.signal})`));
     // Without its view no check can be trusted: the sandbox is lost (a restart restores it).
-    checkView.once('exit', (code, signal) => this.died(`the checker's view exited (code ${code}, signal ${signal})`));
+    void checkView.exited.then((exit) => this.died(`the checker's view exited (code ${exit.code}, signal ${exit.signal})`));
   }
 
   get alive(): boolean {
     return !this.dead;
   }
 
-  /** Joins the sandbox's namespaces (after the launcher's cgroups, seccomp filter and uid drop). */
-  private enter(argv: string[]): string[] {
-    return this.launcher.args([
-      'nsenter', '-t', String(this.initPid), '-U', '-m', '-u', '-i', '-n', '-p', '-C',
-      '--preserve-credentials', '--root', '--wd', '--',
-      ...argv,
-    ]);
-  }
-
-  /**
-   * Joins the sandbox's namespaces but its mount namespace: the checker's view instead, copied once
-   * more for this run (unshare), so that what a check mounts (ip netns add) stays in its own copy.
-   */
-  private enterCheckerView(argv: string[]): string[] {
-    const ns = (name: string, pid = this.initPid) => `--${name}=/proc/${pid}/ns/${name === 'mount' ? 'mnt' : name}`;
-    return this.launcher.args([
-      'nsenter', ns('user'), ns('mount', this.checkView.pid!), ns('uts'), ns('ipc'), ns('net'), ns('pid'), ns('cgroup'),
-      '--preserve-credentials', '--',
-      'unshare', '--mount', '--wd=/root', '--',
-      ...argv,
-    ]);
-  }
-
-  spawnPty(options: PtyOptions): IPty {
+  spawnPty(options: PtyOptions): Pty {
     if (this.dead) throw new Error(`sandbox ${this.id} is not running`);
-    const argv = options.argv ?? ['/bin/bash', '--rcfile', '/opt/opslab/bashrc', '-i'];
-    return spawnPty(this.launcher.program, this.enter(argv), {
-      name: 'xterm-256color',
-      cols: options.cols,
-      rows: options.rows,
-      cwd: '/',
-      env: sandboxEnv(),
-      encoding: null, // raw bytes: a UTF-8 character split across reads must not be mangled
-    });
+    const pty = new Pty(options.cols, options.rows);
+    try {
+      pty.run(
+        this.spawner.run({
+          ...this.hardening,
+          argv: options.argv ?? ['/bin/bash', '--rcfile', '/opt/opslab/bashrc', '-i'],
+          env: sandboxEnv(),
+          cwd: '/root',
+          namespacesOf: this.initPid,
+          pty: pty.path,
+          output: 'none',
+        }),
+      );
+    } catch (error) {
+      pty.destroy();
+      throw error;
+    }
+    return pty;
   }
 
   async exec(argv: string[], options: ExecOptions): Promise<ExecResult> {
     const started = performance.now();
     if (this.dead) return { code: null, output: 'the sandbox is not running', timedOut: false, durationMs: 0 };
-    const seconds = Math.max(1, Math.ceil(options.timeoutMs / 1000));
-    // `timeout` inside the sandbox ends the script; the host-side timer is the backstop.
-    const inner = ['timeout', '--kill-after=2', String(seconds), ...argv];
-    const child = spawn(this.launcher.program, options.checker ? this.enterCheckerView(inner) : this.enter(inner), {
+    // The checker's view: the sandbox's namespaces but its mount namespace, which is the view's,
+    // copied once more for this run, so that what a check mounts (ip netns add) stays in its copy.
+    const view = options.checker ? { mountsOf: this.checkView.pid!, privateMounts: true } : {};
+    const child = this.spawner.run({
+      ...this.hardening,
+      ...view,
+      argv,
       env: sandboxEnv({ TERM: 'dumb', ...options.env }),
-      stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: options.cwd ?? '/root',
+      namespacesOf: this.initPid,
+      output: 'collect',
+      limitBytes: EXEC_OUTPUT_LIMIT,
+      timeoutMs: options.timeoutMs,
+      killAfterMs: 2000,
     });
-    let output = '';
-    const collect = (chunk: Buffer) => {
-      if (output.length < EXEC_OUTPUT_LIMIT) output += chunk.toString('utf8').slice(0, EXEC_OUTPUT_LIMIT - output.length);
-    };
-    child.stdout!.on('data', collect);
-    child.stderr!.on('data', collect);
-    let timedOut = false;
-    const backstop = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, seconds * 1000 + 5000);
-    const [code] = (await once(child, 'close')) as [number | null];
-    clearTimeout(backstop);
-    if (code === 124 || code === 137) timedOut = true;
-    return { code, output, timedOut, durationMs: performance.now() - started };
+    const exit = await child.exited;
+    const output = exit.error ? `could not run ${argv[0]}: ${exit.error}` : exit.output.toString('utf8');
+    return { code: exit.code, output, timedOut: exit.timedOut, durationMs: performance.now() - started };
   }
 
   onExit(listener: (reason: string) => void): void {
@@ -207,7 +195,7 @@ class BwrapSandbox implements Sandbox {
   }
 
   stats(): SandboxStats | undefined {
-    return this.launcher.stats();
+    return this.readStats();
   }
 
   destroy(): Promise<void> {
@@ -231,55 +219,15 @@ class BwrapSandbox implements Sandbox {
   }
 }
 
-/**
- * How every process of one sandbox is started: sandbox-exec joins the sandbox's cgroups and
- * installs the seccomp filter (as root, so it may write cgroup.procs), then setpriv drops to the
- * sandbox's uid with no supplementary groups (host root's groups must not follow it in).
- */
-class Launcher {
-  readonly program: string;
-  private readonly cgroups: string[];
-  private readonly prefix: string[];
-
-  constructor(
-    sandboxExec: string,
-    private readonly uid: number,
-    procsFiles: string[],
-    readonly stats: () => SandboxStats | undefined,
-  ) {
-    this.program = sandboxExec;
-    this.cgroups = procsFiles.flatMap((f) => ['--cgroup', f]);
-    this.prefix = [...this.cgroups, '--', 'setpriv', '--reuid', String(uid), '--regid', String(uid), '--clear-groups', '--'];
-  }
-
-  /**
-   * The checker's view of the sandbox whose pid 1 is `initPid`, made before anything runs in it and
-   * held by a process outside its pid namespace, so no attendee process can see, enter or signal it
-   * (sandbox-exec --check-view; docs/decisions.md §20). It copies the sandbox's mounts as bwrap
-   * built them, the platform's private (nothing mounted over them later reaches the copy), the state
-   * directories shared first and slaves in the copy (what is mounted under them later does). A
-   * copied mount shows the same filesystem: the files are the attendee's own.
-   */
-  checkViewArgs(initPid: number): string[] {
-    return [...this.cgroups, '--check-view', String(initPid), '--uid', String(this.uid), ...STATE_DIRS.flatMap((dir) => ['--share', dir])];
-  }
-
-  args(command: string[], options: { keepFd?: number; lockReadOnly?: string[] } = {}): string[] {
-    return [
-      ...(options.keepFd !== undefined ? ['--keep-fd', String(options.keepFd)] : []),
-      ...(options.lockReadOnly ?? []).flatMap((path) => ['--lock-ro', path]),
-      ...this.prefix,
-      ...command,
-    ];
-  }
-}
-
 export class BwrapBackend implements SandboxBackend {
   private readonly pool: UidPool;
   private readonly live = new Set<BwrapSandbox>();
+  private readonly spawner: Spawner;
 
   constructor(private readonly options: BwrapOptions) {
     this.pool = new UidPool(options.uidBase, options.uidCount);
+    this.spawner = new Spawner(options.spawner);
+    this.spawner.start(); // now, while the server is small (it forks once)
   }
 
   get size(): number {
@@ -321,25 +269,32 @@ export class BwrapBackend implements SandboxBackend {
         this.pool.release(uid);
       }
     };
-    let launcher: Launcher;
-    let bwrap: ChildProcess | undefined;
-    let checkView: ChildProcess | undefined;
+    let bwrap: SpawnedProcess | undefined;
+    let checkView: SpawnedProcess | undefined;
     try {
       for (const device of request.devices ?? []) assertUsableDevice(device);
       if (request.machineTurns && turns) turnSocket = await TurnSocket.open(turns.socketDir, uid, turns.queue);
       const binds = (await Promise.all(attachments.map((attachment) => attachment.open(uid)))).flat();
-      const procs = cgroups?.create(group, request.limits) ?? [];
-      launcher = new Launcher(this.options.sandboxExec, uid, procs, () => cgroups?.stats(group));
-      // The platform's files, bound read-only by host root first: their read-only flag is locked in the sandbox.
-      const lockReadOnly = ['/usr', '/etc', `${this.options.platformDir}/bin`, `${this.options.platformDir}/bashrc`, request.lessonDir];
-      bwrap = spawn(this.options.sandboxExec, launcher.args(['bwrap', ...bwrapArgs(request, this.options, turnSocket?.path, binds)], { keepFd: 3 /* --info-fd */, lockReadOnly }), {
+      const hardening = { uid, cgroups: cgroups?.create(group, request.limits) ?? [], seccomp: true };
+      const timeoutMs = this.options.startTimeoutMs ?? 10_000;
+      bwrap = this.spawner.run({
+        ...hardening,
+        argv: ['bwrap', ...bwrapArgs(request, this.options, turnSocket?.path, binds)],
         env: { PATH: '/usr/bin:/bin' },
-        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+        // The platform's files, bound read-only by host root first: their read-only flag is locked in the sandbox.
+        lockReadOnly: ['/usr', '/etc', `${this.options.platformDir}/bin`, `${this.options.platformDir}/bashrc`, request.lessonDir],
+        infoFd: true,
+        output: 'stream',
       });
-      const initPid = await waitUntilReady(bwrap, 'bwrap', this.options.startTimeoutMs ?? 10_000);
-      checkView = spawn(this.options.sandboxExec, launcher.checkViewArgs(initPid), { env: { PATH: '/usr/bin:/bin' }, stdio: ['ignore', 'pipe', 'pipe'] });
-      await waitUntilReady(checkView, 'the checker\'s view', this.options.startTimeoutMs ?? 10_000);
-      const sandbox = new BwrapSandbox(request.id, uid, initPid, bwrap, checkView, launcher, cleanup);
+      const initPid = await waitUntilReady(bwrap, timeoutMs);
+      // The checker's view of the sandbox, made before anything runs in it and held outside its pid
+      // namespace, so no attendee process can see, enter or signal it (docs/decisions.md §20). It
+      // copies the sandbox's mounts as bwrap built them, the platform's private (nothing mounted
+      // over them later reaches the copy), the state directories shared first and slaves in the
+      // copy (what is mounted under them later does). The files are the attendee's own.
+      checkView = this.spawner.view({ namespacesOf: initPid, uid, cgroups: hardening.cgroups, share: STATE_DIRS });
+      await withTimeout(checkView.started, timeoutMs, "the checker's view");
+      const sandbox = new BwrapSandbox(request.id, uid, initPid, bwrap, checkView, this.spawner, hardening, () => cgroups?.stats(group), cleanup);
       this.live.add(sandbox);
       sandbox.onExit(() => this.live.delete(sandbox));
       return sandbox;
@@ -374,53 +329,32 @@ export class BwrapBackend implements SandboxBackend {
 
   async destroyAll(): Promise<void> {
     await Promise.all([...this.live].map((s) => s.destroy()));
+    await this.spawner.close();
     await this.options.cgroups?.dispose();
   }
 }
 
 /**
- * Resolves once the child said "ready" on stdout, with the pid bwrap reported on its info fd (the
- * sandbox's pid 1) where it has one, else the child's own pid.
+ * Resolves once bwrap's placeholder said "ready", with the pid bwrap reported on its info fd (the
+ * sandbox's pid 1). Both come through the one output pipe.
  */
-function waitUntilReady(bwrap: ChildProcess, what: string, timeoutMs: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let info = '';
-    let stdout = '';
-    let stderr = '';
-    let initPid: number | undefined;
-    let ready = false;
-    const timer = setTimeout(() => finish(new Error(`${what} did not start within ${timeoutMs} ms: ${stderr.trim()}`)), timeoutMs);
-    const finish = (error?: Error) => {
-      clearTimeout(timer);
-      bwrap.removeListener('exit', onExit);
-      if (error) reject(error);
-      else resolve(initPid!);
-    };
-    const progress = () => {
-      if (ready && initPid !== undefined) finish();
-    };
-    const onExit = (code: number | null) => finish(new Error(`${what} exited with ${code} before the sandbox was ready: ${stderr.trim()}`));
-    bwrap.once('exit', onExit);
-    bwrap.once('error', (error) => finish(error));
-    bwrap.stderr!.on('data', (chunk: Buffer) => {
-      if (stderr.length < 4096) stderr += chunk.toString();
+function waitUntilReady(bwrap: SpawnedProcess, timeoutMs: number): Promise<number> {
+  let output = '';
+  const ready = new Promise<number>((resolve, reject) => {
+    bwrap.on('output', (chunk) => {
+      if (output.length < 65_536) output += chunk.toString();
+      const pid = /"child-pid":\s*(\d+)/.exec(output);
+      if (pid && output.includes('ready\n')) resolve(Number(pid[1]));
     });
-    bwrap.stdout!.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      if (stdout.includes('ready\n')) {
-        ready = true;
-        progress();
-      }
-    });
-    const infoFd = bwrap.stdio[3] as NodeJS.ReadableStream | undefined;
-    if (!infoFd) initPid = bwrap.pid;
-    infoFd?.on('data', (chunk: Buffer) => {
-      info += chunk.toString();
-      const match = /"child-pid":\s*(\d+)/.exec(info);
-      if (match) {
-        initPid = Number(match[1]);
-        progress();
-      }
-    });
+    void bwrap.exited.then((exit) => reject(new Error(`bwrap exited with ${exit.code ?? exit.signal} before the sandbox was ready: ${exit.error || output.trim()}`)));
   });
+  return withTimeout(ready, timeoutMs, 'bwrap', () => output.trim());
+}
+
+function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string, detail = () => ''): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not start within ${timeoutMs} ms: ${detail()}`)), timeoutMs);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -4,7 +4,7 @@ import { stagePlatform } from '../lesson-staging.ts';
 import { log } from '../log.ts';
 import { BwrapBackend, defaultTmpfsBytes } from './bwrap.ts';
 import { Cgroups } from './cgroups.ts';
-import { sandboxExecPath } from './native.ts';
+import { spawnerPath } from './native.ts';
 import { TurnQueue } from './turn-queue.ts';
 
 export interface BackendSettings {
@@ -28,7 +28,7 @@ export function createBwrapBackend(settings: BackendSettings): BwrapBackend {
     uidCount: settings.uidCount,
     platformDir: stagePlatform(settings.stagingDir),
     tmpfsBytes: defaultTmpfsBytes,
-    sandboxExec: sandboxExecPath(),
+    spawner: spawnerPath(),
     cgroups,
     turns: {
       queue: new TurnQueue({ slots: settings.machineTurns.slots, maxTurnMs: settings.machineTurns.seconds * 1000 }),
