@@ -84,14 +84,20 @@ export async function benchBurst(options: BurstOptions): Promise<{ rows: Latency
   const cases = [
     { what: `burst: ${n} attendees connect within ${options.windowMs / 1000} s (evenly spread)`, offset: (i: number) => (i * options.windowMs) / n, target: { p99Ms: 2000 } },
     { what: `burst: ${n} attendees connect at the same instant`, offset: () => 0, target: { p99Ms: 5000 } },
+    { what: `burst: ${n} attendees connect at the same instant, ${n} sandboxes pooled`, offset: () => 0, target: { p99Ms: 1000 }, pool: n },
   ];
   const bareBwrapCpuMs = await measureBareBwrapCpu(20);
   const rows: LatencyRow[] = [];
   const figures: FigureRow[] = [];
-  for (const { what, offset, target } of cases) {
+  for (const { what, offset, target, pool } of cases) {
     // The whole room comes from one address here (loopback): its per-address cap must not be what is measured.
-    const server = await startBenchServer(options.uidBase, { OPSLAB_MAX_SANDBOXES: String(Math.max(200, n + 11)), OPSLAB_MAX_SANDBOXES_PER_ADDRESS: String(n + 11) });
+    const server = await startBenchServer(options.uidBase, {
+      OPSLAB_MAX_SANDBOXES: String(Math.max(200, n + 11)),
+      OPSLAB_MAX_SANDBOXES_PER_ADDRESS: String(n + 11),
+      ...(pool ? { OPSLAB_POOL_SIZE: String(pool), OPSLAB_POOL_LESSONS: LESSON } : {}),
+    });
     try {
+      if (pool) await server.sandboxesAtLeast(pool, 600_000);
       // Cookies first, as if each attendee had the page open already.
       const attendees = await Promise.all(Array.from({ length: n }, () => BenchAttendee.create(server.url)));
       const typist = await BenchAttendee.join(server.url, LESSON);

@@ -22,6 +22,8 @@ export interface BenchServer {
   sandboxCgroupBytes(): number;
   /** The highest memory use any one live sandbox has had (its cgroup's high-water mark). */
   sandboxPeakBytes(): number;
+  /** Resolves once at least `count` sandboxes are alive (their cgroups exist). */
+  sandboxesAtLeast(count: number, timeoutMs: number): Promise<void>;
   /** The server's event-loop delay since the last call (bench/loop-probe.ts), in ms. */
   loopDelay(): Promise<LoopDelay>;
   stop(): Promise<void>;
@@ -59,6 +61,14 @@ export async function startBenchServer(uidBase: number, env: Record<string, stri
       existsSync(memoryGroup)
         ? Math.max(0, ...readdirSync(memoryGroup, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => Number(readFileSync(join(memoryGroup, e.name, 'memory.max_usage_in_bytes'), 'utf8'))))
         : 0,
+    async sandboxesAtLeast(count, timeoutMs) {
+      const deadline = performance.now() + timeoutMs;
+      const alive = () => (existsSync(memoryGroup) ? readdirSync(memoryGroup, { withFileTypes: true }).filter((e) => e.isDirectory()).length : 0);
+      while (alive() < count) {
+        if (performance.now() > deadline) throw new Error(`only ${alive()} of ${count} sandboxes after ${timeoutMs} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    },
     async loopDelay() {
       const file = join(work, 'loop.json');
       rmSync(file, { force: true });

@@ -67,6 +67,8 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
     maxSandboxesPerAttendee: config.maxSandboxesPerAttendee,
     maxSandboxesPerAddress: config.maxSandboxesPerAddress,
     maxConcurrentStarts: config.maxConcurrentStarts,
+    poolSize: config.poolSize,
+    ...(config.poolLessons ? { poolLessons: config.poolLessons } : {}),
     services,
   });
   // Configured origins are checked before anything starts: a typo stops the server here.

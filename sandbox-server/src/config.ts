@@ -48,6 +48,10 @@ export interface ServerConfig {
   maxSandboxesPerAddress: number;
   /** Sandboxes created and set up at the same time (a room arriving at once waits its turn, in order). */
   maxConcurrentStarts: number;
+  /** Ready sandboxes kept per lesson without shared services, made in the background (OPSLAB_POOL_SIZE). */
+  poolSize: number;
+  /** Which lessons the pool serves (OPSLAB_POOL_LESSONS, comma-separated); undefined: every one it can. */
+  poolLessons?: string[];
   /** WebSocket upgrades allowed (token buckets: per second, burst): reconnect loops and attendee minting stop here. */
   upgradeLimits: { perAttendee: RateLimit; perAddress: RateLimit };
   /** Connections that have not sent a whole request yet, per client address (slowloris). */
@@ -116,6 +120,8 @@ export function loadConfig(overrides: Partial<ServerConfig> = {}): ServerConfig 
     // A room of 150 behind one NAT gets in; one hostile machine leaves a quarter of the room free.
     maxSandboxesPerAddress: int('OPSLAB_MAX_SANDBOXES_PER_ADDRESS', Math.ceil(0.75 * int('OPSLAB_MAX_SANDBOXES', 200))),
     maxConcurrentStarts: int('OPSLAB_MAX_CONCURRENT_STARTS', 2 * availableParallelism()),
+    poolSize: int('OPSLAB_POOL_SIZE', 0),
+    ...(process.env.OPSLAB_POOL_LESSONS ? { poolLessons: process.env.OPSLAB_POOL_LESSONS.split(',').map((slug) => slug.trim()).filter(Boolean) } : {}),
     upgradeLimits: {
       perAttendee: { perSecond: 1, burst: 30 },
       perAddress: { perSecond: int('OPSLAB_UPGRADES_PER_ADDRESS_PER_SECOND', 20), burst: 300 },

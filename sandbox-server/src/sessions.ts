@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { answerFrom, runCheck, runSetup, runSolve } from './checker.ts';
 import { log } from './log.ts';
+import { SandboxPool } from './sandbox-pool.ts';
 import type { Sandbox, SandboxAttachment, SandboxBackend } from './sandbox/backend.ts';
 import type { ProfileSpec } from './config.ts';
 import type { SandboxProfile } from '../../src/schemas/lesson.ts';
@@ -41,6 +42,10 @@ export interface SessionOptions {
   maxSandboxesPerAddress: number;
   /** Sandboxes being created and set up at the same time; the rest wait their turn (see SessionManager). */
   maxConcurrentStarts: number;
+  /** Ready sandboxes kept per lesson (sandbox-pool.ts); 0: none. */
+  poolSize?: number;
+  /** The lessons the pool serves; undefined: every lesson without shared services. */
+  poolLessons?: readonly string[];
   /** The room's shared services (a lesson's `services:`); absent when no lesson needs any. */
   services?: SharedServices;
 }
@@ -123,6 +128,7 @@ export class LessonSession {
     private readonly capacity: (session: LessonSession) => Promise<string | undefined>,
     /** Runs the spawn-heavy part of a start when it is this session's turn. */
     private readonly startTurn: LimitFunction,
+    private readonly pool: SandboxPool,
   ) {}
 
   /** Holds a sandbox, or is starting one: counts against the caps. */
@@ -192,9 +198,11 @@ export class LessonSession {
     // The turn covers the spawns (bwrap, then setup.sh's), not the wait for a long setup to finish.
     const { sandbox, settingUp } = await this.startTurn(async () => {
       report.stage('Creating your sandbox…');
-      let sandbox: Sandbox;
+      let sandbox: Sandbox | undefined = attachments.length === 0 ? this.pool.take(this.lesson.slug) : undefined;
       try {
-        sandbox = await this.backend.create({ id: this.key, lessonDir: this.staged.stagedDir, ...this.options.profiles[this.lesson.profile], attachments });
+        // A pooled sandbox of another lesson gives way where the room's cap is reached.
+        if (!sandbox && this.backend.size >= this.options.maxSandboxes) await this.pool.shrink();
+        sandbox ??= await this.backend.create({ id: this.key, lessonDir: this.staged.stagedDir, ...this.options.profiles[this.lesson.profile], attachments });
       } catch (error) {
         log.error({ session: this.key, err: error }, 'sandbox creation failed');
         this.setStatus({ state: 'error', message: 'Your sandbox could not be started. Try again in a moment; if it persists, tell the instructor.' });
@@ -421,7 +429,12 @@ export class SessionManager {
     private readonly options: SessionOptions,
   ) {
     this.startTurn = pLimit(options.maxConcurrentStarts);
+    this.pool = new SandboxPool(backend, lessons, { size: options.poolSize ?? 0, lessons: options.poolLessons, profiles: options.profiles, maxSandboxes: options.maxSandboxes, startTurn: this.startTurn });
+    this.pool.refill();
   }
+
+  /** Sandboxes made in advance (sandbox-pool.ts). */
+  readonly pool: SandboxPool;
 
   lesson(slug: string): StagedLesson | undefined {
     return this.lessons.get(slug);
@@ -445,6 +458,7 @@ export class SessionManager {
         },
         (s) => this.capacityFor(s),
         this.startTurn,
+        this.pool,
       );
       this.sessions.set(key, session);
     }
@@ -527,5 +541,6 @@ export class SessionManager {
 
   async closeAll(): Promise<void> {
     await Promise.all([...this.sessions.values()].map((s) => s.close()));
+    await this.pool.close();
   }
 }

@@ -1,0 +1,132 @@
+/**
+ * Sandboxes made before anyone asks: per lesson, up to `size` ready sandboxes (the lesson's
+ * profile, its files bound, nothing run in them yet), so that an attendee who opens the lesson
+ * takes one and only its setup.sh and shell are left to start. Lessons with shared services are
+ * not pooled: their sandboxes carry the attendee's own doors and credentials from the start.
+ *
+ * Refilled in the background at a bounded rate: one sandbox at a time, only while no attendee's
+ * start is waiting for its turn, and never beyond the room's cap (a pooled sandbox is a sandbox).
+ */
+import type { LimitFunction } from 'p-limit';
+import type { SandboxProfile } from '../../src/schemas/lesson.ts';
+import type { ProfileSpec } from './config.ts';
+import { log } from './log.ts';
+import type { Sandbox, SandboxBackend } from './sandbox/backend.ts';
+import type { StagedLesson } from './sessions.ts';
+
+export interface PoolOptions {
+  /** Ready sandboxes kept per lesson; 0: no pool. */
+  size: number;
+  /** The lessons it serves; undefined: every lesson without shared services. */
+  lessons?: readonly string[];
+  profiles: Record<SandboxProfile, ProfileSpec>;
+  /** The room's cap on live sandboxes: the pool only fills what is left under it. */
+  maxSandboxes: number;
+  /** Attendees' starts: the pool waits while any of them runs or waits. */
+  startTurn: LimitFunction;
+  /** Pause between two pooled creates, so a refill never takes the machine from the room. */
+  intervalMs?: number;
+}
+
+export class SandboxPool {
+  private readonly ready = new Map<string, Sandbox[]>();
+  private refilling: Promise<void> | undefined;
+  private closed = false;
+  private created = 0;
+
+  constructor(
+    private readonly backend: SandboxBackend,
+    private readonly lessons: Map<string, StagedLesson>,
+    private readonly options: PoolOptions,
+  ) {
+    for (const slug of options.lessons ?? []) {
+      const staged = lessons.get(slug);
+      if (!staged) throw new Error(`OPSLAB_POOL_LESSONS names "${slug}", which is no lesson here (lessons: ${[...lessons.keys()].join(', ')})`);
+      if (!this.pooled(staged)) throw new Error(`OPSLAB_POOL_LESSONS names "${slug}", whose sandboxes cannot be made in advance: it uses shared services (${staged.lesson.services.join(', ')})`);
+    }
+    for (const [slug, staged] of lessons) if (this.pooled(staged) && (options.lessons?.includes(slug) ?? true)) this.ready.set(slug, []);
+  }
+
+  /** Sandboxes waiting in the pool now. */
+  get size(): number {
+    let count = 0;
+    for (const list of this.ready.values()) count += list.length;
+    return count;
+  }
+
+  /** What waits in the pool: lesson and host uid of each sandbox. */
+  waiting(): Array<{ lesson: string; uid: number }> {
+    return [...this.ready.entries()].flatMap(([lesson, list]) => list.map((sandbox) => ({ lesson, uid: sandbox.uid })));
+  }
+
+  /** A ready sandbox of this lesson's, or undefined (then the caller makes one). */
+  take(slug: string): Sandbox | undefined {
+    const list = this.ready.get(slug);
+    let sandbox: Sandbox | undefined;
+    while (list && list.length > 0 && !sandbox) {
+      const candidate = list.shift()!;
+      if (candidate.alive) sandbox = candidate;
+    }
+    this.refill();
+    return sandbox;
+  }
+
+  /** Destroys one pooled sandbox (of the fullest lesson) to make room for an attendee's; false if none. */
+  async shrink(): Promise<boolean> {
+    const fullest = [...this.ready.values()].sort((a, b) => b.length - a.length)[0];
+    const sandbox = fullest?.pop();
+    if (!sandbox) return false;
+    await sandbox.destroy();
+    return true;
+  }
+
+  /** Starts filling the pool in the background, if it is not already. */
+  refill(): void {
+    if (this.options.size <= 0 || this.closed || this.refilling) return;
+    this.refilling = this.fill()
+      .catch((error) => log.error({ err: error }, 'refilling the sandbox pool failed'))
+      .finally(() => {
+        this.refilling = undefined;
+      });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.refilling;
+    const all = [...this.ready.values()].flatMap((list) => list.splice(0));
+    await Promise.all(all.map((sandbox) => sandbox.destroy()));
+  }
+
+  private pooled(staged: StagedLesson): boolean {
+    return staged.lesson.services.length === 0;
+  }
+
+  private async fill(): Promise<void> {
+    const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    for (;;) {
+      const wanting = [...this.ready.entries()].filter(([, list]) => list.length < this.options.size).sort((a, b) => a[1].length - b[1].length)[0];
+      if (!wanting || this.closed) return;
+      // The room first: no pooled create while an attendee's start runs or waits, or under a full room.
+      const turn = this.options.startTurn;
+      if (turn.activeCount + turn.pendingCount > 0 || this.backend.size >= this.options.maxSandboxes) {
+        await pause(100);
+        if (this.backend.size >= this.options.maxSandboxes && turn.activeCount + turn.pendingCount === 0) return; // full: refilled when one is taken
+        continue;
+      }
+      const [slug, list] = wanting;
+      const staged = this.lessons.get(slug)!;
+      try {
+        const sandbox = await this.backend.create({ id: `pool/${slug}/${++this.created}`, lessonDir: staged.stagedDir, ...this.options.profiles[staged.lesson.profile] });
+        if (this.closed) {
+          await sandbox.destroy();
+          return;
+        }
+        list.push(sandbox);
+      } catch (error) {
+        log.warn({ lesson: slug, err: error }, 'a pooled sandbox could not be made; trying again later');
+        await pause(5_000);
+      }
+      await pause(this.options.intervalMs ?? 50);
+    }
+  }
+}
