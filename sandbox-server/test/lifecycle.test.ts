@@ -54,6 +54,27 @@ describe('sandbox lifecycle', () => {
     await eventually(() => server.backend.size === before, 'the failed sandbox to be gone');
   });
 
+  test('the spawner killed: its sandboxes are reported stopped; reconnecting starts a new spawner and replays the passed steps', async () => {
+    const cookie = await newAttendee(server.url);
+    const client = new TestClient(server.url, cookie);
+    await client.hello('slow-check');
+    await client.ready();
+    assert.equal((await client.solve('quick')).passed, true);
+    const spawner = server.backend.spawnerPid;
+    assert.ok(spawner, 'the spawner runs');
+    process.kill(spawner, 'SIGKILL');
+    await client.until(() => client.exited || client.statuses.some((s) => s.state === 'error' && /stopped/.test(s.message ?? '')), 'the loss to be reported');
+    await client.close();
+
+    const again = new TestClient(server.url, cookie);
+    await again.hello('slow-check');
+    await again.ready();
+    assert.notEqual(server.backend.spawnerPid, spawner, 'a new spawner');
+    assert.deepEqual(again.statuses.find((s) => s.state === 'ready')!.restoredSteps, ['quick']);
+    assert.equal((await again.check('quick')).passed, true);
+    await again.close();
+  });
+
   test('a crashed sandbox is reported; reconnecting re-creates it with the passed steps replayed', async () => {
     const cookie = await newAttendee(server.url);
     const client = new TestClient(server.url, cookie);

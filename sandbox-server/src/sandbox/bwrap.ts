@@ -317,6 +317,11 @@ export class BwrapBackend implements SandboxBackend {
     return count;
   }
 
+  /** The spawner's pid while it runs (operations, tests). */
+  get spawnerPid(): number | undefined {
+    return this.spawner.pid;
+  }
+
   /** Uids leased now: for leak checks. */
   get leasedUids(): number {
     return this.pool.size;

@@ -94,6 +94,11 @@ export class Spawner {
 
   constructor(private readonly binary: string) {}
 
+  /** The spawner's pid while it runs. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   /** Starts the spawner process now (else on first use): while the server is still small. */
   start(): void {
     if (this.child) return;
