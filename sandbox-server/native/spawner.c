@@ -287,6 +287,7 @@ static void child(const struct request *r, int status_fd, int out_fd) {
   if (view) {
     /* In place: closing the status pipe (and every other descriptor) tells the server so. */
     syscall(SYS_close_range, 3u, ~0u, 0);
+    prctl(PR_SET_NAME, "checker-view", 0, 0, 0); /* what an operator's ps shows */
     for (;;) pause();
   }
   if (ns_fd[5] >= 0) {
@@ -296,6 +297,7 @@ static void child(const struct request *r, int status_fd, int out_fd) {
     pid_t pid = fork();
     if (pid < 0) child_fail(status_fd, "starting the program in the sandbox's pid namespace");
     if (pid > 0) {
+      prctl(PR_SET_NAME, "spawner-wait", 0, 0, 0);
       char message[32];
       int n = snprintf(message, sizeof message, "P%d", (int)pid);
       (void)!write(status_fd, message, (size_t)n);
