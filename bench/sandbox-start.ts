@@ -31,14 +31,28 @@ export interface StartCost {
 
 const BARE_BWRAP = ['bwrap', '--unshare-all', '--ro-bind', '/usr', '/usr', '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64', '--symlink', 'usr/bin', '/bin', '--proc', '/proc', '--dev', '/dev', '--', '/usr/bin/true'];
 
+/** The spawner's round trip for `argv`, in ms; fails unless the program succeeded. */
+async function timed(spawner: Spawner, argv: string[]): Promise<number> {
+  const started = performance.now();
+  const exit = await spawner.run({ argv, env: { PATH: '/usr/bin:/bin' }, output: 'none' }).exited;
+  if (exit.code !== 0) throw new Error(`${argv[0]} failed: ${exit.error || exit.code}`);
+  return performance.now() - started;
+}
+
+/** `iterations` bare bwrap starts (after three to warm the page cache): their times and the machine CPU each cost. */
+async function bareBwrapStarts(spawner: Spawner, iterations: number): Promise<{ samples: number[]; cpuMs: number }> {
+  for (let i = 0; i < 3; i++) await timed(spawner, BARE_BWRAP);
+  const samples: number[] = [];
+  const busyBefore = machineBusyMs();
+  for (let i = 0; i < iterations; i++) samples.push(await timed(spawner, BARE_BWRAP));
+  return { samples, cpuMs: (machineBusyMs() - busyBefore) / iterations };
+}
+
 /** Machine CPU (all processes, all cores) per bare bwrap start, in ms: the burst rows' floor. */
 export async function measureBareBwrapCpu(iterations: number): Promise<number> {
   const spawner = new Spawner(spawnerPath());
   try {
-    for (let i = 0; i < 3; i++) await spawner.run({ argv: BARE_BWRAP, env: { PATH: '/usr/bin:/bin' }, output: 'none' }).exited;
-    const busyBefore = machineBusyMs();
-    for (let i = 0; i < iterations; i++) await spawner.run({ argv: BARE_BWRAP, env: { PATH: '/usr/bin:/bin' }, output: 'none' }).exited;
-    return (machineBusyMs() - busyBefore) / iterations;
+    return (await bareBwrapStarts(spawner, iterations)).cpuMs;
   } finally {
     await spawner.close();
   }
@@ -51,23 +65,14 @@ export async function measureStartCost(iterations: number, lessonDir: string): P
   writeFileSync(`${staticTrue}.c`, 'int main(void) { return 0; }\n');
   execFileSync('gcc', ['-O2', '-static', '-o', staticTrue, `${staticTrue}.c`]);
   const spawner = new Spawner(spawnerPath());
-  const env = { PATH: '/usr/bin:/bin' };
-  const timed = async (argv: string[]) => {
-    const started = performance.now();
-    const exit = await spawner.run({ argv, env, output: 'none' }).exited;
-    if (exit.code !== 0) throw new Error(`${argv[0]} failed: ${exit.error || exit.code}`);
-    return performance.now() - started;
-  };
   const backend = new BwrapBackend({ uidCount: 100, uidBase: 740_000, platformDir: stagePlatform(join(work, 'staging')), tmpfsBytes: defaultTmpfsBytes, spawner: spawnerPath(), cgroups: new Cgroups('740000') });
   const cost: StartCost = { staticExec: [], bareBwrap: [], bareBwrapCpuMs: 0, create: [], exec: [] };
   try {
-    spawner.start();
-    for (let i = 0; i < 3; i++) await timed(BARE_BWRAP); // warm the page cache
-    const busyBefore = machineBusyMs();
-    for (let i = 0; i < iterations; i++) cost.bareBwrap.push(await timed(BARE_BWRAP));
-    cost.bareBwrapCpuMs = (machineBusyMs() - busyBefore) / iterations;
+    const bare = await bareBwrapStarts(spawner, iterations);
+    cost.bareBwrap = bare.samples;
+    cost.bareBwrapCpuMs = bare.cpuMs;
     for (let i = 0; i < iterations; i++) {
-      cost.staticExec.push(await timed([staticTrue]));
+      cost.staticExec.push(await timed(spawner, [staticTrue]));
       let started = performance.now();
       const sandbox = await backend.create({ id: `bench-${i}`, lessonDir, ...defaultProfiles.small });
       cost.create.push(performance.now() - started);

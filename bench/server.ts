@@ -51,21 +51,19 @@ export async function startBenchServer(uidBase: number, env: Record<string, stri
   }, [fileURLToPath(new URL('./loop-probe.ts', import.meta.url))]);
   const pid = child.pid!;
   const memoryGroup = join('/sys/fs/cgroup/memory', cgroupPath(pid, 'memory'), `opslab-${uidBase}`);
+  /** The live sandboxes' memory cgroups (one directory each). */
+  const sandboxGroups = () => (existsSync(memoryGroup) ? readdirSync(memoryGroup, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(memoryGroup, e.name)) : []);
   return {
     url: `http://127.0.0.1:${port}`,
     pid,
     rss: () => statusField(pid, 'VmRSS'),
     sandboxPss: () => descendants(pid).reduce((sum, p) => sum + pss(p), 0),
     sandboxCgroupBytes: () => (existsSync(memoryGroup) ? Number(readFileSync(join(memoryGroup, 'memory.usage_in_bytes'), 'utf8')) : 0),
-    sandboxPeakBytes: () =>
-      existsSync(memoryGroup)
-        ? Math.max(0, ...readdirSync(memoryGroup, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => Number(readFileSync(join(memoryGroup, e.name, 'memory.max_usage_in_bytes'), 'utf8'))))
-        : 0,
+    sandboxPeakBytes: () => Math.max(0, ...sandboxGroups().map((group) => Number(readFileSync(join(group, 'memory.max_usage_in_bytes'), 'utf8')))),
     async sandboxesAtLeast(count, timeoutMs) {
       const deadline = performance.now() + timeoutMs;
-      const alive = () => (existsSync(memoryGroup) ? readdirSync(memoryGroup, { withFileTypes: true }).filter((e) => e.isDirectory()).length : 0);
-      while (alive() < count) {
-        if (performance.now() > deadline) throw new Error(`only ${alive()} of ${count} sandboxes after ${timeoutMs} ms`);
+      while (sandboxGroups().length < count) {
+        if (performance.now() > deadline) throw new Error(`only ${sandboxGroups().length} of ${count} sandboxes after ${timeoutMs} ms`);
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
     },

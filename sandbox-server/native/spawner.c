@@ -102,9 +102,9 @@ struct job {
   char id[MAX_ID];
   pid_t first;   /* the process we forked; it ends as the program ends */
   pid_t main;    /* the program: `first`, or its child in the sandbox's pid namespace (0 until known) */
-  int status_fd; /* CLOEXEC pipe: "P<pid>" from `first`, "E<why>" if the exec failed; EOF once exec'd */
+  int status_fd; /* CLOEXEC pipe: lines "P<pid>" from `first`, "E<why>" if the exec failed; EOF once exec'd */
   int out_fd;    /* -1 without output */
-  int stream, exited, started, timed_out, pending_signal;
+  int stream, exited, timed_out, pending_signal;
   int code, signal;
   char error[512];
   size_t error_len;
@@ -166,7 +166,7 @@ static void send_event(const char *tail, size_t tail_len, ...) {
 
 static void child_fail(int status_fd, const char *what) {
   char message[512];
-  int n = snprintf(message, sizeof message, "E%s: %s", what, strerror(errno));
+  int n = snprintf(message, sizeof message, "E%s: %s\n", what, strerror(errno));
   if (n > 0) (void)!write(status_fd, message, (size_t)n < sizeof message ? (size_t)n : sizeof message - 1);
   _exit(127);
 }
@@ -299,7 +299,7 @@ static void child(const struct request *r, int status_fd, int out_fd) {
     if (pid > 0) {
       prctl(PR_SET_NAME, "spawner-wait", 0, 0, 0);
       char message[32];
-      int n = snprintf(message, sizeof message, "P%d", (int)pid);
+      int n = snprintf(message, sizeof message, "P%d\n", (int)pid);
       (void)!write(status_fd, message, (size_t)n);
       close(status_fd);
       if (out_fd >= 0) close(out_fd);
@@ -426,25 +426,31 @@ static void program_exited(struct job *job, int status) {
 }
 
 static void status_readable(struct job *job) {
-  char buf[512];
+  /* Each message is one write of a line, far below PIPE_BUF: a read returns whole lines (the pid
+     line and an exec error can come in one read). */
+  char buf[4096];
   ssize_t n;
   while ((n = read(job->status_fd, buf, sizeof buf - 1)) > 0) {
     buf[n] = '\0';
-    if (buf[0] == 'P' && job->main == 0) {
-      job->main = (pid_t)atol(buf + 1);
-      if (job->pending_signal && !job->exited) signal_main(job->main, job->pending_signal);
-    } else if (buf[0] == 'E') {
-      size_t room = sizeof job->error - 1 - job->error_len;
-      size_t len = (size_t)n - 1 < room ? (size_t)n - 1 : room;
-      memcpy(job->error + job->error_len, buf + 1, len);
-      job->error_len += len;
+    for (char *line = buf; *line != '\0';) {
+      char *end = strchr(line, '\n');
+      size_t len = end ? (size_t)(end - line) : strlen(line); /* a cut-off error has no newline */
+      if (line[0] == 'P' && job->main == 0) {
+        job->main = (pid_t)atol(line + 1);
+        if (job->pending_signal && !job->exited) signal_main(job->main, job->pending_signal);
+      } else if (line[0] == 'E' && len > 1) {
+        size_t room = sizeof job->error - 1 - job->error_len;
+        size_t keep = len - 1 < room ? len - 1 : room;
+        memcpy(job->error + job->error_len, line + 1, keep);
+        job->error_len += keep;
+      }
+      line += len + (end ? 1 : 0);
     }
   }
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
-  /* EOF: the program was exec'd (or its start failed and the error is in). */
+  /* EOF, once: the program was exec'd (or its start failed and the error is in). */
   close_fd(&job->status_fd);
-  if (job->error_len == 0 && job->main > 0 && !job->started) {
-    job->started = 1;
+  if (job->error_len == 0 && job->main > 0) {
     char pid[16];
     snprintf(pid, sizeof pid, "%d", (int)job->main);
     send_event(NULL, 0, job->id, "started", pid, NULL);

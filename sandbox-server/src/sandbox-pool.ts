@@ -61,12 +61,7 @@ export class SandboxPool {
 
   /** A ready sandbox of this lesson's, or undefined (then the caller makes one). */
   take(slug: string): Sandbox | undefined {
-    const list = this.ready.get(slug);
-    let sandbox: Sandbox | undefined;
-    while (list && list.length > 0 && !sandbox) {
-      const candidate = list.shift()!;
-      if (candidate.alive) sandbox = candidate;
-    }
+    const sandbox = this.ready.get(slug)?.shift();
     this.refill();
     return sandbox;
   }
@@ -122,6 +117,13 @@ export class SandboxPool {
           return;
         }
         list.push(sandbox);
+        // One that dies while it waits (its spawner was lost, say) leaves the pool and is replaced.
+        sandbox.onExit(() => {
+          const waiting = list.indexOf(sandbox);
+          if (waiting < 0) return; // taken or given way: no longer the pool's
+          list.splice(waiting, 1);
+          this.refill();
+        });
       } catch (error) {
         log.warn({ lesson: slug, err: error }, 'a pooled sandbox could not be made; trying again later');
         await pause(5_000);

@@ -126,7 +126,7 @@ export class LessonSession {
     private readonly onClosed: (session: LessonSession) => void,
     /** Makes room under the caps for this session's sandbox, or says why there is none. */
     private readonly capacity: (session: LessonSession) => Promise<string | undefined>,
-    /** Runs the spawn-heavy part of a start when it is this session's turn. */
+    /** Runs the CPU-heavy part of a start when it is this session's turn. */
     private readonly startTurn: LimitFunction,
     private readonly pool: SandboxPool,
   ) {}
@@ -414,11 +414,10 @@ export class LessonSession {
 export class SessionManager {
   private readonly sessions = new Map<string, LessonSession>();
   /**
-   * Creating a sandbox and starting its setup spawns processes, and each spawn blocks the event
-   * loop for a few milliseconds (node forks itself, then waits for the exec). Unbounded, a room
-   * arriving at once ran hundreds of them back to back and everyone's keystrokes waited up to a
-   * second; a few at a time keep the machine as busy while terminals stay responsive in between
-   * (docs/benchmarks.md).
+   * Creating a sandbox and starting its setup costs the machine CPU (the spawner forks, bwrap builds
+   * namespaces, setup.sh runs). Unbounded, a room arriving at once ran hundreds of starts side by
+   * side and everyone's keystrokes waited for the CPU; a few at a time keep the machine as busy
+   * while terminals stay responsive in between (docs/benchmarks.md).
    */
   private readonly startTurn: LimitFunction;
 

@@ -12,7 +12,6 @@
  * pty, which is its controlling terminal, so Ctrl-C, Ctrl-Z and job control work. The pty is the
  * sandbox's own, so no host process reads it.
  */
-import { once } from 'node:events';
 import { statSync } from 'node:fs';
 import { log } from '../log.ts';
 import type { ExecOptions, ExecResult, PtyOptions, Sandbox, SandboxBackend, SandboxDevice, SandboxRequest, TmpfsBytes } from './backend.ts';
@@ -248,13 +247,13 @@ export class BwrapBackend implements SandboxBackend {
           async () => {
             if (initPid !== undefined) {
               // The sandbox's pid 1 first: its death kills every process in the pid namespace, while the
-              // nsenter processes outside it still live to reap their children. Killed the other way
+              // spawner's waiting processes outside it still live to reap their children. Killed the other way
               // round, those children are left to the host's init to reap, and the dying pid 1 waits
               // for that (seconds, here) before the namespace is gone.
               killQuietly(initPid);
               await waitUntilGone(initPid, 5_000);
             }
-            // Whatever is left (nsenter, launchers, anything in nested namespaces) is in the sandbox's
+            // Whatever is left (the spawner's waiting processes, anything in nested namespaces) is in the sandbox's
             // cgroups: kill what they list, which costs this sandbox's processes only. (A scan of /proc
             // for its uid costs every process on the machine: with hundreds of sandboxes reaped together
             // it stalled the server for seconds.) Without cgroups (development only) the uid is all there is.

@@ -59,10 +59,6 @@ export class Pty {
     process.exited.then((exit) => this.ended(exit));
   }
 
-  get pid(): number | undefined {
-    return this.process?.pid;
-  }
-
   /** True while the master is still open: after that its fd number may be anything else's. */
   get open(): boolean {
     return !this.stream.destroyed;

@@ -102,6 +102,7 @@ export class Spawner {
   /** Starts the spawner process now (else on first use): while the server is still small. */
   start(): void {
     if (this.child) return;
+    this.closing = false;
     const child = spawn(this.binary, [], { stdio: ['pipe', 'pipe', 'inherit'], env: {} });
     this.child = child;
     child.stdout!.on('data', (chunk: Buffer) => this.received(chunk));
