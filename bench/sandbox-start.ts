@@ -12,7 +12,7 @@ import { defaultProfiles } from '../sandbox-server/src/config.ts';
 import { stagePlatform } from '../sandbox-server/src/lesson-staging.ts';
 import { BwrapBackend, defaultTmpfsBytes } from '../sandbox-server/src/sandbox/bwrap.ts';
 import { Cgroups } from '../sandbox-server/src/sandbox/cgroups.ts';
-import { spawnerPath } from '../sandbox-server/src/sandbox/native.ts';
+import { sandboxInitPath, spawnerPath } from '../sandbox-server/src/sandbox/native.ts';
 import { Spawner } from '../sandbox-server/src/sandbox/spawner.ts';
 import { machineBusyMs } from './server.ts';
 
@@ -65,7 +65,7 @@ export async function measureStartCost(iterations: number, lessonDir: string): P
   writeFileSync(`${staticTrue}.c`, 'int main(void) { return 0; }\n');
   execFileSync('gcc', ['-O2', '-static', '-o', staticTrue, `${staticTrue}.c`]);
   const spawner = new Spawner(spawnerPath());
-  const backend = new BwrapBackend({ uidCount: 100, uidBase: 740_000, platformDir: stagePlatform(join(work, 'staging')), tmpfsBytes: defaultTmpfsBytes, spawner: spawnerPath(), cgroups: new Cgroups('740000') });
+  const backend = new BwrapBackend({ uidCount: 100, uidBase: 740_000, platformDir: stagePlatform(join(work, 'staging')), tmpfsBytes: defaultTmpfsBytes, spawner: spawnerPath(), init: sandboxInitPath(), cgroups: new Cgroups('740000') });
   const cost: StartCost = { staticExec: [], bareBwrap: [], bareBwrapCpuMs: 0, create: [], exec: [] };
   try {
     const bare = await bareBwrapStarts(spawner, iterations);

@@ -1,5 +1,4 @@
 #!/bin/bash
-# A fresh sandbox: nothing to prepare beyond a friendly prompt.
-cat >> /root/.bashrc <<'RC'
-PS1='\u@\h:\w\$ '
-RC
+# A fresh sandbox: nothing to prepare beyond a friendly prompt (bash builtins only: no process to start).
+ps1='\u@\h:\w\$ '
+printf "PS1='%s'\n" "$ps1" >> /root/.bashrc

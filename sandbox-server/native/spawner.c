@@ -100,11 +100,10 @@ struct request {
 struct job {
   int used;
   char id[MAX_ID];
-  pid_t first;   /* the process we forked; it ends as the program ends */
-  pid_t main;    /* the program: `first`, or its child in the sandbox's pid namespace (0 until known) */
-  int status_fd; /* CLOEXEC pipe: lines "P<pid>" from `first`, "E<why>" if the exec failed; EOF once exec'd */
+  pid_t pid;     /* the process we forked, which execs the program */
+  int status_fd; /* CLOEXEC pipe: "E<why>" if the exec failed; EOF once exec'd */
   int out_fd;    /* -1 without output */
-  int stream, exited, timed_out, pending_signal;
+  int stream, exited, timed_out;
   int code, signal;
   char error[512];
   size_t error_len;
@@ -117,6 +116,7 @@ static struct job *jobs;
 static int n_jobs;
 static int epfd;
 static struct sock_fprog filter;
+static int own_pidns; /* where the spawner returns after forking into a sandbox's pid namespace */
 
 static long long now_ms(void) {
   struct timespec ts;
@@ -174,9 +174,8 @@ static void child_fail(int status_fd, const char *what) {
 static int join_cgroup(const char *procs) {
   int fd = open(procs, O_WRONLY | O_CLOEXEC);
   if (fd < 0) return -1;
-  char pid[32];
-  int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
-  int ok = write(fd, pid, (size_t)n) == n;
+  /* "0" is the writer itself, whichever pid namespace it is in. */
+  int ok = write(fd, "0\n", 2) == 2;
   return (close(fd) == 0 && ok) ? 0 : -1;
 }
 
@@ -243,6 +242,7 @@ static void child(const struct request *r, int status_fd, int out_fd) {
     ns_fd[i] = -1;
     if (r->ns <= 0) continue;
     if (view && i > 1) continue; /* the view joins the user and mount namespaces only */
+    if (i == 5) continue;         /* the pid namespace: the spawner forked us into it (start) */
     long of = (i == 1 && r->mnt > 0) ? r->mnt : r->ns;
     if ((ns_fd[i] = open_ns(of, ns_names[i])) < 0) child_fail(status_fd, "opening the sandbox's namespaces");
   }
@@ -289,31 +289,6 @@ static void child(const struct request *r, int status_fd, int out_fd) {
     syscall(SYS_close_range, 3u, ~0u, 0);
     prctl(PR_SET_NAME, "checker-view", 0, 0, 0); /* what an operator's ps shows */
     for (;;) pause();
-  }
-  if (ns_fd[5] >= 0) {
-    /* Joining a pid namespace counts for children only: the program is our child. We wait for it
-       and end as it ended (as nsenter does), so the spawner has one process to reap per request;
-       the spawner signals the program itself, by the pid we tell it. */
-    pid_t pid = fork();
-    if (pid < 0) child_fail(status_fd, "starting the program in the sandbox's pid namespace");
-    if (pid > 0) {
-      prctl(PR_SET_NAME, "spawner-wait", 0, 0, 0);
-      char message[32];
-      int n = snprintf(message, sizeof message, "P%d\n", (int)pid);
-      (void)!write(status_fd, message, (size_t)n);
-      close(status_fd);
-      if (out_fd >= 0) close(out_fd);
-      if (tty >= 0) close(tty);
-      int status;
-      while (waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) _exit(127);
-      }
-      if (WIFSIGNALED(status)) {
-        signal(WTERMSIG(status), SIG_DFL);
-        kill(getpid(), WTERMSIG(status));
-      }
-      _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 127);
-    }
   }
   if (tty >= 0) {
     if (setsid() < 0 || ioctl(tty, TIOCSCTTY, 0) != 0) child_fail(status_fd, "taking the terminal");
@@ -379,8 +354,7 @@ static void signal_main(pid_t pid, int sig) {
 }
 
 static void signal_job(struct job *job, int sig) {
-  if (job->main > 0 && !job->exited) signal_main(job->main, sig);
-  else if (!job->exited) job->pending_signal = sig;
+  if (!job->exited) signal_main(job->pid, sig);
 }
 
 /* Reads what the program wrote; returns 0 at EOF. */
@@ -426,33 +400,25 @@ static void program_exited(struct job *job, int status) {
 }
 
 static void status_readable(struct job *job) {
-  /* Each message is one write of a line, far below PIPE_BUF: a read returns whole lines (the pid
-     line and an exec error can come in one read). */
+  /* The one message, "E<why>\n", is one write far below PIPE_BUF. */
   char buf[4096];
   ssize_t n;
   while ((n = read(job->status_fd, buf, sizeof buf - 1)) > 0) {
     buf[n] = '\0';
-    for (char *line = buf; *line != '\0';) {
-      char *end = strchr(line, '\n');
-      size_t len = end ? (size_t)(end - line) : strlen(line); /* a cut-off error has no newline */
-      if (line[0] == 'P' && job->main == 0) {
-        job->main = (pid_t)atol(line + 1);
-        if (job->pending_signal && !job->exited) signal_main(job->main, job->pending_signal);
-      } else if (line[0] == 'E' && len > 1) {
-        size_t room = sizeof job->error - 1 - job->error_len;
-        size_t keep = len - 1 < room ? len - 1 : room;
-        memcpy(job->error + job->error_len, line + 1, keep);
-        job->error_len += keep;
-      }
-      line += len + (end ? 1 : 0);
+    size_t len = strcspn(buf, "\n"); /* a cut-off error has no newline */
+    if (buf[0] == 'E' && len > 1) {
+      size_t room = sizeof job->error - 1 - job->error_len;
+      size_t keep = len - 1 < room ? len - 1 : room;
+      memcpy(job->error + job->error_len, buf + 1, keep);
+      job->error_len += keep;
     }
   }
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
   /* EOF, once: the program was exec'd (or its start failed and the error is in). */
   close_fd(&job->status_fd);
-  if (job->error_len == 0 && job->main > 0) {
+  if (job->error_len == 0) {
     char pid[16];
-    snprintf(pid, sizeof pid, "%d", (int)job->main);
+    snprintf(pid, sizeof pid, "%d", (int)job->pid);
     send_event(NULL, 0, job->id, "started", pid, NULL);
   }
   if (job->exited) finish(job);
@@ -463,7 +429,7 @@ static void reap(void) {
   pid_t pid;
   while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
     for (int i = 0; i < n_jobs; i++) {
-      if (jobs[i].used && jobs[i].first == pid) {
+      if (jobs[i].used && jobs[i].pid == pid) {
         program_exited(&jobs[i], status);
         break;
       }
@@ -563,16 +529,30 @@ static void start(char *frame, size_t len) {
   job->stream = r.output && strcmp(r.output, "stream") == 0;
   job->limit = (size_t)r.limit;
   job->output = wants_output && !job->stream ? malloc(job->limit ? job->limit : 1) : NULL;
-  pid_t pid = fork();
+  /* A process of a sandbox is forked into its pid namespace: joining one counts for children only,
+     so the spawner joins it for the fork and returns to its own. No waiting process in between. */
+  int pidns = -1, err = 0;
+  const char *failed = NULL;
+  if (r.ns > 0 && strcmp(r.op, "run") == 0 && ((pidns = open_ns(r.ns, "pid")) < 0 || setns(pidns, CLONE_NEWPID) != 0)) {
+    failed = "joining the sandbox's pid namespace", err = errno;
+  }
+  pid_t pid = failed ? -1 : fork();
+  if (pid == 0) child(&r, status[1], out[1]);
+  if (pid < 0 && !failed) failed = "fork", err = errno;
+  if (pidns >= 0) {
+    if (setns(own_pidns, CLONE_NEWPID) != 0) die("returning to the spawner's pid namespace");
+    close(pidns);
+  }
   if (pid < 0) {
+    char why[256];
+    snprintf(why, sizeof why, "%s: %s", failed, strerror(err));
     close(status[0]), close(status[1]);
     if (out[0] >= 0) close(out[0]), close(out[1]);
     free(job->output);
     job->used = 0;
-    send_event(NULL, 0, r.id, "exit", "127", "0", "0", strerror(errno), NULL);
+    send_event(NULL, 0, r.id, "exit", "127", "0", "0", why, NULL);
     return;
   }
-  if (pid == 0) child(&r, status[1], out[1]);
   close(status[1]);
   job->status_fd = status[0];
   watch(job->status_fd, job, 0);
@@ -583,8 +563,7 @@ static void start(char *frame, size_t len) {
     job->out_fd = out[0];
     watch(job->out_fd, job, 1);
   }
-  job->first = pid;
-  job->main = r.ns > 0 && strcmp(r.op, "run") == 0 ? 0 : pid;
+  job->pid = pid;
   if (r.timeout_ms > 0) {
     job->deadline = now_ms() + r.timeout_ms;
     job->kill_at = job->deadline + r.kill_after_ms;
@@ -655,6 +634,7 @@ int main(void) {
      would inherit its terminals' masters) is not kept alive here. */
   if (syscall(SYS_close_range, 3u, ~0u, 0) != 0) die("close_range");
   compile_filter();
+  if ((own_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC)) < 0) die("/proc/self/ns/pid");
   sigset_t chld;
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);

@@ -2,7 +2,9 @@
  * Runs a step's check.sh / solve.sh inside the attendee's sandbox (never on the host), with the
  * step's timeout. check.sh: exit 0 = passed; its output is the learner's feedback.
  */
-import type { StepSpec } from '../../src/lessons/catalog.ts';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Lesson, StepSpec } from '../../src/lessons/catalog.ts';
 import type { Sandbox } from './sandbox/backend.ts';
 
 const IN_SANDBOX = '/opt/opslab/lesson';
@@ -52,13 +54,34 @@ export function answerFrom(step: StepSpec, solveOutput: string): string | undefi
   return solveOutput.split('\n').filter(Boolean).pop() ?? '';
 }
 
-/** Copies the lesson's files/ into the home folder, then runs setup.sh. */
-export async function runSetup(sandbox: Sandbox, hasSetup: boolean, timeoutMs = 300_000): Promise<{ ok: boolean; output: string }> {
-  const script = [
-    // Not `cp -a`: the staged files belong to host root, unmapped in the sandbox, so preserving ownership fails.
-    `if [ -d ${IN_SANDBOX}/files ]; then cp -RP --preserve=mode,timestamps ${IN_SANDBOX}/files/. /root/; fi`,
-    hasSetup ? `exec bash ${IN_SANDBOX}/setup.sh` : 'exit 0',
-  ].join('\n');
-  const result = await sandbox.exec(['bash', '-c', script], { timeoutMs });
+/**
+ * Copies the lesson's files/ into the home folder, then runs setup.sh. One process where the lesson
+ * has no files (bash on setup.sh), none where it has neither: each exec costs a sandbox start
+ * milliseconds of CPU on a machine with slow page-table updates (docs/decisions.md §23).
+ */
+export async function runSetup(sandbox: Sandbox, lesson: Pick<Lesson, 'dir' | 'setupScript'>, timeoutMs = 300_000): Promise<{ ok: boolean; output: string }> {
+  const setup = `${IN_SANDBOX}/setup.sh`;
+  let argv: string[];
+  if (isDirectory(join(lesson.dir, 'files'))) {
+    const script = [
+      // Not `cp -a`: the staged files belong to host root, unmapped in the sandbox, so preserving ownership fails.
+      `cp -RP --preserve=mode,timestamps ${IN_SANDBOX}/files/. /root/`,
+      lesson.setupScript !== undefined ? `exec bash ${setup}` : 'exit 0',
+    ].join(' && ');
+    argv = ['bash', '-c', script];
+  } else if (lesson.setupScript !== undefined) {
+    argv = ['bash', setup];
+  } else {
+    return { ok: true, output: '' };
+  }
+  const result = await sandbox.exec(argv, { timeoutMs });
   return { ok: result.code === 0 && !result.timedOut, output: clip(result.output) };
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }

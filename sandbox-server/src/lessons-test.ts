@@ -47,7 +47,7 @@ async function testLesson(lesson: Lesson, backend: BwrapBackend, services: RoomS
   const sandbox = await backend.create({ id: `lessons-test/${lesson.slug}`, lessonDir: stageLesson(lesson, stagingRoot), ...profile, attachments });
   try {
     const setup = await Promise.all(attachments.map((attachment) => attachment.start?.(sandbox))).then(
-      () => runSetup(sandbox, lesson.setupScript !== undefined),
+      () => runSetup(sandbox, lesson),
       (error: Error) => ({ ok: false, output: error.message }),
     );
     report('(setup)', setup.ok, setup.ok ? 'setup.sh ran' : `setup failed: ${setup.output}`, started);

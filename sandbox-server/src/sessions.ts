@@ -216,7 +216,7 @@ export class LessonSession {
         } catch (error) {
           return { ok: false, output: (error as Error).message };
         }
-        return runSetup(sandbox, this.lesson.setupScript !== undefined);
+        return runSetup(sandbox, this.lesson);
       })();
       return { sandbox, settingUp };
     });

@@ -138,13 +138,13 @@ describe('escape attempts from a sandbox', () => {
     });
   }
 
-  // The sandbox's own pid namespace: its pid 1 is bwrap, and no host process (the server, the host's init) is listed.
+  // The sandbox's own pid namespace: its pid 1 is its own init (native/sandbox-init.c), and no host process (the server, the host's init) is listed.
   test('see host processes (the server, node)', async () => {
     await requireTools(a, ['ps']);
     const result = await run(a, 'ps -eo pid=,comm=');
     assert.equal(result.code, 0, result.output);
     const processes = result.output.trim().split('\n').map((line) => line.trim().split(/\s+/));
-    assert.deepEqual(processes[0], ['1', 'bwrap'], `pid 1 is not the sandbox's bwrap:\n${result.output}`);
+    assert.deepEqual(processes[0], ['1', 'sandbox-init'], `pid 1 is not the sandbox's init:\n${result.output}`);
     const hostInit = readFileSync('/proc/1/comm', 'utf8').trim();
     const hostOnly = processes.filter(([, comm]) => ['node', 'tsx', 'systemd', 'init', hostInit].includes(comm!));
     assert.deepEqual(hostOnly, [], `host processes are visible:\n${result.output}`);
@@ -157,11 +157,20 @@ describe('escape attempts from a sandbox', () => {
     script: `ls /proc/${process.pid}/root/`,
     denied: [`ls: cannot access '/proc/${process.pid}/root/': No such file or directory`],
   }));
-  // /proc/1 is the sandbox's own bwrap, whose root is the sandbox's: no checkout under it, and the same unreadable shadow.
+  // The sandbox's pid 1 takes no signal from inside: the kernel drops those its init has no handler
+  // for (SIGKILL included), so an attendee cannot end the sandbox under everyone's feet by killing it.
+  test('end the sandbox by killing its pid 1 from inside', async () => {
+    await requireTools(a, ['cat']);
+    const result = await run(a, 'kill -KILL 1; kill -TERM 1; kill -INT 1; kill -HUP 1; sleep 0.2; cat /proc/1/comm');
+    assert.equal(result.code, 0, result.output);
+    assert.equal(result.output.trim(), 'sandbox-init', `pid 1 did not survive:\n${result.output}`);
+    assert.ok(a.alive, 'the sandbox died');
+  });
+  // /proc/1 is the sandbox's own init, whose root is the sandbox's: no checkout under it, and the same unreadable shadow.
   attack('walk out through /proc/1/root', () => ({
     tools: ['cat', 'ls'],
     script: `cat /proc/1/comm; ls -d /proc/1/root${projectRoot}; cat /proc/1/root/etc/shadow`,
-    denied: [/^bwrap$/m, `ls: cannot access '/proc/1/root${projectRoot}': No such file or directory`, 'cat: /proc/1/root/etc/shadow: Permission denied'],
+    denied: [/^sandbox-init$/m, `ls: cannot access '/proc/1/root${projectRoot}': No such file or directory`, 'cat: /proc/1/root/etc/shadow: Permission denied'],
   }));
 
   // The spawner gives each process only its stdio (a pipe, /dev/null or its pty) before it starts;

@@ -32,6 +32,8 @@ export interface BwrapOptions {
   tmpfsBytes: TmpfsBytes;
   /** The spawner's binary (native/spawner.c): it starts every process of every sandbox. */
   spawner: string;
+  /** A sandbox's pid 1 (native/sandbox-init.c), bound read-only at SANDBOX_INIT. */
+  init: string;
   /** Resource limits; undefined only with the development flag (no limits at all). */
   cgroups: Cgroups | undefined;
   startTimeoutMs?: number;
@@ -47,6 +49,8 @@ const EXEC_OUTPUT_LIMIT = 64 * 1024;
 
 /** The sandbox's places for the attendee's state: tmpfs mounts of its own, writable. */
 const STATE_DIRS = ['/tmp', '/var', '/run', '/root'];
+
+const SANDBOX_INIT = '/opt/opslab/sandbox-init';
 
 const SANDBOX_PATH = '/opt/opslab/lesson/bin:/opt/opslab/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin';
 
@@ -90,12 +94,15 @@ function bwrapArgs(request: SandboxRequest, options: BwrapOptions, turnSocket: s
     '--ro-bind', `${options.platformDir}/bin`, '/opt/opslab/bin',
     '--ro-bind', `${options.platformDir}/bashrc`, '/opt/opslab/bashrc',
     '--ro-bind', request.lessonDir, '/opt/opslab/lesson',
+    '--ro-bind', options.init, SANDBOX_INIT,
     '--chdir', '/root',
     '--setenv', 'PATH', SANDBOX_PATH,
     '--info-fd', '3',
+    // The sandbox's pid 1 is its placeholder (native/sandbox-init.c), not bwrap's own reaper: it says
+    // "ready" once every mount is in place, then reaps orphans — one fork and two execs fewer.
+    '--as-pid-1',
     '--',
-    // The sandbox's placeholder: it says "ready" once every mount is in place, then waits.
-    '/bin/sh', '-c', 'echo ready; exec sleep infinity',
+    SANDBOX_INIT,
   ];
 }
 
@@ -246,14 +253,14 @@ export class BwrapBackend implements SandboxBackend {
         await retryUntilDone(
           async () => {
             if (initPid !== undefined) {
-              // The sandbox's pid 1 first: its death kills every process in the pid namespace, while the
-              // spawner's waiting processes outside it still live to reap their children. Killed the other way
-              // round, those children are left to the host's init to reap, and the dying pid 1 waits
-              // for that (seconds, here) before the namespace is gone.
+              // The sandbox's pid 1 first: its death kills every process in the pid namespace, and the
+              // spawner, the parent of the processes it started in there, reaps them at once. (Were their
+              // parent gone, the host's init would reap them, and the dying pid 1 waits for that —
+              // seconds, here — before the namespace is gone.)
               killQuietly(initPid);
               await waitUntilGone(initPid, 5_000);
             }
-            // Whatever is left (the spawner's waiting processes, anything in nested namespaces) is in the sandbox's
+            // Whatever is left (the checker's view, anything in nested namespaces) is in the sandbox's
             // cgroups: kill what they list, which costs this sandbox's processes only. (A scan of /proc
             // for its uid costs every process on the machine: with hundreds of sandboxes reaped together
             // it stalled the server for seconds.) Without cgroups (development only) the uid is all there is.
@@ -281,7 +288,7 @@ export class BwrapBackend implements SandboxBackend {
         argv: ['bwrap', ...bwrapArgs(request, this.options, turnSocket?.path, binds)],
         env: { PATH: '/usr/bin:/bin' },
         // The platform's files, bound read-only by host root first: their read-only flag is locked in the sandbox.
-        lockReadOnly: ['/usr', '/etc', `${this.options.platformDir}/bin`, `${this.options.platformDir}/bashrc`, request.lessonDir],
+        lockReadOnly: ['/usr', '/etc', `${this.options.platformDir}/bin`, `${this.options.platformDir}/bashrc`, request.lessonDir, this.options.init],
         infoFd: true,
         output: 'stream',
       });

@@ -4,7 +4,7 @@ import { stagePlatform } from '../lesson-staging.ts';
 import { log } from '../log.ts';
 import { BwrapBackend, defaultTmpfsBytes } from './bwrap.ts';
 import { Cgroups } from './cgroups.ts';
-import { spawnerPath } from './native.ts';
+import { sandboxInitPath, spawnerPath } from './native.ts';
 import { TurnQueue } from './turn-queue.ts';
 
 export interface BackendSettings {
@@ -29,6 +29,7 @@ export function createBwrapBackend(settings: BackendSettings): BwrapBackend {
     platformDir: stagePlatform(settings.stagingDir),
     tmpfsBytes: defaultTmpfsBytes,
     spawner: spawnerPath(),
+    init: sandboxInitPath(),
     cgroups,
     turns: {
       queue: new TurnQueue({ slots: settings.machineTurns.slots, maxTurnMs: settings.machineTurns.seconds * 1000 }),
