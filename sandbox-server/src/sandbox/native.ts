@@ -18,7 +18,7 @@ function built(name: string, flags: string[]): string {
   // Built next to its final name and renamed: a server starting meanwhile never execs half a binary.
   const partial = `${binary}.${process.pid}`;
   try {
-    execFileSync('gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', partial, source, ...flags], { stdio: 'pipe' });
+    execFileSync('gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-static', '-o', partial, source, ...flags], { stdio: 'pipe' });
     renameSync(partial, binary);
   } catch (error) {
     const stderr = (error as { stderr?: Buffer }).stderr?.toString() ?? String(error);
@@ -32,5 +32,5 @@ export function spawnerPath(): string {
 }
 
 export function sandboxInitPath(): string {
-  return built('sandbox-init', ['-static']);
+  return built('sandbox-init', []);
 }
