@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, test, type TestOptions } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Sandbox, SandboxDevice } from '../src/sandbox/backend.ts';
-import type { ResourceLimits } from '../src/sandbox/cgroups.ts';
+import { STARTING_CPU_SHARES, type ResourceLimits } from '../src/sandbox/cgroups.ts';
 import { defaultProfiles, projectRoot } from '../src/config.ts';
 import { stageLesson } from '../src/lesson-staging.ts';
 import { processesWhere } from '../src/sandbox/procfs.ts';
@@ -516,6 +516,21 @@ PY`,
       await bomb.destroy();
     }
     assert.deepEqual(processesWhere((uid) => uid === bomb.uid), []);
+  });
+
+  // A room arriving: starts yield the cores to whoever already types (decisions §23).
+  test('a sandbox starts at a low CPU weight; its first terminal gives it its full weight', async () => {
+    const starting = await create();
+    try {
+      assert.equal(starting.stats()!.cpuShares, STARTING_CPU_SHARES);
+      const pty = starting.spawnPty({ cols: 80, rows: 24 });
+      for (let i = 0; i < 100 && starting.stats()!.cpuShares !== small.cpuShares; i++) await sleep(50); // written asynchronously
+      assert.equal(starting.stats()!.cpuShares, small.cpuShares);
+      assert.ok(STARTING_CPU_SHARES < small.cpuShares);
+      pty.destroy();
+    } finally {
+      await starting.destroy();
+    }
   });
 
   test('CPU hog: its cgroup is throttled; another sandbox keeps answering', async () => {

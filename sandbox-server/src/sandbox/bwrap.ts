@@ -126,6 +126,7 @@ class BwrapSandbox implements Sandbox {
   private exitListeners: Array<(reason: string) => void> = [];
   private dead = false;
   private destroying: Promise<void> | undefined;
+  private hasTerminal = false;
 
   constructor(
     readonly id: string,
@@ -139,6 +140,8 @@ class BwrapSandbox implements Sandbox {
     /** What every process of this sandbox is started with: its uid, cgroups and the seccomp filter. */
     private readonly hardening: Pick<SpawnRequest, 'uid' | 'cgroups' | 'seccomp'>,
     private readonly readStats: () => SandboxStats | undefined,
+    /** Gives the sandbox its full CPU weight (Cgroups.attended): called at its first terminal. */
+    private readonly attended: () => void,
     private readonly cleanup: (initPid: number) => Promise<void>,
   ) {
     void bwrap.exited.then((exit) => this.died(`bwrap exited (code ${exit.code}, signal ${exit.signal})`));
@@ -152,6 +155,10 @@ class BwrapSandbox implements Sandbox {
 
   spawnPty(options: PtyOptions): Pty {
     if (this.dead) throw new Error(`sandbox ${this.id} is not running`);
+    if (!this.hasTerminal) {
+      this.hasTerminal = true;
+      this.attended();
+    }
     const pty = new Pty(options.cols, options.rows);
     try {
       pty.run(
@@ -281,7 +288,7 @@ export class BwrapBackend implements SandboxBackend {
       for (const device of request.devices ?? []) assertUsableDevice(device);
       if (request.machineTurns && turns) turnSocket = await TurnSocket.open(turns.socketDir, uid, turns.queue);
       const binds = (await Promise.all(attachments.map((attachment) => attachment.open(uid)))).flat();
-      const hardening = { uid, cgroups: cgroups?.create(group, request.limits) ?? [], seccomp: true };
+      const hardening = { uid, cgroups: (await cgroups?.create(group, request.limits)) ?? [], seccomp: true };
       const timeoutMs = this.options.startTimeoutMs ?? 10_000;
       bwrap = this.spawner.run({
         ...hardening,
@@ -300,7 +307,7 @@ export class BwrapBackend implements SandboxBackend {
       // copy (what is mounted under them later does). The files are the attendee's own.
       checkView = this.spawner.view({ namespacesOf: initPid, uid, cgroups: hardening.cgroups, share: STATE_DIRS });
       await withTimeout(checkView.started, timeoutMs, "the checker's view");
-      const sandbox = new BwrapSandbox(request.id, uid, initPid, bwrap, checkView, this.spawner, hardening, () => cgroups?.stats(group), cleanup);
+      const sandbox = new BwrapSandbox(request.id, uid, initPid, bwrap, checkView, this.spawner, hardening, () => cgroups?.stats(group), () => void cgroups?.attended(group, request.limits).catch((error) => log.warn({ uid, err: error }, 'raising the sandbox\'s CPU weight failed')), cleanup);
       this.live.add(sandbox);
       sandbox.onExit(() => this.live.delete(sandbox));
       return sandbox;

@@ -5,7 +5,8 @@
  *
  * A missing controller is an error at start, unless the development flag allows running unlimited.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { mkdir, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -26,9 +27,20 @@ export interface SandboxStats {
   oomKills: number;
   pids: number;
   cpuThrottledPeriods: number;
+  /** Its CPU weight now: STARTING_CPU_SHARES until an attendee works in it. */
+  cpuShares: number;
 }
 
 const CONTROLLERS = ['memory', 'pids', 'cpu'] as const;
+
+/**
+ * A sandbox's CPU weight while it starts (bwrap, its view, the lesson's setup) and while it waits in
+ * the pool: a sixteenth of an attended one's. When a room arrives, the cores are busy with starts;
+ * the scheduler then runs whoever is already typing first (an earlier deadline at a higher weight),
+ * so arrivals cost the room's echo nothing while idle cores still go to the starts (the weight only
+ * matters under contention). docs/decisions.md §23.
+ */
+export const STARTING_CPU_SHARES = 64;
 type Controller = (typeof CONTROLLERS)[number];
 
 /** Where each controller's hierarchy is mounted and this process's own group in it. */
@@ -60,18 +72,34 @@ export class Cgroups {
     return join(this.bases[controller], name);
   }
 
-  /** Creates the groups with their limits; returns the cgroup.procs files a process writes itself into. */
-  create(name: string, limits: ResourceLimits): string[] {
-    for (const c of CONTROLLERS) mkdirSync(this.dir(c, name), { recursive: true });
+  /**
+   * Creates the groups with their limits, the CPU weight at STARTING_CPU_SHARES until `attended`;
+   * returns the cgroup.procs files a process writes itself into.
+   *
+   * Asynchronous (libuv's threads), as every change to the cgroup tree here: a mkdir, rmdir or
+   * limit write waits for the kernel's cgroup lock, which the teardown of hundreds of sandboxes
+   * holds for long stretches — on the event loop that stalled every attendee (750 ms, measured).
+   */
+  async create(name: string, limits: ResourceLimits): Promise<string[]> {
+    await Promise.all(CONTROLLERS.map((c) => mkdir(this.dir(c, name), { recursive: true })));
     const memory = this.dir('memory', name);
-    writeFileSync(join(memory, 'memory.limit_in_bytes'), String(limits.memoryBytes));
-    if (existsSync(join(memory, 'memory.memsw.limit_in_bytes'))) writeFileSync(join(memory, 'memory.memsw.limit_in_bytes'), String(limits.memoryBytes));
-    writeFileSync(join(this.dir('pids', name), 'pids.max'), String(limits.pids));
     const cpu = this.dir('cpu', name);
-    writeFileSync(join(cpu, 'cpu.cfs_period_us'), '100000');
-    writeFileSync(join(cpu, 'cpu.cfs_quota_us'), String(Math.round(limits.cpuPercent * 1000)));
-    writeFileSync(join(cpu, 'cpu.shares'), String(limits.cpuShares));
+    await Promise.all([
+      writeFile(join(memory, 'memory.limit_in_bytes'), String(limits.memoryBytes)),
+      existsSync(join(memory, 'memory.memsw.limit_in_bytes')) ? writeFile(join(memory, 'memory.memsw.limit_in_bytes'), String(limits.memoryBytes)) : undefined,
+      writeFile(join(this.dir('pids', name), 'pids.max'), String(limits.pids)),
+      (async () => {
+        await writeFile(join(cpu, 'cpu.cfs_period_us'), '100000');
+        await writeFile(join(cpu, 'cpu.cfs_quota_us'), String(Math.round(limits.cpuPercent * 1000)));
+        await writeFile(join(cpu, 'cpu.shares'), String(Math.min(STARTING_CPU_SHARES, limits.cpuShares)));
+      })(),
+    ]);
     return CONTROLLERS.map((c) => join(this.dir(c, name), 'cgroup.procs'));
+  }
+
+  /** An attendee works in the sandbox now (its first terminal): its full CPU weight. */
+  attended(name: string, limits: ResourceLimits): Promise<void> {
+    return writeFile(join(this.dir('cpu', name), 'cpu.shares'), String(limits.cpuShares));
   }
 
   /**
@@ -97,6 +125,7 @@ export class Cgroups {
       oomKills: field(read('memory', 'memory.oom_control'), 'oom_kill'),
       pids: Number(read('pids', 'pids.current')),
       cpuThrottledPeriods: field(read('cpu', 'cpu.stat'), 'nr_throttled'),
+      cpuShares: Number(read('cpu', 'cpu.shares')),
     };
   }
 
@@ -106,7 +135,7 @@ export class Cgroups {
       const dir = this.dir(c, name);
       for (let attempt = 0; existsSync(dir); attempt++) {
         try {
-          rmdirSync(dir);
+          await rmdir(dir);
         } catch (error) {
           if (attempt >= 100) throw new Error(`cannot remove cgroup ${dir}: ${(error as Error).message}`);
           await sleep(10);
