@@ -85,8 +85,11 @@ export class Cgroups {
     const memory = this.dir('memory', name);
     const cpu = this.dir('cpu', name);
     await Promise.all([
-      writeFile(join(memory, 'memory.limit_in_bytes'), String(limits.memoryBytes)),
-      existsSync(join(memory, 'memory.memsw.limit_in_bytes')) ? writeFile(join(memory, 'memory.memsw.limit_in_bytes'), String(limits.memoryBytes)) : undefined,
+      (async () => {
+        // In this order: the kernel refuses a memory+swap limit below the memory limit.
+        await writeFile(join(memory, 'memory.limit_in_bytes'), String(limits.memoryBytes));
+        if (existsSync(join(memory, 'memory.memsw.limit_in_bytes'))) await writeFile(join(memory, 'memory.memsw.limit_in_bytes'), String(limits.memoryBytes));
+      })(),
       writeFile(join(this.dir('pids', name), 'pids.max'), String(limits.pids)),
       (async () => {
         await writeFile(join(cpu, 'cpu.cfs_period_us'), '100000');
