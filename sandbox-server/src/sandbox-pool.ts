@@ -1,8 +1,9 @@
 /**
  * Sandboxes made before anyone asks: per lesson, up to `size` ready sandboxes (the lesson's
- * profile, its files bound, nothing run in them yet), so that an attendee who opens the lesson
- * takes one and only its setup.sh and shell are left to start. Lessons with shared services are
- * not pooled: their sandboxes carry the attendee's own doors and credentials from the start.
+ * profile, its files bound, its setup.sh run, its shell started and waiting at its prompt), so that
+ * an attendee who opens the lesson takes one and nothing is left to start. Nothing in a lesson's
+ * setup depends on who takes the sandbox: lessons with shared services, whose sandboxes carry the
+ * attendee's own doors and credentials from the start, are not pooled.
  *
  * Refilled in the background at a bounded rate: one sandbox at a time, only while no attendee's
  * start is waiting for its turn, and never beyond the room's cap (a pooled sandbox is a sandbox).
@@ -13,6 +14,7 @@ import type { ProfileSpec } from './config.ts';
 import { log } from './log.ts';
 import type { Sandbox, SandboxBackend } from './sandbox/backend.ts';
 import type { StagedLesson } from './sessions.ts';
+import { runSetup } from './checker.ts';
 
 export interface PoolOptions {
   /** Ready sandboxes kept per lesson; 0: no pool. */
@@ -59,7 +61,7 @@ export class SandboxPool {
     return [...this.ready.entries()].flatMap(([lesson, list]) => list.map((sandbox) => ({ lesson, uid: sandbox.uid })));
   }
 
-  /** A ready sandbox of this lesson's, or undefined (then the caller makes one). */
+  /** A ready sandbox of this lesson's (set up, its shell waiting), or undefined (then the caller makes one). */
   take(slug: string): Sandbox | undefined {
     const sandbox = this.ready.get(slug)?.shift();
     this.refill();
@@ -112,6 +114,12 @@ export class SandboxPool {
       const staged = this.lessons.get(slug)!;
       try {
         const sandbox = await this.backend.create({ id: `pool/${slug}/${++this.created}`, lessonDir: staged.stagedDir, ...this.options.profiles[staged.lesson.profile] });
+        const setup = await runSetup(sandbox, staged.lesson);
+        if (!setup.ok) {
+          await sandbox.destroy();
+          throw new Error(`the lesson's setup failed: ${setup.output}`);
+        }
+        sandbox.prepareShell();
         if (this.closed) {
           await sandbox.destroy();
           return;

@@ -198,7 +198,8 @@ export class LessonSession {
     // The turn covers the spawns (bwrap, then setup.sh's), not the wait for a long setup to finish.
     const { sandbox, settingUp } = await this.startTurn(async () => {
       report.stage('Creating your sandbox…');
-      let sandbox: Sandbox | undefined = attachments.length === 0 ? this.pool.take(this.lesson.slug) : undefined;
+      const pooled = attachments.length === 0 ? this.pool.take(this.lesson.slug) : undefined;
+      let sandbox: Sandbox | undefined = pooled;
       try {
         // A pooled sandbox of another lesson gives way where the room's cap is reached.
         if (!sandbox && this.backend.size >= this.options.maxSandboxes) await this.pool.shrink();
@@ -210,7 +211,8 @@ export class LessonSession {
       }
       report.next();
       report.stage("Setting up the lesson in your sandbox…");
-      const settingUp = (async () => {
+      // A pooled sandbox's setup ran in the pool.
+      const settingUp = pooled ? Promise.resolve({ ok: true, output: '' }) : (async () => {
         try {
           for (const attachment of attachments) await attachment.start?.(sandbox);
         } catch (error) {

@@ -1,7 +1,8 @@
 /**
  * The sandbox pool (sandbox-pool.ts) on a real server: it fills per lesson without shared services,
- * an attendee takes a pooled sandbox (setup, checks and the shell work in it as in a new one), the
- * pool refills, and at the room's cap a pooled sandbox gives way to an attendee's.
+ * an attendee takes a pooled sandbox (set up in the pool, its shell waiting; checks and the shell
+ * work in it as in a new one), the pool refills, and at the room's cap a pooled sandbox gives way
+ * to an attendee's.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -43,6 +44,24 @@ test('the pool fills per lesson without shared services; an attendee takes a poo
     await client.untilOutput(/written/);
     const check = await client.check('create-file');
     assert.equal(check.passed, true, check.feedback);
+
+    // A lesson with a setup.sh: it ran in the pool, once, before the shell that was waiting there read its ~/.bashrc.
+    const galeraPooled = server.sessions.pool.waiting().find((w) => w.lesson === 'galera')!.uid;
+    const galera = new TestClient(server.url, await newAttendee(server.url));
+    const hello = performance.now();
+    await galera.hello('galera', 'host');
+    await galera.ready();
+    // Its shell is the one the pool started: older than the attendee's hello.
+    galera.type("awk -v t=$(cut -d' ' -f22 /proc/$$/stat) '{ printf \"shell-age-ms=%d\\n\", ($1 - t / 100) * 1000 }' /proc/uptime\r");
+    await galera.untilOutput(/shell-age-ms=\d+/);
+    const age = Number(/shell-age-ms=(\d+)/.exec(galera.output)![1]);
+    assert.ok(age > performance.now() - hello, `the shell is ${age} ms old: started after the hello, not in the pool`);
+    assert.equal(await hostUid(galera), galeraPooled, 'the attendee got the pooled sandbox');
+    await galera.untilOutput(/root@host:~# /);
+    galera.type("echo setup-ran-$(grep -c '@host' /root/.bashrc)-times\r");
+    await galera.untilOutput(/setup-ran-\d+-times/);
+    assert.match(galera.output, /setup-ran-1-times/);
+    await galera.close();
 
     await until(() => server.sessions.pool.waiting().some((w) => w.lesson === 'getting-started'), 'the pool refilled');
     assert.notEqual(server.sessions.pool.waiting().find((w) => w.lesson === 'getting-started')!.uid, pooled);

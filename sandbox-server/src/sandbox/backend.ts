@@ -38,8 +38,13 @@ export interface Sandbox {
   /** The unprivileged host uid the whole sandbox runs as (root inside its user namespace). */
   readonly uid: number;
   readonly alive: boolean;
-  /** Starts a process on a fresh pty inside the sandbox; the pty is its controlling terminal. */
+  /**
+   * Starts a process on a fresh pty inside the sandbox; the pty is its controlling terminal. The
+   * default shell is the one `prepareShell` started, if there is one (resized to `options`).
+   */
   spawnPty(options: PtyOptions): Pty;
+  /** Starts the default shell now (a pooled sandbox): the next `spawnPty` without argv returns it. */
+  prepareShell(): void;
   /** Runs a command inside the sandbox and collects its output. Never throws for a failing command. */
   exec(argv: string[], options: ExecOptions): Promise<ExecResult>;
   /** Kills every process of the sandbox and releases its uid. Idempotent. */

@@ -127,6 +127,8 @@ class BwrapSandbox implements Sandbox {
   private dead = false;
   private destroying: Promise<void> | undefined;
   private hasTerminal = false;
+  /** The default shell, started in advance (prepareShell). */
+  private preparedShell: Pty | undefined;
 
   constructor(
     readonly id: string,
@@ -159,6 +161,23 @@ class BwrapSandbox implements Sandbox {
       this.hasTerminal = true;
       this.attended();
     }
+    if (options.argv === undefined && this.preparedShell) {
+      const prepared = this.preparedShell;
+      this.preparedShell = undefined;
+      if (prepared.open) {
+        prepared.resize(options.cols, options.rows);
+        return prepared;
+      }
+    }
+    return this.startPty(options);
+  }
+
+  prepareShell(): void {
+    if (this.dead || this.preparedShell) return;
+    this.preparedShell = this.startPty({ cols: 80, rows: 24 });
+  }
+
+  private startPty(options: PtyOptions): Pty {
     const pty = new Pty(options.cols, options.rows);
     try {
       pty.run(

@@ -20,6 +20,9 @@ const native = (require('node-pty/lib/utils') as { loadNativeModule(name: string
 /** How long the output may still arrive after the program ended (its last bytes are in the pty). */
 const DRAIN_MS = 200;
 
+/** Output kept while nobody listens yet (a pooled sandbox's shell, started before its attendee came). */
+const EARLY_OUTPUT_LIMIT = 64 * 1024;
+
 export interface PtyExit {
   exitCode: number;
   signal?: number;
@@ -34,6 +37,8 @@ export class Pty {
   private readonly stream: tty.ReadStream;
   private process: SpawnedProcess | undefined;
   private readonly dataListeners: Array<(data: Buffer) => void> = [];
+  private early: Buffer[] = [];
+  private earlyBytes = 0;
   private readonly exitListeners: Array<(exit: PtyExit) => void> = [];
 
   constructor(cols: number, rows: number) {
@@ -43,6 +48,10 @@ export class Pty {
     this.path = opened.pty;
     this.stream = new tty.ReadStream(this.fd);
     this.stream.on('data', (data: Buffer) => {
+      if (this.dataListeners.length === 0 && this.earlyBytes < EARLY_OUTPUT_LIMIT) {
+        this.early.push(data);
+        this.earlyBytes += data.length;
+      }
       for (const listener of this.dataListeners) listener(data);
     });
     // EIO: every slave descriptor is closed (the shell and whatever it started are gone).
@@ -64,8 +73,11 @@ export class Pty {
     return !this.stream.destroyed;
   }
 
+  /** The first listener also gets what came before it (a shell's prompt, printed before anyone listened). */
   onData(listener: (data: Buffer) => void): void {
     this.dataListeners.push(listener);
+    for (const data of this.early.splice(0)) listener(data);
+    this.earlyBytes = 0;
   }
 
   onExit(listener: (exit: PtyExit) => void): void {
