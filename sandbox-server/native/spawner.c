@@ -61,6 +61,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -84,6 +85,7 @@ static const char *const denied[] = {
 };
 
 #define MAX_LIST 64
+#define SPAWNER_NICE 10
 #define MAX_ID 32
 
 /* One request, parsed. Pointers point into the request's frame, which outlives the fork. */
@@ -225,6 +227,8 @@ static const int ns_types[] = {CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWUTS, CLONE_N
 
 /* Runs in the forked child: never returns. `status_fd` is CLOEXEC; `out_fd` is -1 without output. */
 static void child(const struct request *r, int status_fd, int out_fd) {
+  /* The sandbox's processes at the usual priority: only the spawner's own work yields (main). */
+  setpriority(PRIO_PROCESS, 0, 0);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
@@ -634,6 +638,9 @@ int main(void) {
      would inherit its terminals' masters) is not kept alive here. */
   if (syscall(SYS_close_range, 3u, ~0u, 0) != 0) die("close_range");
   compile_filter();
+  /* Forking is work for arrivals: under contention it yields to the server and to the attendees
+     already typing (whose processes are in the sandboxes' cgroups), not the other way round. */
+  setpriority(PRIO_PROCESS, 0, SPAWNER_NICE);
   if ((own_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC)) < 0) die("/proc/self/ns/pid");
   sigset_t chld;
   sigemptyset(&chld);

@@ -54,7 +54,13 @@ export interface Peer {
   address: string;
 }
 
-export function handleConnection(ws: WebSocket, peer: Peer, sessions: SessionManager, limits: ConnectionLimits): void {
+/** The socket under the WebSocket (what the upgrade handed over): only to batch writes. */
+export interface Corkable {
+  cork(): void;
+  uncork(): void;
+}
+
+export function handleConnection(ws: WebSocket, socket: Corkable, peer: Peer, sessions: SessionManager, limits: ConnectionLimits): void {
   let state: State = 'hello';
   let invalid = 0;
   let session: LessonSession | undefined;
@@ -66,8 +72,21 @@ export function handleConnection(ws: WebSocket, peer: Peer, sessions: SessionMan
   let typedAhead: Uint8Array[] = [];
   let typedAheadBytes = 0;
 
+  // What is sent in one tick leaves in one write: a start's statuses, progress and first output
+  // were six writes, and each write to a socket is a system call through the whole TCP stack — the
+  // server's largest cost per arriving attendee (decisions §23). Uncorked before any I/O is polled.
+  let corked = false;
   const send = (message: ServerMessage) => {
-    if (ws.readyState === ws.OPEN) ws.send(encodeServer(message), watchDrain);
+    if (ws.readyState !== ws.OPEN) return;
+    if (!corked) {
+      corked = true;
+      socket.cork();
+      process.nextTick(() => {
+        corked = false;
+        socket.uncork();
+      });
+    }
+    ws.send(encodeServer(message), watchDrain);
   };
   const sendError = (code: ErrorCode, message: string) => send({ op: 'error', payload: { code, message } });
 

@@ -148,7 +148,7 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
     if (!upgradesPerAddress.take(address) || !upgradesPerAttendee.take(attendee)) {
       return reject(socket, 429, 'Too many connections: wait a moment');
     }
-    wss.handleUpgrade(req, socket, head, (ws) => handleConnection(ws, { attendee, address }, deps.sessions, deps.connectionLimits));
+    wss.handleUpgrade(req, socket, head, (ws) => handleConnection(ws, socket, { attendee, address }, deps.sessions, deps.connectionLimits));
   };
   server.on(
     'upgrade',
