@@ -5,8 +5,14 @@
  *
  * A missing controller is an error at start, unless the development flag allows running unlimited.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
-import { mkdir, rmdir, writeFile } from 'node:fs/promises';
+import { existsSync, mkdir as mkdirCallback, mkdirSync, readdirSync, readFileSync, rmdir as rmdirCallback, rmdirSync, writeFile as writeFileCallback } from 'node:fs';
+import { promisify } from 'node:util';
+
+// The callback API, promisified: fs/promises makes a FileHandle per write, which cost the event
+// loop more than the write itself when a room's sandboxes are created together.
+const mkdir = promisify(mkdirCallback);
+const rmdir = promisify(rmdirCallback);
+const writeFile = promisify(writeFileCallback);
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 

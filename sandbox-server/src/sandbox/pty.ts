@@ -41,7 +41,10 @@ export class Pty {
   private earlyBytes = 0;
   private readonly exitListeners: Array<(exit: PtyExit) => void> = [];
 
-  constructor(cols: number, rows: number) {
+  constructor(
+    private cols: number,
+    private rows: number,
+  ) {
     const opened = native.open(cols, rows);
     this.fd = opened.master;
     this.slave = opened.slave;
@@ -84,8 +87,12 @@ export class Pty {
     this.exitListeners.push(listener);
   }
 
+  /** An ioctl and a SIGWINCH to the shell: skipped when the size is the same (a hello repeats it). */
   resize(cols: number, rows: number): void {
-    if (this.open) native.resize(this.fd, cols, rows);
+    if (!this.open || (cols === this.cols && rows === this.rows)) return;
+    native.resize(this.fd, cols, rows);
+    this.cols = cols;
+    this.rows = rows;
   }
 
   pause(): void {
