@@ -20,7 +20,7 @@ packages=(
   python3 curl nano                               # used by the lessons (nano: the editor attendees expect)
   chromium                                        # browser tests (Playwright drives Debian's chromium)
   make g++ python3                                # node-gyp builds node-pty and better-sqlite3 from source
-  gcc libc6-dev libseccomp-dev                    # the spawner (sandbox-server/native), lesson programs (lessons/*/native)
+  gcc libc6-dev libseccomp-dev                    # the spawner and sandbox-init (sandbox-server/native, static), lesson programs (lessons/*/native)
   mariadb-server mariadb-client galera-4 mariadb-backup socat   # the Galera lab: real servers, inside sandboxes only
   dnsmasq-base iptables iputils-ping busybox tftp-hpa pxelinux syslinux-common   # the PXE lab: DHCP+TFTP, NAT, ping, a DHCP client
   qemu-system-x86 ipxe-qemu debian-installer-12-netboot-amd64       # the PXE lab's booting client and installer

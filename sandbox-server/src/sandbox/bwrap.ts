@@ -372,7 +372,7 @@ export class BwrapBackend implements SandboxBackend {
 }
 
 /**
- * Resolves once bwrap's placeholder said "ready", with the pid bwrap reported on its info fd (the
+ * Resolves once the sandbox's init said "ready", with the pid bwrap reported on its info fd (the
  * sandbox's pid 1). Both come through the one output pipe.
  */
 function waitUntilReady(bwrap: SpawnedProcess, timeoutMs: number): Promise<number> {
