@@ -65,7 +65,8 @@ export async function measureStartCost(iterations: number, lessonDir: string): P
   writeFileSync(`${staticTrue}.c`, 'int main(void) { return 0; }\n');
   execFileSync('gcc', ['-O2', '-static', '-o', staticTrue, `${staticTrue}.c`]);
   const spawner = new Spawner(spawnerPath());
-  const backend = new BwrapBackend({ uidCount: 100, uidBase: 740_000, platformDir: stagePlatform(join(work, 'staging')), tmpfsBytes: defaultTmpfsBytes, spawner: spawnerPath(), init: sandboxInitPath(), cgroups: new Cgroups('740000') });
+  const platformDir = stagePlatform(join(work, 'staging'), { 'sandbox-init': sandboxInitPath() });
+  const backend = new BwrapBackend({ uidCount: 100, uidBase: 740_000, platformDir, tmpfsBytes: defaultTmpfsBytes, spawner: spawnerPath(), init: join(platformDir, 'sandbox-init'), cgroups: new Cgroups('740000') });
   const cost: StartCost = { staticExec: [], bareBwrap: [], bareBwrapCpuMs: 0, create: [], exec: [] };
   try {
     const bare = await bareBwrapStarts(spawner, iterations);

@@ -5,7 +5,7 @@
  * Symlinks are copied as symlinks, never followed: they resolve inside the sandbox's own view.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Lesson } from '../../src/lessons/catalog.ts';
 import { projectRoot } from './config.ts';
@@ -52,8 +52,17 @@ export function stageLesson(lesson: Lesson, stagingRoot: string): string {
   return stage(lesson.dir, LESSON_ENTRIES, join(stagingRoot, 'lessons', lesson.slug));
 }
 
-/** The platform's files for every sandbox: mounted read-only under /opt/opslab. */
-export function stagePlatform(stagingRoot: string): string {
+/**
+ * The platform's files for every sandbox, mounted read-only under /opt/opslab, and its programs
+ * (name → built binary: sandbox-init), copied beside them: bwrap, running as the sandbox's uid,
+ * must be able to reach what it binds, and a checkout under a 0700 home it cannot.
+ */
+export function stagePlatform(stagingRoot: string, programs: Record<string, string> = {}): string {
   ensureRoot(stagingRoot);
-  return stage(PLATFORM_DIR, ['bashrc', 'bin'], join(stagingRoot, 'platform'));
+  const target = stage(PLATFORM_DIR, ['bashrc', 'bin'], join(stagingRoot, 'platform'));
+  for (const [name, binary] of Object.entries(programs)) {
+    copyFileSync(binary, join(target, name));
+    chmodSync(join(target, name), 0o755);
+  }
+  return target;
 }

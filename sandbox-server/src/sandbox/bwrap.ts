@@ -13,6 +13,7 @@
  * sandbox's own, so no host process reads it.
  */
 import { statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { log } from '../log.ts';
 import type { ExecOptions, ExecResult, PtyOptions, Sandbox, SandboxBackend, SandboxDevice, SandboxRequest, TmpfsBytes } from './backend.ts';
 import type { Cgroups, SandboxStats } from './cgroups.ts';
@@ -32,7 +33,7 @@ export interface BwrapOptions {
   tmpfsBytes: TmpfsBytes;
   /** The spawner's binary (native/spawner.c): it starts every process of every sandbox. */
   spawner: string;
-  /** A sandbox's pid 1 (native/sandbox-init.c), bound read-only at SANDBOX_INIT. */
+  /** A sandbox's pid 1 (native/sandbox-init.c), staged where the sandbox's uid can reach it; bound read-only at SANDBOX_INIT. */
   init: string;
   /** Resource limits; undefined only with the development flag (no limits at all). */
   cgroups: Cgroups | undefined;
@@ -104,6 +105,25 @@ function bwrapArgs(request: SandboxRequest, options: BwrapOptions, turnSocket: s
     '--',
     SANDBOX_INIT,
   ];
+}
+
+/**
+ * bwrap runs as the sandbox's uid: what it binds must be reachable by any uid (every folder on the
+ * way searchable by others, the file readable). A checkout under a 0700 home is not, which is why
+ * the platform's files are staged; said at start, not as every sandbox failing to start.
+ */
+export function assertReachableByAnyone(path: string): void {
+  let mode: number;
+  try {
+    mode = statSync(path).mode;
+  } catch (error) {
+    throw new Error(`${path}: ${(error as Error).message}`);
+  }
+  if ((mode & 0o004) === 0) throw new Error(`${path} is not readable by the sandboxes' uids (mode ${(mode & 0o777).toString(8)})`);
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    if ((statSync(dir).mode & 0o001) === 0) throw new Error(`${path} cannot be reached by the sandboxes' uids: ${dir} is mode ${(statSync(dir).mode & 0o777).toString(8)} (stage it under OPSLAB_STAGING_DIR)`);
+    if (dir === dirname(dir)) break;
+  }
 }
 
 /**
@@ -257,6 +277,7 @@ export class BwrapBackend implements SandboxBackend {
   private readonly spawner: Spawner;
 
   constructor(private readonly options: BwrapOptions) {
+    for (const path of [options.platformDir, options.init]) assertReachableByAnyone(path);
     this.pool = new UidPool(options.uidBase, options.uidCount);
     this.spawner = new Spawner(options.spawner);
     this.spawner.start(); // now, while the server is small (it forks once)

@@ -16,6 +16,7 @@ export interface BackendSettings {
 }
 
 export function createBwrapBackend(settings: BackendSettings): BwrapBackend {
+  const platformDir = stagePlatform(settings.stagingDir, { 'sandbox-init': sandboxInitPath() });
   let cgroups: Cgroups | undefined;
   try {
     cgroups = new Cgroups(String(settings.uidBase));
@@ -26,10 +27,10 @@ export function createBwrapBackend(settings: BackendSettings): BwrapBackend {
   return new BwrapBackend({
     uidBase: settings.uidBase,
     uidCount: settings.uidCount,
-    platformDir: stagePlatform(settings.stagingDir),
+    platformDir,
     tmpfsBytes: defaultTmpfsBytes,
     spawner: spawnerPath(),
-    init: sandboxInitPath(),
+    init: join(platformDir, 'sandbox-init'),
     cgroups,
     turns: {
       queue: new TurnQueue({ slots: settings.machineTurns.slots, maxTurnMs: settings.machineTurns.seconds * 1000 }),
