@@ -21,19 +21,20 @@ export interface Typist {
 
 export async function startTypist(url: string, lesson: string): Promise<Typist> {
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), url, lesson], { stdio: ['pipe', 'pipe', 'inherit'] });
+  child.stdin!.on('error', () => undefined); // it exited: `exited` says so
+  const exited = new Promise<never>((_, reject) => child.once('exit', (code, signal) => reject(new Error(`the typist exited (${code ?? signal})`))));
+  exited.catch(() => undefined);
   const lines = createInterface({ input: child.stdout! });
-  const next = () =>
-    new Promise<string>((resolve, reject) => {
-      lines.once('line', resolve);
-      child.once('exit', (code) => reject(new Error(`the typist exited with ${code}`)));
-    });
+  const next = () => Promise.race([new Promise<string>((resolve) => lines.once('line', resolve)), exited]);
   if ((await next()) !== 'ready') throw new Error('the typist did not get its prompt');
   return {
     start: () => child.stdin!.write('start\n'),
     async stop() {
-      const samples = next();
+      const reply = next();
       child.stdin!.write('stop\n');
-      return JSON.parse(await samples) as number[];
+      const result = JSON.parse(await reply) as number[] | { error: string };
+      if (!Array.isArray(result)) throw new Error(`the typist failed: ${result.error}`);
+      return result;
     },
     close: () => child.kill(),
   };
@@ -53,9 +54,14 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
         while (!stopped) samples.push(...(await measureEcho(typist, 20)));
         return samples;
       })();
+      typing.catch(() => undefined); // reported at "stop"
     } else if (line === 'stop') {
       stopped = true;
-      console.log(JSON.stringify((await typing) ?? []));
+      try {
+        console.log(JSON.stringify((await typing) ?? []));
+      } catch (error) {
+        console.log(JSON.stringify({ error: (error as Error).message }));
+      }
     }
   }
   typist.close();

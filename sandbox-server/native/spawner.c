@@ -542,7 +542,11 @@ static void start(char *frame, size_t len) {
   }
   pid_t pid = failed ? -1 : fork();
   if (pid == 0) child(&r, status[1], out[1]);
-  if (pid < 0 && !failed) failed = "fork", err = errno;
+  if (pid < 0 && !failed) {
+    err = errno;
+    /* A pid namespace whose init has died takes no new process: the kernel says ENOMEM. */
+    failed = pidns >= 0 && err == ENOMEM ? "the sandbox's pid 1 is gone" : "fork";
+  }
   if (pidns >= 0) {
     if (setns(own_pidns, CLONE_NEWPID) != 0) die("returning to the spawner's pid namespace");
     close(pidns);

@@ -32,6 +32,8 @@ export interface PoolOptions {
 
 export class SandboxPool {
   private readonly ready = new Map<string, Sandbox[]>();
+  /** Lessons whose pooled sandbox failed lately, and until when they wait: the others still fill. */
+  private readonly failing = new Map<string, { failures: number; until: number }>();
   private refilling: Promise<void> | undefined;
   private closed = false;
   private created = 0;
@@ -101,8 +103,18 @@ export class SandboxPool {
   private async fill(): Promise<void> {
     const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
     for (;;) {
-      const wanting = [...this.ready.entries()].filter(([, list]) => list.length < this.options.size).sort((a, b) => a[1].length - b[1].length)[0];
-      if (!wanting || this.closed) return;
+      const now = Date.now();
+      const wanting = [...this.ready.entries()]
+        .filter(([slug, list]) => list.length < this.options.size && (this.failing.get(slug)?.until ?? 0) <= now)
+        .sort((a, b) => a[1].length - b[1].length)[0];
+      if (this.closed) return;
+      if (!wanting) {
+        // Only lessons waiting after a failure want more: try again when the first one's wait is over.
+        const next = Math.min(...[...this.failing.values()].map((f) => f.until));
+        if (!Number.isFinite(next) || ![...this.ready.values()].some((list) => list.length < this.options.size)) return;
+        await pause(Math.min(1_000, Math.max(100, next - now))); // short steps: close() waits for this loop
+        continue;
+      }
       // The room first: no pooled create while an attendee's start runs or waits, or under a full room.
       const turn = this.options.startTurn;
       if (turn.activeCount + turn.pendingCount > 0 || this.backend.size >= this.options.maxSandboxes) {
@@ -112,29 +124,33 @@ export class SandboxPool {
       }
       const [slug, list] = wanting;
       const staged = this.lessons.get(slug)!;
+      let sandbox: Sandbox | undefined;
       try {
-        const sandbox = await this.backend.create({ id: `pool/${slug}/${++this.created}`, lessonDir: staged.stagedDir, ...this.options.profiles[staged.lesson.profile] });
+        sandbox = await this.backend.create({ id: `pool/${slug}/${++this.created}`, lessonDir: staged.stagedDir, ...this.options.profiles[staged.lesson.profile] });
         const setup = await runSetup(sandbox, staged.lesson);
-        if (!setup.ok) {
-          await sandbox.destroy();
-          throw new Error(`the lesson's setup failed: ${setup.output}`);
-        }
+        if (!setup.ok) throw new Error(`the lesson's setup failed: ${setup.output}`);
         sandbox.prepareShell();
         if (this.closed) {
           await sandbox.destroy();
           return;
         }
-        list.push(sandbox);
+        const made = sandbox;
+        list.push(made);
+        this.failing.delete(slug);
         // One that dies while it waits (its spawner was lost, say) leaves the pool and is replaced.
-        sandbox.onExit(() => {
-          const waiting = list.indexOf(sandbox);
+        made.onExit(() => {
+          const waiting = list.indexOf(made);
           if (waiting < 0) return; // taken or given way: no longer the pool's
           list.splice(waiting, 1);
           this.refill();
         });
       } catch (error) {
-        log.warn({ lesson: slug, err: error }, 'a pooled sandbox could not be made; trying again later');
-        await pause(5_000);
+        await sandbox?.destroy();
+        // A lesson that keeps failing waits longer each time (5 s, 10 s, … 5 min), not the others.
+        const failures = (this.failing.get(slug)?.failures ?? 0) + 1;
+        const waitMs = Math.min(5_000 * 2 ** (failures - 1), 300_000);
+        this.failing.set(slug, { failures, until: Date.now() + waitMs });
+        log.warn({ lesson: slug, failures, retryInMs: waitMs, err: error }, 'a pooled sandbox could not be made; trying again later');
       }
       await pause(this.options.intervalMs ?? 50);
     }

@@ -201,7 +201,8 @@ export class LessonSession {
       // would otherwise run back to back in it (150 pooled takes: 155 ms), every keystroke waiting.
       await new Promise((resolve) => setImmediate(resolve));
       report.stage('Creating your sandbox…');
-      const pooled = attachments.length === 0 ? this.pool.take(this.lesson.slug) : undefined;
+      // Not for a restore: the pooled shell started before the replayed steps, which may change what a new shell sees.
+      const pooled = attachments.length === 0 && done.length === 0 ? this.pool.take(this.lesson.slug) : undefined;
       let sandbox: Sandbox | undefined = pooled;
       try {
         // A pooled sandbox of another lesson gives way where the room's cap is reached.

@@ -166,6 +166,16 @@ describe('escape attempts from a sandbox', () => {
     assert.equal(result.output.trim(), 'sandbox-init', `pid 1 did not survive:\n${result.output}`);
     assert.ok(a.alive, 'the sandbox died');
   });
+  // pid 1 wrote "ready" into the pipe the server reads bwrap's start from; kept open, any process
+  // of the sandbox could flood the spawner and the server through /proc/1/fd/1.
+  test("write into the server's pipe through the sandbox's pid 1 (/proc/1/fd)", async () => {
+    await requireTools(a, ['ls', 'readlink', 'tr']);
+    const result = await run(a, 'ls /proc/1/fd | tr "\\n" " "; echo; for fd in 0 1 2; do readlink /proc/1/fd/$fd; done');
+    assert.equal(result.code, 0, result.output);
+    const [fds, ...targets] = result.output.trim().split('\n');
+    assert.equal(fds!.trim(), '0 1 2', `pid 1 holds more than its stdio:\n${result.output}`);
+    assert.deepEqual(targets, ['/dev/null', '/dev/null', '/dev/null'], result.output);
+  });
   // /proc/1 is the sandbox's own init, whose root is the sandbox's: no checkout under it, and the same unreadable shadow.
   attack('walk out through /proc/1/root', () => ({
     tools: ['cat', 'ls'],

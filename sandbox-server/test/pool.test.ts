@@ -5,6 +5,7 @@
  * to an attendee's.
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { newAttendee, startTestServer, TestClient, type TestServer } from './helpers.ts';
 
@@ -91,4 +92,17 @@ test('at the room\'s cap a pooled sandbox gives way to an attendee\'s, and the p
   } finally {
     await server.stop();
   }
+});
+
+test("a lesson whose setup keeps failing waits longer each time and does not keep the other lessons' pools empty", async () => {
+  const server = await startTestServer({ lessonsDir: join(import.meta.dirname, 'fixtures/lessons'), poolSize: 1 });
+  try {
+    // broken-setup comes first and fails every time; the others still get their pooled sandbox.
+    await until(() => pooledLessons(server).includes('slow-check') && pooledLessons(server).includes('slow-setup'), 'the other lessons pooled');
+    assert.ok(!pooledLessons(server).includes('broken-setup'));
+    assert.equal(server.sessions.pool.size, 2);
+  } finally {
+    await server.stop();
+  }
+  assert.equal(server.backend.size, 0, 'no sandbox of a failed setup is left behind');
 });

@@ -12,7 +12,7 @@
  * pty, which is its controlling terminal, so Ctrl-C, Ctrl-Z and job control work. The pty is the
  * sandbox's own, so no host process reads it.
  */
-import { statSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { log } from '../log.ts';
 import type { ExecOptions, ExecResult, PtyOptions, Sandbox, SandboxBackend, SandboxDevice, SandboxRequest, TmpfsBytes } from './backend.ts';
@@ -112,12 +112,14 @@ function bwrapArgs(request: SandboxRequest, options: BwrapOptions, turnSocket: s
  * way searchable by others, the file readable). A checkout under a 0700 home is not, which is why
  * the platform's files are staged; said at start, not as every sandbox failing to start.
  */
-export function assertReachableByAnyone(path: string): void {
+export function assertReachableByAnyone(given: string): void {
   let mode: number;
+  let path: string;
   try {
+    path = realpathSync(given); // the folders bwrap really walks, past any symlink
     mode = statSync(path).mode;
   } catch (error) {
-    throw new Error(`${path}: ${(error as Error).message}`);
+    throw new Error(`${given}: ${(error as Error).message}`);
   }
   if ((mode & 0o004) === 0) throw new Error(`${path} is not readable by the sandboxes' uids (mode ${(mode & 0o777).toString(8)})`);
   for (let dir = dirname(path); ; dir = dirname(dir)) {
@@ -399,11 +401,16 @@ export class BwrapBackend implements SandboxBackend {
 function waitUntilReady(bwrap: SpawnedProcess, timeoutMs: number): Promise<number> {
   let output = '';
   const ready = new Promise<number>((resolve, reject) => {
-    bwrap.on('output', (chunk) => {
-      if (output.length < 65_536) output += chunk.toString();
+    const listener = (chunk: Buffer) => {
+      if (output.length >= 65_536) return;
+      output += chunk.toString();
       const pid = /"child-pid":\s*(\d+)/.exec(output);
-      if (pid && output.includes('ready\n')) resolve(Number(pid[1]));
-    });
+      if (pid && output.includes('ready\n')) {
+        bwrap.off('output', listener); // nothing after this is read
+        resolve(Number(pid[1]));
+      }
+    };
+    bwrap.on('output', listener);
     void bwrap.exited.then((exit) => reject(new Error(`bwrap exited with ${exit.code ?? exit.signal} before the sandbox was ready: ${exit.error || output.trim()}`)));
   });
   return withTimeout(ready, timeoutMs, 'bwrap', () => output.trim());

@@ -63,6 +63,16 @@ function ownGroups(): Record<Controller, string> | string {
   return missing.length > 0 ? `cgroup v1 controller(s) not available: ${missing.join(', ')}` : (found as Record<Controller, string>);
 }
 
+/**
+ * Waits for every operation, then throws the first failure: a caller cleaning up after a failure
+ * must not race a mkdir still under way (it would leave a group behind).
+ */
+async function settled(operations: Array<Promise<unknown> | undefined>): Promise<void> {
+  const results = await Promise.allSettled(operations);
+  const failed = results.find((result) => result.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+}
+
 export class Cgroups {
   private readonly bases: Record<Controller, string>;
 
@@ -87,10 +97,10 @@ export class Cgroups {
    * holds for long stretches — on the event loop that stalled every attendee (750 ms, measured).
    */
   async create(name: string, limits: ResourceLimits): Promise<string[]> {
-    await Promise.all(CONTROLLERS.map((c) => mkdir(this.dir(c, name), { recursive: true })));
+    await settled(CONTROLLERS.map((c) => mkdir(this.dir(c, name), { recursive: true })));
     const memory = this.dir('memory', name);
     const cpu = this.dir('cpu', name);
-    await Promise.all([
+    await settled([
       (async () => {
         // In this order: the kernel refuses a memory+swap limit below the memory limit.
         await writeFile(join(memory, 'memory.limit_in_bytes'), String(limits.memoryBytes));

@@ -41,10 +41,7 @@ export class Pty {
   private earlyBytes = 0;
   private readonly exitListeners: Array<(exit: PtyExit) => void> = [];
 
-  constructor(
-    private cols: number,
-    private rows: number,
-  ) {
+  constructor(cols: number, rows: number) {
     const opened = native.open(cols, rows);
     this.fd = opened.master;
     this.slave = opened.slave;
@@ -87,12 +84,9 @@ export class Pty {
     this.exitListeners.push(listener);
   }
 
-  /** An ioctl and a SIGWINCH to the shell: skipped when the size is the same (a hello repeats it). */
+  /** The kernel signals the shell (SIGWINCH) only when the size changes: a repeated size costs one ioctl. */
   resize(cols: number, rows: number): void {
-    if (!this.open || (cols === this.cols && rows === this.rows)) return;
-    native.resize(this.fd, cols, rows);
-    this.cols = cols;
-    this.rows = rows;
+    if (this.open) native.resize(this.fd, cols, rows);
   }
 
   pause(): void {
