@@ -149,8 +149,16 @@ describe('the OpenStack cloud for attendees', { timeout: 900_000 }, () => {
     const pidFile = join(state, 'run', 'glance.service.pid');
     const pid = Number(readFileSync(pidFile, 'utf8').trim());
     process.kill(-pid, 'SIGKILL');
-    // Gone (reaped): until then the control plane still counts it as running.
-    for (let i = 0; i < 400 && existsSync(`/proc/${pid}`); i++) await new Promise((r) => setTimeout(r, 50));
+    // Dead (gone, or a zombie not reaped yet: the control plane counts both as stopped). At once
+    // after that the attendee arrives: the watch (every 2 s here) must not have repaired it first.
+    const dead = () => {
+      try {
+        return /^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      } catch {
+        return true; // gone
+      }
+    };
+    for (let i = 0; i < 400 && !dead(); i++) await new Promise((r) => setTimeout(r, 5));
     const stages: string[] = [];
     const access = await cloud.provision(attendeeOf(cookies[0]!), (message) => stages.push(message));
     assert.ok(stages.some((m) => /^Restarting the room's OpenStack cloud \(.*glance/.test(m)), JSON.stringify(stages));

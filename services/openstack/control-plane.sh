@@ -305,7 +305,16 @@ bootstrap() {
 }
 
 
-alive() { local f; f=$(pidfile "$1"); [ -s "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null; }
+# Running: its pid is there and not a zombie (a killed service stays one until it is reaped, by
+# whichever process its session was left to — on a busy machine, seconds: it is dead all the same).
+alive() {
+  local f pid
+  f=$(pidfile "$1")
+  [ -s "$f" ] || return 1
+  pid=$(cat "$f")
+  kill -0 "$pid" 2>/dev/null || return 1
+  [ "$(awk '/^State:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)" != Z ]
+}
 api_port() { case "$1" in keystone) echo 5000;; placement) echo 8778;; glance) echo 9292;; neutron) echo 9696;; nova-api) echo 8774;; esac; }
 
 healthy() {
