@@ -9,10 +9,8 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultProfiles } from '../sandbox-server/src/config.ts';
-import { stagePlatform } from '../sandbox-server/src/lesson-staging.ts';
-import { BwrapBackend, defaultTmpfsBytes } from '../sandbox-server/src/sandbox/bwrap.ts';
-import { Cgroups } from '../sandbox-server/src/sandbox/cgroups.ts';
-import { sandboxInitPath, spawnerPath } from '../sandbox-server/src/sandbox/native.ts';
+import { createBwrapBackend } from '../sandbox-server/src/sandbox/create-backend.ts';
+import { spawnerPath } from '../sandbox-server/src/sandbox/native.ts';
 import { Spawner } from '../sandbox-server/src/sandbox/spawner.ts';
 import { machineBusyMs } from './server.ts';
 
@@ -65,8 +63,7 @@ export async function measureStartCost(iterations: number, lessonDir: string): P
   writeFileSync(`${staticTrue}.c`, 'int main(void) { return 0; }\n');
   execFileSync('gcc', ['-O2', '-static', '-o', staticTrue, `${staticTrue}.c`]);
   const spawner = new Spawner(spawnerPath());
-  const platformDir = stagePlatform(join(work, 'staging'), { 'sandbox-init': sandboxInitPath() });
-  const backend = new BwrapBackend({ uidCount: 100, uidBase: 740_000, platformDir, tmpfsBytes: defaultTmpfsBytes, spawner: spawnerPath(), init: join(platformDir, 'sandbox-init'), cgroups: new Cgroups('740000') });
+  const backend = createBwrapBackend({ uidBase: 740_000, uidCount: 100, stagingDir: join(work, 'staging'), devUnlimited: false, machineTurns: { slots: 1, seconds: 60 } });
   const cost: StartCost = { staticExec: [], bareBwrap: [], bareBwrapCpuMs: 0, create: [], exec: [] };
   try {
     const bare = await bareBwrapStarts(spawner, iterations);

@@ -2,8 +2,6 @@
  * Runs a step's check.sh / solve.sh inside the attendee's sandbox (never on the host), with the
  * step's timeout. check.sh: exit 0 = passed; its output is the learner's feedback.
  */
-import { statSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Lesson, StepSpec } from '../../src/lessons/catalog.ts';
 import type { Sandbox } from './sandbox/backend.ts';
 
@@ -59,10 +57,10 @@ export function answerFrom(step: StepSpec, solveOutput: string): string | undefi
  * has no files (bash on setup.sh), none where it has neither: each exec costs a sandbox start
  * milliseconds of CPU on a machine with slow page-table updates (docs/decisions.md §23).
  */
-export async function runSetup(sandbox: Sandbox, lesson: Pick<Lesson, 'dir' | 'setupScript'>, timeoutMs = 300_000): Promise<{ ok: boolean; output: string }> {
+export async function runSetup(sandbox: Sandbox, lesson: Pick<Lesson, 'filesDir' | 'setupScript'>, timeoutMs = 300_000): Promise<{ ok: boolean; output: string }> {
   const setup = `${IN_SANDBOX}/setup.sh`;
   let argv: string[];
-  if (isDirectory(join(lesson.dir, 'files'))) {
+  if (lesson.filesDir !== undefined) {
     const script = [
       // Not `cp -a`: the staged files belong to host root, unmapped in the sandbox, so preserving ownership fails.
       `cp -RP --preserve=mode,timestamps ${IN_SANDBOX}/files/. /root/`,
@@ -76,12 +74,4 @@ export async function runSetup(sandbox: Sandbox, lesson: Pick<Lesson, 'dir' | 's
   }
   const result = await sandbox.exec(argv, { timeoutMs });
   return { ok: result.code === 0 && !result.timedOut, output: clip(result.output) };
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
 }

@@ -20,6 +20,16 @@ async function eventually(condition: () => boolean, what: string, timeoutMs = 15
   }
 }
 
+/** An attendee at slow-check whose step "quick" has passed: what a restore must bring back. */
+async function withQuickPassed(url: string): Promise<{ cookie: string; client: TestClient }> {
+  const cookie = await newAttendee(url);
+  const client = new TestClient(url, cookie);
+  await client.hello('slow-check');
+  await client.ready();
+  assert.equal((await client.solve('quick')).passed, true);
+  return { cookie, client };
+}
+
 describe('sandbox lifecycle', () => {
   let server: TestServer;
   before(async () => {
@@ -55,11 +65,7 @@ describe('sandbox lifecycle', () => {
   });
 
   test('the spawner killed: its sandboxes are reported stopped; reconnecting starts a new spawner and replays the passed steps', async () => {
-    const cookie = await newAttendee(server.url);
-    const client = new TestClient(server.url, cookie);
-    await client.hello('slow-check');
-    await client.ready();
-    assert.equal((await client.solve('quick')).passed, true);
+    const { cookie, client } = await withQuickPassed(server.url);
     const spawner = server.backend.spawnerPid;
     assert.ok(spawner, 'the spawner runs');
     process.kill(spawner, 'SIGKILL');
@@ -76,11 +82,7 @@ describe('sandbox lifecycle', () => {
   });
 
   test('a crashed sandbox is reported; reconnecting re-creates it with the passed steps replayed', async () => {
-    const cookie = await newAttendee(server.url);
-    const client = new TestClient(server.url, cookie);
-    await client.hello('slow-check');
-    await client.ready();
-    assert.equal((await client.solve('quick')).passed, true);
+    const { cookie, client } = await withQuickPassed(server.url);
     const uids = new Set(processesWhere(inRange(server)).map((p) => p.uid));
     client.type('echo $$\r');
     await client.untilOutput(/[\r\n]\d+\r\n/);

@@ -31,6 +31,8 @@ export interface Lesson extends LessonFrontmatter {
   steps: StepSpec[];
   /** Absolute path of setup.sh, when the lesson has one. */
   setupScript?: string;
+  /** Absolute path of files/ (copied into the sandbox's home before setup.sh), when the lesson has one. */
+  filesDir?: string;
 }
 
 export class LessonError extends Error {
@@ -91,6 +93,10 @@ function isFile(path: string): boolean {
   return existsSync(path) && statSync(path).isFile();
 }
 
+function isDirectory(path: string): boolean {
+  return existsSync(path) && statSync(path).isDirectory();
+}
+
 export function loadLesson(dir: string, slug: string, root = dir): Lesson {
   const file = join(dir, 'index.mdx');
   const shown = relative(join(root, '..'), file) || file;
@@ -130,7 +136,8 @@ export function loadLesson(dir: string, slug: string, root = dir): Lesson {
     if (!seen.has(stepId)) throw new LessonError(shown, `stepTimeouts.${stepId}`, 'names no <Step> in this lesson');
   }
   const setupScript = join(dir, 'setup.sh');
-  return { ...frontmatter, slug, dir, file, steps, setupScript: isFile(setupScript) ? setupScript : undefined };
+  const filesDir = join(dir, 'files');
+  return { ...frontmatter, slug, dir, file, steps, setupScript: isFile(setupScript) ? setupScript : undefined, filesDir: isDirectory(filesDir) ? filesDir : undefined };
 }
 
 /** Loads every lesson under `root` (one folder per lesson), sorted by `order`. Throws on the first broken lesson. */

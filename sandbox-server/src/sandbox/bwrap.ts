@@ -123,7 +123,8 @@ export function assertReachableByAnyone(given: string): void {
   }
   if ((mode & 0o004) === 0) throw new Error(`${path} is not readable by the sandboxes' uids (mode ${(mode & 0o777).toString(8)})`);
   for (let dir = dirname(path); ; dir = dirname(dir)) {
-    if ((statSync(dir).mode & 0o001) === 0) throw new Error(`${path} cannot be reached by the sandboxes' uids: ${dir} is mode ${(statSync(dir).mode & 0o777).toString(8)} (stage it under OPSLAB_STAGING_DIR)`);
+    const { mode: dirMode } = statSync(dir);
+    if ((dirMode & 0o001) === 0) throw new Error(`${path} cannot be reached by the sandboxes' uids: ${dir} is mode ${(dirMode & 0o777).toString(8)} (stage it under OPSLAB_STAGING_DIR)`);
     if (dir === dirname(dir)) break;
   }
 }

@@ -6,6 +6,8 @@
  * A missing controller is an error at start, unless the development flag allows running unlimited.
  */
 import { existsSync, mkdir as mkdirCallback, mkdirSync, readdirSync, readFileSync, rmdir as rmdirCallback, rmdirSync, writeFile as writeFileCallback } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 
 // The callback API, promisified: fs/promises makes a FileHandle per write, which cost the event
@@ -13,8 +15,6 @@ import { promisify } from 'node:util';
 const mkdir = promisify(mkdirCallback);
 const rmdir = promisify(rmdirCallback);
 const writeFile = promisify(writeFileCallback);
-import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface ResourceLimits {
   /** RAM; swap is limited to the same total (memsw), so a hog cannot page its way past it. */
