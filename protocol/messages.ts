@@ -1,7 +1,9 @@
 /**
  * The Opslab wire protocol, shared by the browser (src/client) and the server (sandbox-server).
  *
- * The first frame from the client is a JSON text frame: the hello. Every later frame is binary:
+ * The first frame from the client is a JSON text frame: the hello — or the hello is the upgrade's
+ * `hello` query parameter (`/ws?hello=<the same JSON>`), which lets the server start the sandbox
+ * before the page gets round to the open socket (src/client/early-connect.ts). Every later frame is binary:
  * one opcode byte followed by a payload. Terminal bytes travel raw (no base64, no JSON) because
  * they are the hot path; control messages carry small JSON payloads. The server validates what it
  * receives with zod (client-frames.ts), which the browser bundle never needs.

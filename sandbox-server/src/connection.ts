@@ -60,7 +60,8 @@ export interface Corkable {
   uncork(): void;
 }
 
-export function handleConnection(ws: WebSocket, socket: Corkable, peer: Peer, sessions: SessionManager, limits: ConnectionLimits): void {
+/** `hello`: the hello the upgrade's URL carried, if any; then every frame after it is binary. */
+export function handleConnection(ws: WebSocket, socket: Corkable, peer: Peer, sessions: SessionManager, limits: ConnectionLimits, hello?: string): void {
   let state: State = 'hello';
   let invalid = 0;
   let session: LessonSession | undefined;
@@ -71,6 +72,8 @@ export function handleConnection(ws: WebSocket, socket: Corkable, peer: Peer, se
   let pendingChecks = 0;
   let typedAhead: Uint8Array[] = [];
   let typedAheadBytes = 0;
+  /** The size the page said while the terminal was starting, which replaces the hello's guess. */
+  let sizeAhead: { cols: number; rows: number } | undefined;
 
   // What is sent in one tick leaves in one write: a start's statuses, progress and first output
   // were six writes, and each write to a socket is a system call through the whole TCP stack — the
@@ -134,7 +137,7 @@ export function handleConnection(ws: WebSocket, socket: Corkable, peer: Peer, se
       const t = await session.terminal(hello.terminal, hello.cols, hello.rows);
       if (state !== 'attaching') return; // the socket closed while the sandbox started
       terminal = t;
-      terminal.resize(hello.cols, hello.rows);
+      terminal.resize(sizeAhead?.cols ?? hello.cols, sizeAhead?.rows ?? hello.rows);
       terminal.attach(viewer);
       state = 'attached';
       for (const data of typedAhead) terminal.write(data);
@@ -184,6 +187,8 @@ export function handleConnection(ws: WebSocket, socket: Corkable, peer: Peer, se
       return invalidFrame(error);
     }
     if (state !== 'attached' || !terminal) {
+      // The page may say its real size before the shell is there (its hello guessed one): keep the last.
+      if (message.op === 'resize') return void (sizeAhead = { cols: message.cols, rows: message.rows });
       if (message.op !== 'input') return sendError('not-ready', 'the terminal is still starting');
       if (typedAheadBytes + message.data.length > MAX_TYPED_AHEAD_BYTES) return sendError('rate-limited', 'the terminal is still starting: what you typed beyond its first 64 KiB was dropped');
       typedAheadBytes += message.data.length;
@@ -226,4 +231,9 @@ export function handleConnection(ws: WebSocket, socket: Corkable, peer: Peer, se
     unlisten?.();
   });
   ws.on('error', (error) => log.warn({ err: error }, 'websocket error'));
+
+  if (hello !== undefined) {
+    clearTimeout(helloTimer);
+    attach(hello).catch(invalidFrame);
+  }
 }

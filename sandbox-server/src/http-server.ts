@@ -53,6 +53,15 @@ export function requestPath(target: string | undefined): string | undefined {
   }
 }
 
+/** The upgrade's `hello` query parameter (a hello's JSON, checked like one sent as the first frame). */
+export function helloParameter(target: string | undefined): string | undefined {
+  try {
+    return new URL(`http://localhost${target?.startsWith('/') ? target : '/'}`).searchParams.get('hello') ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Answers a raw socket (an upgrade or a request Node could not parse) and closes it. */
 function reject(socket: Duplex, status: number, message = STATUS_CODES[status] ?? 'Error'): void {
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`);
@@ -148,7 +157,10 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
     if (!upgradesPerAddress.take(address) || !upgradesPerAttendee.take(attendee)) {
       return reject(socket, 429, 'Too many connections: wait a moment');
     }
-    wss.handleUpgrade(req, socket, head, (ws) => handleConnection(ws, socket, { attendee, address }, deps.sessions, deps.connectionLimits));
+    // The page's early socket says its hello in the URL (src/client/early-connect.ts): the sandbox
+    // starts now, not when the browser next gets to the socket's events.
+    const hello = helloParameter(req.url);
+    wss.handleUpgrade(req, socket, head, (ws) => handleConnection(ws, socket, { attendee, address }, deps.sessions, deps.connectionLimits, hello));
   };
   server.on(
     'upgrade',

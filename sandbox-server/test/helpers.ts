@@ -77,8 +77,10 @@ export class TestClient {
   closeCode: number | undefined;
   private waiters: Array<() => void> = [];
 
-  constructor(url: string, cookie: string, options: { origin?: string; localAddress?: string } = {}) {
-    this.ws = new WebSocket(`${url.replace('http', 'ws')}/ws`, {
+  /** `helloInUrl`: the hello rides in the upgrade's URL (`/ws?hello=…`), as the lesson page's early socket sends it. */
+  constructor(url: string, cookie: string, options: { origin?: string; localAddress?: string; helloInUrl?: string } = {}) {
+    const query = options.helloInUrl === undefined ? '' : `?hello=${encodeURIComponent(options.helloInUrl)}`;
+    this.ws = new WebSocket(`${url.replace('http', 'ws')}/ws${query}`, {
       headers: { cookie, origin: options.origin ?? url },
       localAddress: options.localAddress,
     });

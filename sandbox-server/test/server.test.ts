@@ -9,7 +9,7 @@ import { get, type IncomingHttpHeaders } from 'node:http';
 import { join } from 'node:path';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import WebSocket from 'ws';
-import { ClientOp } from '../../protocol/messages.ts';
+import { ClientOp, encodeHello } from '../../protocol/messages.ts';
 import { newAttendee, startTestServer, TestClient, type TestServer } from './helpers.ts';
 
 const LESSON = 'getting-started';
@@ -121,6 +121,36 @@ describe('sandbox server over WebSocket', () => {
     client.type('stty size\r');
     await client.untilOutput(/41 132/);
     await client.close();
+  });
+
+  test('a hello in the upgrade\'s URL starts the terminal without a first frame; a resize sent while it starts sizes it', async () => {
+    const client = new TestClient(server.url, await newAttendee(server.url), { helloInUrl: encodeHello({ lesson: LESSON, terminal: 'main', cols: 80, rows: 24 }) });
+    await client.opened();
+    // Sent at once: the sandbox takes far longer than this to start, so it arrives while the terminal is
+    // starting — where it used to be refused as 'not-ready' and the shell kept the hello's 80×24.
+    client.send({ op: 'resize', cols: 101, rows: 33 });
+    await client.ready();
+    client.type('stty size\r');
+    await client.untilOutput(/33 101/);
+    assert.deepEqual(client.errors, []);
+    await client.close();
+  });
+
+  test('a bad hello in the upgrade\'s URL gets the bad first frame\'s answer; after it, text frames are refused', async () => {
+    const cookie = await newAttendee(server.url);
+    const bad = new TestClient(server.url, cookie, { helloInUrl: '{"type":"hello","v":1,"lesson":"../etc","terminal":"main","cols":80,"rows":24}' });
+    await bad.until(() => bad.closeCode !== undefined, 'the close');
+    assert.equal(bad.closeCode, 1008);
+    assert.equal(bad.errors[0]?.code, 'bad-hello');
+    assert.match(bad.errors[0]!.message, /lesson/);
+
+    const good = new TestClient(server.url, cookie, { helloInUrl: encodeHello({ lesson: LESSON, terminal: 'main', cols: 80, rows: 24 }) });
+    await good.ready();
+    good.ws.send(encodeHello({ lesson: LESSON, terminal: 'main', cols: 80, rows: 24 }));
+    await good.until(() => good.errors.length === 1, 'an error for a second hello');
+    assert.equal(good.errors[0]!.code, 'bad-frame');
+    assert.match(good.errors[0]!.message, /only binary frames/);
+    await good.close();
   });
 
   test('Ctrl-C interrupts a running command; Ctrl-Z, jobs and fg work (job control)', async () => {

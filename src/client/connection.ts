@@ -13,6 +13,7 @@ import {
   type ProgressPayload,
   type StatusPayload,
 } from '../../protocol/messages.ts';
+import { EARLY_SIZE, takeEarlySocket } from './early-connect.ts';
 import { fetchProgress } from './progress-api.ts';
 
 export interface ConnectionEvents {
@@ -35,6 +36,8 @@ export class TerminalConnection {
   private retries = 0;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private stopped = false;
+  /** The first connect takes the socket the page opened early (early-connect.ts), if it is still good. */
+  private firstConnect = true;
 
   constructor(
     private readonly lesson: string,
@@ -51,17 +54,33 @@ export class TerminalConnection {
     clearTimeout(this.retryTimer);
     this.stopped = false;
     this.ws?.close();
+    this.ws = undefined;
+    const early = this.firstConnect ? takeEarlySocket(this.terminal) : undefined;
+    if (this.firstConnect && !early) {
+      // The page opened no socket, or it was refused (no identity cookie yet, as when `astro dev`
+      // serves the page): the progress call issues the cookie the upgrade requires.
+      this.firstConnect = false;
+      void fetchProgress()
+        .catch(() => undefined)
+        .finally(() => !this.stopped && !this.ws && this.connect());
+      return;
+    }
+    this.firstConnect = false;
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    const ws = new WebSocket(`${scheme}//${location.host}/ws`);
+    const ws = early?.ws ?? new WebSocket(`${scheme}//${location.host}/ws`);
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
     let opened = false;
-    ws.onopen = () => {
+    const onOpen = () => {
       opened = true;
-      ws.send(encodeHello({ lesson: this.lesson, terminal: this.terminal, ...this.size() }));
+      const size = this.size();
+      // The early socket's hello was in its URL, with the size a terminal starts with: correct it.
+      if (!early) ws.send(encodeHello({ lesson: this.lesson, terminal: this.terminal, ...size }));
+      else if (size.cols !== EARLY_SIZE.cols || size.rows !== EARLY_SIZE.rows) ws.send(encodeClient({ op: 'resize', ...size }));
       this.events.open();
     };
-    ws.onmessage = (event) => {
+    ws.onopen = onOpen;
+    const onMessage = (event: MessageEvent) => {
       if (!(event.data instanceof ArrayBuffer)) return;
       const message = decodeServer(new Uint8Array(event.data));
       switch (message.op) {
@@ -80,6 +99,7 @@ export class TerminalConnection {
           return this.events.exit(message.payload);
       }
     };
+    ws.onmessage = onMessage;
     ws.onclose = (event) => {
       if (this.ws !== ws) return;
       this.ws = undefined;
@@ -95,6 +115,10 @@ export class TerminalConnection {
       if (!opened) fetchProgress().catch(() => undefined);
       this.retryTimer = setTimeout(() => this.connect(), delay);
     };
+    if (early && ws.readyState === WebSocket.OPEN) {
+      onOpen();
+      for (const event of early.backlog.splice(0)) onMessage(event);
+    }
   }
 
   send(message: ClientMessage): boolean {

@@ -87,14 +87,14 @@ export function initLessonPage(): void {
 
   const visibleView = () => views.find((v) => !v.element.hidden);
 
-  // The progress call also issues the attendee cookie that the WebSocket upgrade requires.
+  // The terminals take the sockets the page opened early, beside this call (connection.ts).
+  views.forEach((view) => view.start());
   const lesson = page.dataset.lesson!;
   fetchProgress()
     .then((lessons) => {
       const summary = lessons[lesson];
       if (summary) steps.showProgress({ lesson, steps: summary.steps });
     })
-    .catch(() => undefined)
-    .finally(() => views.forEach((view) => view.start()));
+    .catch(() => undefined);
   window.addEventListener('pagehide', () => views.forEach((view) => view.dispose()));
 }

@@ -12,6 +12,21 @@ const MAX_FONT_SIZE = 28;
 /** xterm.js's own scroll bar, which its fit addon leaves out of the columns (ViewportConstants). */
 const SCROLL_BAR_WIDTH = 14;
 
+/**
+ * The options a terminal starts with, from what this browser saved: given to the constructor, as
+ * setting them afterwards re-measures and redraws every terminal (25 ms on a slow machine's page load).
+ */
+export function savedTerminalOptions(): { fontSize: number; screenReaderMode: boolean; minimumContrastRatio: number } {
+  const saved = Number(localStorage.getItem(FONT_SIZE));
+  return {
+    fontSize: saved >= MIN_FONT_SIZE && saved <= MAX_FONT_SIZE ? saved : DEFAULT_FONT_SIZE,
+    screenReaderMode: localStorage.getItem(SCREEN_READER) === 'true',
+    // Colours programs choose (a green prompt on the light background) are darkened or lightened
+    // where needed to stay readable: WCAG AA's 4.5:1.
+    minimumContrastRatio: 4.5,
+  };
+}
+
 export class TerminalSettings {
   fontSize: number;
   screenReader: boolean;
@@ -22,16 +37,10 @@ export class TerminalSettings {
     /** Called after the font size changed and the terminals were refitted. */
     private readonly onFontSize: () => void,
   ) {
-    const saved = Number(localStorage.getItem(FONT_SIZE));
-    this.fontSize = saved >= MIN_FONT_SIZE && saved <= MAX_FONT_SIZE ? saved : DEFAULT_FONT_SIZE;
-    this.screenReader = localStorage.getItem(SCREEN_READER) === 'true';
-    for (const view of views) {
-      view.term.options.fontSize = this.fontSize;
-      view.term.options.screenReaderMode = this.screenReader;
-      // Colours programs choose (a green prompt on the light background) are darkened or lightened
-      // where needed to stay readable: WCAG AA's 4.5:1.
-      view.term.options.minimumContrastRatio = 4.5;
-    }
+    // The terminals were created with savedTerminalOptions(): nothing to apply.
+    const saved = savedTerminalOptions();
+    this.fontSize = saved.fontSize;
+    this.screenReader = saved.screenReaderMode;
   }
 
   /** One step larger (1), smaller (-1), or back to the default (0). */

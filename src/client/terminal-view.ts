@@ -13,6 +13,7 @@ import '@xterm/xterm/css/xterm.css';
 import type { CheckResultPayload, ErrorPayload, ProgressPayload, StatusPayload } from '../../protocol/messages.ts';
 import { TerminalConnection } from './connection.ts';
 import { FlowControl } from './flow-control.ts';
+import { savedTerminalOptions } from './terminal-settings.ts';
 import { currentTheme, THEME_EVENT, type Theme } from './theme.ts';
 
 export type ViewState = 'connecting' | StatusPayload['state'];
@@ -94,12 +95,12 @@ export class TerminalView {
     this.term = new Terminal({
       cursorBlink: true,
       fontFamily: 'ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace',
-      fontSize: 14,
       // At 1.0 the cell is exactly the font's height and underscores fall outside it, invisible
       // (wsrep_cluster_size read as "wsrep cluster size"): a little more room shows them.
       lineHeight: 1.15,
       scrollback: 5000,
       theme: themes[currentTheme()],
+      ...savedTerminalOptions(),
     });
     this.term.loadAddon(this.fit);
     this.term.loadAddon(new WebLinksAddon());
