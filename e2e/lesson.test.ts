@@ -59,6 +59,40 @@ test('the lesson loop: prompt, Check fails, do the step, Check passes, reload ke
   await expect(page.locator('.lesson-card[data-lesson="getting-started"] .progress-text')).toHaveText('1 of 4 steps');
 });
 
+test('the page opens its terminal\'s socket from its <head>, the hello in the URL; refused, the terminal connects the usual way', async ({ browser }) => {
+  // A new attendee, as the page finds them: the page's own response issues the identity cookie.
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    const sockets: Array<{ url: string; textFrames: number }> = [];
+    page.on('websocket', (ws) => {
+      const socket = { url: ws.url(), textFrames: 0 };
+      sockets.push(socket);
+      ws.on('framesent', (frame) => typeof frame.payload === 'string' && socket.textFrames++);
+    });
+    await page.goto('/lessons/getting-started/');
+    await expect(page.locator('opslab-terminal[data-terminal="main"]')).toHaveAttribute('data-state', 'ready', { timeout: 20_000 });
+    await expect(screen(page)).toContainText('root@opslab:~#');
+    expect(sockets).toHaveLength(1);
+    const hello = JSON.parse(new URL(sockets[0]!.url).searchParams.get('hello') ?? 'null');
+    expect(hello).toMatchObject({ type: 'hello', lesson: 'getting-started', terminal: 'main' });
+    expect(sockets[0]!.textFrames, 'no hello frame: it was in the URL').toBe(0);
+    // The terminal told the server its real size (the URL's hello said 80×24).
+    await typeInTerminal(page, 'stty size');
+    const [cols, rows] = await page.locator('opslab-terminal[data-terminal="main"]').evaluate((el) => [el.dataset.cols, el.dataset.rows]);
+    await expect(screen(page)).toContainText(`${rows} ${cols}`);
+    expect(`${cols}x${rows}`).not.toBe('80x24');
+
+    // The early socket refused (here: closed at once), the terminal opens its own and says hello in it.
+    const fallback = await context.newPage();
+    await fallback.routeWebSocket(/\/ws\?hello=/, (ws) => ws.close());
+    await fallback.goto('/lessons/zerovm/');
+    await expect(fallback.locator('opslab-terminal[data-terminal="main"]')).toHaveAttribute('data-state', 'ready', { timeout: 60_000 });
+  } finally {
+    await context.close();
+  }
+});
+
 test('Solve it for me runs solve.sh and marks the step solved with help; the answer step takes an answer', async ({ page }) => {
   await page.goto('/lessons/getting-started/');
   await expect(page.locator('opslab-terminal[data-terminal="main"]')).toHaveAttribute('data-state', 'ready', { timeout: 20_000 });
