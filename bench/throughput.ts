@@ -39,9 +39,11 @@ async function flood(page: Page, bytes: number): Promise<Flood> {
   await page.locator('.xterm-helper-textarea').first().focus();
   await page.keyboard.type(floodCommand(bytes));
   await page.keyboard.press('Enter');
-  // The sender's sum arrives after the flood, in the same output stream the tap reads.
+  // The sender's sum arrives after the flood, in the same output stream the tap reads. Waited for
+  // as long as the flood takes at 1 MB/s (a slow machine showed 5 MB/s: 60 s for 200 MB was too tight).
+  const shownBytes = (bytes * 4) / 3;
   const handle = await page
-    .waitForFunction(() => /SUM \d+ \d+/.exec((globalThis as unknown as { __opslabFlood: { after: string } }).__opslabFlood.after)?.[0], undefined, { timeout: Math.max(60_000, bytes / 50_000), polling: 200 })
+    .waitForFunction(() => /SUM \d+ \d+/.exec((globalThis as unknown as { __opslabFlood: { after: string } }).__opslabFlood.after)?.[0], undefined, { timeout: Math.max(60_000, shownBytes / 1_000), polling: 200 })
     .catch(async (error: Error) => {
       const state = await page.evaluate(() => JSON.stringify((globalThis as unknown as { __opslabFlood: unknown }).__opslabFlood));
       throw new Error(`${error.message}\nthe tap: ${state}\nthe screen: ${await page.locator('.xterm-rows').first().textContent()}`);
