@@ -83,11 +83,19 @@ test('the page opens its terminal\'s socket from its <head>, the hello in the UR
     await expect(screen(page)).toContainText(`${rows} ${cols}`);
     expect(`${cols}x${rows}`).not.toBe('80x24');
 
-    // The early socket refused (here: closed at once), the terminal opens its own and says hello in it.
+    // The early socket closed (here: at once), the terminal opens its own and says hello in it.
     const fallback = await context.newPage();
+    const plain: Array<{ url: string; textFrames: number }> = [];
+    fallback.on('websocket', (ws) => {
+      if (ws.url().includes('?')) return;
+      const socket = { url: ws.url(), textFrames: 0 };
+      plain.push(socket);
+      ws.on('framesent', (frame) => typeof frame.payload === 'string' && socket.textFrames++);
+    });
     await fallback.routeWebSocket(/\/ws\?hello=/, (ws) => ws.close());
     await fallback.goto('/lessons/zerovm/');
     await expect(fallback.locator('opslab-terminal[data-terminal="main"]')).toHaveAttribute('data-state', 'ready', { timeout: 60_000 });
+    expect(plain.map((socket) => [new URL(socket.url).pathname, socket.textFrames])).toEqual([['/ws', 1]]);
   } finally {
     await context.close();
   }

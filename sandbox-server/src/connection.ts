@@ -74,6 +74,7 @@ export function handleConnection(ws: WebSocket, socket: Corkable, peer: Peer, se
   let typedAheadBytes = 0;
   /** The size the page said while the terminal was starting, which replaces the hello's guess. */
   let sizeAhead: { cols: number; rows: number } | undefined;
+  const helloFromUrl = hello !== undefined;
 
   // What is sent in one tick leaves in one write: a start's statuses, progress and first output
   // were six writes, and each write to a socket is a system call through the whole TCP stack — the
@@ -137,7 +138,10 @@ export function handleConnection(ws: WebSocket, socket: Corkable, peer: Peer, se
       const t = await session.terminal(hello.terminal, hello.cols, hello.rows);
       if (state !== 'attaching') return; // the socket closed while the sandbox started
       terminal = t;
-      terminal.resize(sizeAhead?.cols ?? hello.cols, sizeAhead?.rows ?? hello.rows);
+      // A hello from the URL is sized as a terminal starts, before the page measured its screen: a
+      // shell that was already there (a reload) keeps its size until the page says its own.
+      const size = sizeAhead ?? (helloFromUrl ? undefined : hello);
+      if (size) terminal.resize(size.cols, size.rows);
       terminal.attach(viewer);
       state = 'attached';
       for (const data of typedAhead) terminal.write(data);
@@ -232,7 +236,7 @@ export function handleConnection(ws: WebSocket, socket: Corkable, peer: Peer, se
   });
   ws.on('error', (error) => log.warn({ err: error }, 'websocket error'));
 
-  if (hello !== undefined) {
+  if (helloFromUrl) {
     clearTimeout(helloTimer);
     attach(hello).catch(invalidFrame);
   }

@@ -136,6 +136,23 @@ describe('sandbox server over WebSocket', () => {
     await client.close();
   });
 
+  test('a hello in the URL attaching to a shell that is there (a reload) leaves its size to the page', async () => {
+    const cookie = await newAttendee(server.url);
+    const first = new TestClient(server.url, cookie);
+    await first.hello(LESSON, 'main', 120, 40);
+    await first.ready();
+    await first.close();
+    // The URL's hello guesses 80×24: the shell keeps 120×40 until the page says its size.
+    const reload = new TestClient(server.url, cookie, { helloInUrl: encodeHello({ lesson: LESSON, terminal: 'main', cols: 80, rows: 24 }) });
+    await reload.ready();
+    reload.type('stty size\r');
+    await reload.untilOutput(/40 120/);
+    reload.send({ op: 'resize', cols: 99, rows: 30 });
+    reload.type('stty size\r');
+    await reload.untilOutput(/30 99/);
+    await reload.close();
+  });
+
   test('a bad hello in the upgrade\'s URL gets the bad first frame\'s answer; after it, text frames are refused', async () => {
     const cookie = await newAttendee(server.url);
     const bad = new TestClient(server.url, cookie, { helloInUrl: '{"type":"hello","v":1,"lesson":"../etc","terminal":"main","cols":80,"rows":24}' });

@@ -13,7 +13,7 @@ import {
   type ProgressPayload,
   type StatusPayload,
 } from '../../protocol/messages.ts';
-import { EARLY_SIZE, takeEarlySocket } from './early-connect.ts';
+import { takeEarlySocket } from './early-connect.ts';
 import { fetchProgress } from './progress-api.ts';
 
 export interface ConnectionEvents {
@@ -56,15 +56,7 @@ export class TerminalConnection {
     this.ws?.close();
     this.ws = undefined;
     const early = this.firstConnect ? takeEarlySocket(this.terminal) : undefined;
-    if (this.firstConnect && !early) {
-      // The page opened no socket, or it was refused (no identity cookie yet, as when `astro dev`
-      // serves the page): the progress call issues the cookie the upgrade requires.
-      this.firstConnect = false;
-      void fetchProgress()
-        .catch(() => undefined)
-        .finally(() => !this.stopped && !this.ws && this.connect());
-      return;
-    }
+    if (this.firstConnect && !early) return this.connectWithIdentity();
     this.firstConnect = false;
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
     const ws = early?.ws ?? new WebSocket(`${scheme}//${location.host}/ws`);
@@ -73,13 +65,12 @@ export class TerminalConnection {
     let opened = false;
     const onOpen = () => {
       opened = true;
-      const size = this.size();
-      // The early socket's hello was in its URL, with the size a terminal starts with: correct it.
-      if (!early) ws.send(encodeHello({ lesson: this.lesson, terminal: this.terminal, ...size }));
-      else if (size.cols !== EARLY_SIZE.cols || size.rows !== EARLY_SIZE.rows) ws.send(encodeClient({ op: 'resize', ...size }));
+      // The early socket's hello was in its URL, sized as a terminal starts: the real size follows
+      // (always: the shell may be one another device left at its own size).
+      if (early) ws.send(encodeClient({ op: 'resize', ...this.size() }));
+      else ws.send(encodeHello({ lesson: this.lesson, terminal: this.terminal, ...this.size() }));
       this.events.open();
     };
-    ws.onopen = onOpen;
     const onMessage = (event: MessageEvent) => {
       if (!(event.data instanceof ArrayBuffer)) return;
       const message = decodeServer(new Uint8Array(event.data));
@@ -99,26 +90,43 @@ export class TerminalConnection {
           return this.events.exit(message.payload);
       }
     };
-    ws.onmessage = onMessage;
-    ws.onclose = (event) => {
+    const onClose = ({ code, reason }: { code: number; reason: string }) => {
       if (this.ws !== ws) return;
       this.ws = undefined;
+      // The early socket refused at the upgrade, after the terminal took it: as if there had been none.
+      if (early && !opened) return this.connectWithIdentity();
       // Replaced by another tab, refused by policy, or stopped: reconnecting on our own would fight it.
-      if (this.stopped || event.code === CLOSE_REPLACED || event.code === CLOSE_POLICY) {
-        this.events.disconnected(event.reason || 'closed');
+      if (this.stopped || code === CLOSE_REPLACED || code === CLOSE_POLICY) {
+        this.events.disconnected(reason || 'closed');
         return;
       }
       const delay = Math.min(10_000, 500 * 2 ** this.retries++);
-      this.events.disconnected(event.reason || 'connection lost', delay);
+      this.events.disconnected(reason || 'connection lost', delay);
       // Refused before it opened: our identity cookie may be one the server no longer accepts (a
       // cookie from before identities were signed, say). Loading any page issues a valid one.
       if (!opened) fetchProgress().catch(() => undefined);
       this.retryTimer = setTimeout(() => this.connect(), delay);
     };
-    if (early && ws.readyState === WebSocket.OPEN) {
+    ws.onopen = onOpen;
+    ws.onmessage = onMessage;
+    ws.onclose = onClose;
+    // What the early socket saw before this terminal existed, in order: its open, its frames, its close.
+    if (early?.opened) {
       onOpen();
       for (const event of early.backlog.splice(0)) onMessage(event);
+      if (early.closed) onClose(early.closed);
     }
+  }
+
+  /**
+   * Connects once the attendee has an identity cookie: the page opened no socket, or it was refused
+   * at the upgrade (no cookie yet, as when `astro dev` serves the page); the progress call issues one.
+   */
+  private connectWithIdentity(): void {
+    this.firstConnect = false;
+    void fetchProgress()
+      .catch(() => undefined)
+      .finally(() => !this.stopped && !this.ws && this.connect());
   }
 
   send(message: ClientMessage): boolean {

@@ -12,6 +12,7 @@ import { WebLinksAddon } from '@xterm/addon-web-links';
 import '@xterm/xterm/css/xterm.css';
 import type { CheckResultPayload, ErrorPayload, ProgressPayload, StatusPayload } from '../../protocol/messages.ts';
 import { TerminalConnection } from './connection.ts';
+import { TABS_CHANNEL } from './early-connect.ts';
 import { FlowControl } from './flow-control.ts';
 import { savedTerminalOptions } from './terminal-settings.ts';
 import { currentTheme, THEME_EVENT, type Theme } from './theme.ts';
@@ -36,7 +37,7 @@ const encoder = new TextEncoder();
 /** Keys kept while there is no socket: far more than anyone types in a wait; beyond it, typing is refused visibly. */
 const MAX_QUEUED_INPUT = 16 * 1024;
 /** Tabs of one browser tell each other when they let go of a terminal, so one that was replaced takes it back. */
-const tabsChannel = typeof BroadcastChannel === 'undefined' ? undefined : new BroadcastChannel('opslab-terminals');
+const tabsChannel = typeof BroadcastChannel === 'undefined' ? undefined : new BroadcastChannel(TABS_CHANNEL);
 const WAITING: ReadonlySet<ViewState> = new Set(['connecting', 'starting', 'restoring']);
 
 /** "5 s", "1 min 12 s". */
