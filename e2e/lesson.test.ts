@@ -59,17 +59,23 @@ test('the lesson loop: prompt, Check fails, do the step, Check passes, reload ke
   await expect(page.locator('.lesson-card[data-lesson="getting-started"] .progress-text')).toHaveText('1 of 4 steps');
 });
 
+/** Every WebSocket the page opens, with how many text frames (a hello is the only one) it sent. */
+function socketsOf(page: Page): Array<{ url: string; textFrames: number }> {
+  const sockets: Array<{ url: string; textFrames: number }> = [];
+  page.on('websocket', (ws) => {
+    const socket = { url: ws.url(), textFrames: 0 };
+    sockets.push(socket);
+    ws.on('framesent', (frame) => typeof frame.payload === 'string' && socket.textFrames++);
+  });
+  return sockets;
+}
+
 test('the page opens its terminal\'s socket from its <head>, the hello in the URL; refused, the terminal connects the usual way', async ({ browser }) => {
   // A new attendee, as the page finds them: the page's own response issues the identity cookie.
   const context = await browser.newContext();
   try {
     const page = await context.newPage();
-    const sockets: Array<{ url: string; textFrames: number }> = [];
-    page.on('websocket', (ws) => {
-      const socket = { url: ws.url(), textFrames: 0 };
-      sockets.push(socket);
-      ws.on('framesent', (frame) => typeof frame.payload === 'string' && socket.textFrames++);
-    });
+    const sockets = socketsOf(page);
     await page.goto('/lessons/getting-started/');
     await expect(page.locator('opslab-terminal[data-terminal="main"]')).toHaveAttribute('data-state', 'ready', { timeout: 20_000 });
     await expect(screen(page)).toContainText('root@opslab:~#');
@@ -85,16 +91,11 @@ test('the page opens its terminal\'s socket from its <head>, the hello in the UR
 
     // The early socket closed (here: at once), the terminal opens its own and says hello in it.
     const fallback = await context.newPage();
-    const plain: Array<{ url: string; textFrames: number }> = [];
-    fallback.on('websocket', (ws) => {
-      if (ws.url().includes('?')) return;
-      const socket = { url: ws.url(), textFrames: 0 };
-      plain.push(socket);
-      ws.on('framesent', (frame) => typeof frame.payload === 'string' && socket.textFrames++);
-    });
+    const fallbackSockets = socketsOf(fallback);
     await fallback.routeWebSocket(/\/ws\?hello=/, (ws) => ws.close());
     await fallback.goto('/lessons/zerovm/');
     await expect(fallback.locator('opslab-terminal[data-terminal="main"]')).toHaveAttribute('data-state', 'ready', { timeout: 60_000 });
+    const plain = fallbackSockets.filter((socket) => !socket.url.includes('?'));
     expect(plain.map((socket) => [new URL(socket.url).pathname, socket.textFrames])).toEqual([['/ws', 1]]);
   } finally {
     await context.close();

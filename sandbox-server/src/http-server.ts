@@ -42,24 +42,20 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 }
 
 /**
- * The path of a request target. Not `new URL(target, base)`: a target like `//x` would be read as
+ * A request target as a URL. Not `new URL(target, base)`: a target like `//x` would be read as
  * a host (and `//%zz` throws), so the target is appended to a fixed origin instead.
  */
-export function requestPath(target: string | undefined): string | undefined {
+function requestUrl(target: string | undefined): URL | undefined {
   try {
-    return new URL(`http://localhost${target?.startsWith('/') ? target : '/'}`).pathname;
+    return new URL(`http://localhost${target?.startsWith('/') ? target : '/'}`);
   } catch {
     return undefined;
   }
 }
 
-/** The upgrade's `hello` query parameter (a hello's JSON, checked like one sent as the first frame). */
-export function helloParameter(target: string | undefined): string | undefined {
-  try {
-    return new URL(`http://localhost${target?.startsWith('/') ? target : '/'}`).searchParams.get('hello') ?? undefined;
-  } catch {
-    return undefined;
-  }
+/** The path of a request target (requestUrl). */
+export function requestPath(target: string | undefined): string | undefined {
+  return requestUrl(target)?.pathname;
 }
 
 /** Answers a raw socket (an upgrade or a request Node could not parse) and closes it. */
@@ -147,7 +143,8 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
   const upgradesPerAddress = new KeyedLimiter(perAddress.perSecond, perAddress.burst);
   const handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     halfOpen.settled(req.socket);
-    if (requestPath(req.url) !== WS_PATH) return reject(socket, 404);
+    const url = requestUrl(req.url);
+    if (url?.pathname !== WS_PATH) return reject(socket, 404);
     const origins = deps.origins();
     if (!origins.hostAllowed(req.headers.host)) return reject(socket, 421, 'This server does not serve that host name');
     if (!origins.originAllowed(req.headers.origin)) return reject(socket, 403, 'Forbidden origin');
@@ -157,9 +154,10 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
     if (!upgradesPerAddress.take(address) || !upgradesPerAttendee.take(attendee)) {
       return reject(socket, 429, 'Too many connections: wait a moment');
     }
-    // The page's early socket says its hello in the URL (src/client/early-connect.ts): the sandbox
-    // starts now, not when the browser next gets to the socket's events.
-    const hello = helloParameter(req.url);
+    // The page's early socket says its hello in the URL (src/client/early-connect.ts), checked like
+    // one sent as the first frame: the sandbox starts now, not when the browser next gets to the
+    // socket's events.
+    const hello = url.searchParams.get('hello') ?? undefined;
     wss.handleUpgrade(req, socket, head, (ws) => handleConnection(ws, socket, { attendee, address }, deps.sessions, deps.connectionLimits, hello));
   };
   server.on(

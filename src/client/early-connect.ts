@@ -29,7 +29,7 @@ declare global {
 }
 
 /** The size a terminal starts with (xterm.js's default) until it has measured its screen. */
-export const EARLY_SIZE = { cols: 80, rows: 24 };
+const EARLY_SIZE = { cols: 80, rows: 24 };
 /** Where the tabs of one browser tell each other that they let go of a terminal ({ lesson, terminal }). */
 export const TABS_CHANNEL = 'opslab-terminals';
 /**
