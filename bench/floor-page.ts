@@ -14,14 +14,19 @@ import { spawnRawBash } from './raw-pty.ts';
 
 const xterm = join(projectRoot, 'node_modules/@xterm/xterm');
 
-const page = `<!doctype html>
+const webgl = join(projectRoot, 'node_modules/@xterm/addon-webgl');
+
+/** `/` with xterm.js's DOM renderer; `/webgl` with its WebGL renderer (software GL where there is no GPU). */
+const page = (renderer: 'dom' | 'webgl') => `<!doctype html>
 <meta charset="utf-8">
 <link rel="stylesheet" href="/xterm.css">
 <script src="/xterm.js"></script>
+${renderer === 'webgl' ? '<script src="/addon-webgl.js"></script>' : ''}
 <div id="screen" style="width: 700px; height: 600px"></div>
 <script>
   const term = new Terminal({ fontSize: 14, scrollback: 5000 });
   term.open(document.getElementById('screen'));
+  ${renderer === 'webgl' ? 'term.loadAddon(new WebglAddon.WebglAddon());' : ''}
   const ws = new WebSocket('ws://' + location.host + '/pty');
   ws.binaryType = 'arraybuffer';
   let pending = 0, paused = false;
@@ -45,7 +50,9 @@ export interface FloorPage {
 export async function startFloorPage(cwd: string): Promise<FloorPage> {
   const server: Server = createServer((req, res) => {
     const files: Record<string, [string, string]> = {
-      '/': ['text/html', page],
+      '/': ['text/html', page('dom')],
+      '/webgl': ['text/html', page('webgl')],
+      '/addon-webgl.js': ['text/javascript', readFileSync(join(webgl, 'lib/addon-webgl.js'), 'utf8')],
       '/xterm.js': ['text/javascript', readFileSync(join(xterm, 'lib/xterm.js'), 'utf8')],
       '/xterm.css': ['text/css', readFileSync(join(xterm, 'css/xterm.css'), 'utf8')],
     };

@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { projectRoot } from '../sandbox-server/src/config.ts';
 import { loadCatalog } from '../src/lessons/catalog.ts';
 import { launchChromium, benchLessonPages, benchPage } from './browser.ts';
+import { benchGlyph } from './glyph.ts';
 import { benchBurst } from './burst.ts';
 import { benchCapacity, type ProfileCapacity } from './capacity.ts';
 import { benchEcho } from './echo.ts';
@@ -61,8 +62,8 @@ const MiB = 1024 * 1024;
 
 /** Sizes of a full run and of the smoke test's quick one. */
 const sizes = quick
-  ? { iterations: 5, keys: 40, streamers: 5, burst: 15, burstWindowMs: 2000, pooledRounds: 1, reaped: 10, galera: 1, pxe: 2, openstack: { attendees: 3, alone: 3, roomSeconds: 20, thinkMs: 5000, unshelves: 1 }, levels: [5, 10], floodBytes: 2 * MiB, pageIterations: 3 }
-  : { iterations: 30, keys: 300, streamers: 50, burst: 150, burstWindowMs: 10_000, pooledRounds: 5, reaped: 300, galera: 24, pxe: 8, openstack: { attendees: 30, alone: 10, roomSeconds: 120, thinkMs: 10_000, unshelves: 5 }, levels: [50, 100, 200, 400, 600, 800, 1000], floodBytes: 200 * MiB, pageIterations: 15 };
+  ? { iterations: 5, keys: 40, streamers: 5, burst: 15, burstWindowMs: 2000, pooledRounds: 1, reaped: 10, galera: 1, pxe: 2, openstack: { attendees: 3, alone: 3, roomSeconds: 20, thinkMs: 5000, unshelves: 1 }, levels: [5, 10], floodBytes: 2 * MiB, pageIterations: 3, glyphs: 20 }
+  : { iterations: 30, keys: 300, streamers: 50, burst: 150, burstWindowMs: 10_000, pooledRounds: 5, reaped: 300, galera: 24, pxe: 8, openstack: { attendees: 30, alone: 10, roomSeconds: 120, thinkMs: 10_000, unshelves: 5 }, levels: [50, 100, 200, 400, 600, 800, 1000], floodBytes: 200 * MiB, pageIterations: 15, glyphs: 200 };
 
 const started = performance.now();
 const latency: LatencyRow[] = [];
@@ -88,6 +89,7 @@ try {
     const browser = await launchChromium();
     try {
       latency.push(...(await benchPage(browser, server.url, sizes.pageIterations)));
+      latency.push(...(await benchGlyph(browser, server.url, sizes.glyphs)));
       figures.push(...(await benchThroughput(browser, server, { floodBytes: sizes.floodBytes, concurrent: quick ? 3 : 20, concurrentBytes: quick ? MiB : 20 * MiB })));
       figures.push(...(await benchPageWeight(browser, server.url, ['getting-started', 'zerovm'])));
       // Every lesson of the agenda, as an attendee meets it; a full run also starts the cloud cold once.

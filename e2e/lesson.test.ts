@@ -70,6 +70,40 @@ function socketsOf(page: Page): Array<{ url: string; textFrames: number }> {
   return sockets;
 }
 
+test('the cursor stays solid while the attendee types and blinks while they pause, with no endless animation to wait for', async ({ page }) => {
+  await page.goto('/lessons/getting-started/');
+  const terminal = page.locator('opslab-terminal[data-terminal="main"]');
+  await expect(terminal).toHaveAttribute('data-state', 'ready', { timeout: 20_000 });
+  await expect(screen(page)).toContainText('root@opslab:~#');
+  await terminal.locator('.xterm-helper-textarea').focus();
+  // The cursor's colour as the page paints it, read at each echo, in the same task as the echo's rows.
+  await screen(page).evaluate((rows) => {
+    const seen: string[] = [];
+    (window as unknown as { cursorAtEchoes: string[] }).cursorAtEchoes = seen;
+    new MutationObserver(() => {
+      const cursor = rows.querySelector('.xterm-cursor');
+      if (cursor) seen.push(getComputedStyle(cursor).backgroundColor);
+    }).observe(rows, { subtree: true, childList: true, characterData: true });
+  });
+  await page.keyboard.type('echo typed', { delay: 150 });
+  await expect(screen(page)).toContainText('echo typed');
+  const atEchoes = await page.evaluate(() => (window as unknown as { cursorAtEchoes: string[] }).cursorAtEchoes);
+  expect(atEchoes.length).toBeGreaterThanOrEqual(10);
+  const transparent = 'rgba(0, 0, 0, 0)';
+  expect(atEchoes.filter((colour) => colour === transparent), `the cursor was hidden at an echo: ${atEchoes.join(', ')}`).toEqual([]);
+  // Paused: the cursor shows and hides, and nothing animates endlessly (an endless CSS animation
+  // makes chromium paint on its clock: every echo waited for the next frame).
+  const shown = atEchoes.at(-1)!;
+  const seen = new Set<string>();
+  const cursor = screen(page).locator('.xterm-cursor');
+  const coloursSeen = async () => {
+    seen.add(await cursor.evaluate((el) => getComputedStyle(el).backgroundColor));
+    return [...seen].sort();
+  };
+  await expect.poll(coloursSeen, { timeout: 10_000, intervals: [100] }).toEqual([shown, transparent].sort());
+  expect(await terminal.evaluate((el) => el.getAnimations({ subtree: true }).map((a) => (a as CSSAnimation).animationName ?? a.id))).toEqual([]);
+});
+
 test('the page opens its terminal\'s socket from its <head>, the hello in the URL; refused, the terminal connects the usual way', async ({ browser }) => {
   // A new attendee, as the page finds them: the page's own response issues the identity cookie.
   const context = await browser.newContext();

@@ -12,6 +12,7 @@ import { WebLinksAddon } from '@xterm/addon-web-links';
 import '@xterm/xterm/css/xterm.css';
 import type { CheckResultPayload, ErrorPayload, ProgressPayload, StatusPayload } from '../../protocol/messages.ts';
 import { TerminalConnection } from './connection.ts';
+import { CursorBlink } from './cursor-blink.ts';
 import { TABS_CHANNEL } from './early-connect.ts';
 import { FlowControl } from './flow-control.ts';
 import { savedTerminalOptions } from './terminal-settings.ts';
@@ -94,7 +95,8 @@ export class TerminalView {
     this.waitTyped = this.wait.querySelector('.wait-typed')!;
     element.querySelector('.terminal-screen')!.after(this.wait);
     this.term = new Terminal({
-      cursorBlink: true,
+      // Steady: CursorBlink blinks it without the frame per keystroke xterm.js's blink costs.
+      cursorBlink: false,
       fontFamily: 'ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace',
       // At 1.0 the cell is exactly the font's height and underscores fall outside it, invisible
       // (wsrep_cluster_size read as "wsrep cluster size"): a little more room shows them.
@@ -106,6 +108,8 @@ export class TerminalView {
     this.term.loadAddon(this.fit);
     this.term.loadAddon(new WebLinksAddon());
     this.term.open(element.querySelector<HTMLElement>('.terminal-screen')!);
+    const blink = new CursorBlink(element, this.term);
+    this.disposers.push(() => blink.dispose());
     this.flow = new FlowControl((pause) => this.connection.send({ op: pause ? 'pause' : 'resume' }));
     this.connection = new TerminalConnection(element.dataset.lesson!, this.id, () => ({ cols: this.term.cols, rows: this.term.rows }), {
       open: () => {

@@ -1,0 +1,66 @@
+/**
+ * The terminal's cursor blinks while the attendee pauses and stays solid while they type, as
+ * terminals and editors do; steady for those who ask the system for reduced motion.
+ *
+ * Not xterm.js's own blink: its DOM renderer blinks with an endless CSS animation, and while an
+ * animation runs chromium paints on the animation's clock, so every echo waited for the next
+ * frame before its glyph showed (keystroke → glyph 27.8 → 6.3 ms p50 with the blink off,
+ * docs/decisions.md §24). Here the blink is a class toggled twice a second, a discrete change the
+ * page paints once; xterm.js draws a steady cursor (`cursorBlink: false`), which the class hides.
+ */
+import type { Terminal } from '@xterm/xterm';
+
+/** Half a blink: shown this long, hidden this long (xterm.js's own blink is 1 s a cycle). */
+const BLINK_MS = 500;
+/** The class that hides the cursor (global.css). */
+export const CURSOR_OFF_CLASS = 'cursor-off';
+
+export class CursorBlink {
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly disposers: Array<() => void> = [];
+  private readonly reducedMotion = matchMedia('(prefers-reduced-motion: reduce)');
+
+  constructor(
+    private readonly element: HTMLElement,
+    term: Terminal,
+  ) {
+    // Typing, and anything the shell prints, moves the cursor: solid again, blinking after a pause.
+    const moved = term.onCursorMove(() => this.restart());
+    const focused = term.textarea;
+    const restart = () => this.restart();
+    focused?.addEventListener('focus', restart);
+    focused?.addEventListener('blur', restart);
+    document.addEventListener('visibilitychange', restart);
+    this.reducedMotion.addEventListener('change', restart);
+    this.disposers.push(
+      () => moved.dispose(),
+      () => focused?.removeEventListener('focus', restart),
+      () => focused?.removeEventListener('blur', restart),
+      () => document.removeEventListener('visibilitychange', restart),
+      () => this.reducedMotion.removeEventListener('change', restart),
+    );
+  }
+
+  /** Shows the cursor and blinks from a pause on, while the terminal has the keyboard and the page is seen. */
+  private restart(): void {
+    clearTimeout(this.timer);
+    this.element.classList.remove(CURSOR_OFF_CLASS);
+    if (this.blinks()) this.timer = setTimeout(() => this.toggle(), BLINK_MS);
+  }
+
+  private toggle(): void {
+    if (!this.blinks()) return this.restart();
+    this.element.classList.toggle(CURSOR_OFF_CLASS);
+    this.timer = setTimeout(() => this.toggle(), BLINK_MS);
+  }
+
+  /** An unfocused terminal shows its cursor as an outline, steady (xterm.js's inactive style). */
+  private blinks(): boolean {
+    return document.activeElement === this.element.querySelector('.xterm-helper-textarea') && !document.hidden && !this.reducedMotion.matches;
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    for (const dispose of this.disposers.splice(0)) dispose();
+  }
+}
