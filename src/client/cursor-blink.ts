@@ -24,8 +24,10 @@ export class CursorBlink {
     private readonly element: HTMLElement,
     term: Terminal,
   ) {
-    // Typing, and anything the shell prints, moves the cursor: solid again, blinking after a pause.
-    const moved = term.onCursorMove(() => this.restart());
+    // Typing, and anything the shell prints, is rendered: solid again, blinking after a pause. (At
+    // the render, not when the echo arrives: however late a busy page renders it, the glyph's frame
+    // shows the cursor.)
+    const rendered = term.onRender(() => this.restart());
     const focused = term.textarea;
     const restart = () => this.restart();
     focused?.addEventListener('focus', restart);
@@ -33,7 +35,7 @@ export class CursorBlink {
     document.addEventListener('visibilitychange', restart);
     this.reducedMotion.addEventListener('change', restart);
     this.disposers.push(
-      () => moved.dispose(),
+      () => rendered.dispose(),
       () => focused?.removeEventListener('focus', restart),
       () => focused?.removeEventListener('blur', restart),
       () => document.removeEventListener('visibilitychange', restart),
