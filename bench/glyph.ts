@@ -63,7 +63,10 @@ interface Typing {
   samples: number[];
 }
 
-/** Types the next letter and returns how long its glyph took. */
+/** How long a glyph may take before the run gives up on the page (it never takes more than a fraction of this). */
+const GLYPH_PATIENCE_MS = 10_000;
+
+/** Types the next letter and records how long its glyph took. */
 async function typeOne(typing: Typing): Promise<void> {
   if (typing.typed.length === LINE.length) {
     await typing.page.keyboard.press('Control+U');
@@ -74,7 +77,14 @@ async function typeOne(typing: Typing): Promise<void> {
   typing.typed += key;
   await typing.page.evaluate((typed) => (window as unknown as { __arm: (t: string) => void }).__arm(typed), typing.typed);
   await typing.page.keyboard.press(key);
-  typing.samples.push(await typing.page.evaluate(() => (window as unknown as { __glyph: Promise<number> }).__glyph));
+  const glyph = typing.page.evaluate(() => (window as unknown as { __glyph: Promise<number> }).__glyph);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no glyph for "${key}" on ${typing.page.url()} within ${GLYPH_PATIENCE_MS} ms`)), GLYPH_PATIENCE_MS)));
+  try {
+    typing.samples.push(await Promise.race([glyph, late]));
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** A bare page's terminal at the lesson terminal's size, the keyboard in it, the screen clear. */

@@ -200,7 +200,7 @@ export class LessonSession {
     const { sandbox, settingUp } = await this.startTurn(async () => {
       // Back to the event loop first, one start per turn of it (loop-turns.ts): a room's hellos
       // arrive in one poll phase, and their starts would otherwise run back to back, every
-      // keystroke waiting for all of them (150 pooled takes: 155 ms in one phase, 30 ms in two).
+      // keystroke waiting for all of them (150 pooled takes once ran 155 ms in one phase).
       await nextLoopTurn();
       report.stage('Creating your sandbox…');
       // Not for a restore: the pooled shell started before the replayed steps, which may change what a new shell sees.

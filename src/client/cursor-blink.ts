@@ -4,9 +4,10 @@
  *
  * Not xterm.js's own blink: its DOM renderer blinks with an endless CSS animation, and while an
  * animation runs chromium paints on the animation's clock, so every echo waited for the next
- * frame before its glyph showed (keystroke → glyph 27.8 → 6.3 ms p50 with the blink off,
- * docs/decisions.md §24). Here the blink is a class toggled twice a second, a discrete change the
- * page paints once; xterm.js draws a steady cursor (`cursorBlink: false`), which the class hides.
+ * frame before its glyph showed (keystroke → glyph 27.2 → 5.3 ms p50, docs/decisions.md §24).
+ * Here the blink is a class toggled twice a second, a discrete change the page paints once;
+ * xterm.js draws a steady cursor (`cursorBlink: false`), which the class hides. (global.css also
+ * stops the animation a program may ask xterm.js for.)
  */
 import type { Terminal } from '@xterm/xterm';
 
@@ -22,7 +23,7 @@ export class CursorBlink {
 
   constructor(
     private readonly element: HTMLElement,
-    term: Terminal,
+    private readonly term: Terminal,
   ) {
     // Typing, and anything the shell prints, is rendered: solid again, blinking after a pause. (At
     // the render, not when the echo arrives: however late a busy page renders it, the glyph's frame
@@ -56,9 +57,12 @@ export class CursorBlink {
     this.timer = setTimeout(() => this.toggle(), BLINK_MS);
   }
 
-  /** An unfocused terminal shows its cursor as an outline, steady (xterm.js's inactive style). */
+  /**
+   * Only where the keys go: an unfocused terminal, or one in a window that lost the focus, shows its
+   * cursor as a steady outline (xterm.js's inactive style), which has nothing to blink.
+   */
   private blinks(): boolean {
-    return document.activeElement === this.element.querySelector('.xterm-helper-textarea') && !document.hidden && !this.reducedMotion.matches;
+    return document.activeElement === this.term.textarea && document.hasFocus() && !document.hidden && !this.reducedMotion.matches;
   }
 
   dispose(): void {
