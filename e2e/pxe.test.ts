@@ -45,10 +45,13 @@ test('pxe: network by hand, NAT/DHCP/menu solved, a PC boots to the menu in the 
   await page.keyboard.press('ArrowDown');
   await page.keyboard.press('Enter');
   await expect(console).toContainText('Install a system', { timeout: 20_000 });
-  // Ctrl-A X quits QEMU, and the shell prompt comes back.
+  // Ctrl-A X quits QEMU, and the shell prompt comes back: pxe-client has ended (and machine-turn,
+  // which started QEMU in its turn, with it; Check in the moment between the two reads a
+  // machine-turn without its QEMU as a boot waiting in the queue).
   await page.keyboard.press('Control+a');
   await page.keyboard.press('x');
   await expect(console).toContainText('QEMU: Terminated', { timeout: 10_000 });
+  await expect(console).toContainText(/QEMU: Terminated[\s\S]*root@[\w.-]+:~#/);
 
   await boot.getByRole('button', { name: 'Check' }).click();
   await expect(boot.locator('output.feedback')).toContainText('✓ Your PC booted from your server', { timeout: 120_000 });

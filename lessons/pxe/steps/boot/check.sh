@@ -6,8 +6,17 @@
 . /opt/opslab/lesson/lib/checks.sh
 require_dnsmasq
 # pxe-client's QEMU, and the machine-turn that waits in the queue to start it (both name its tap).
-pgrep -f '^qemu-system-x86_64 .*ifname=pxeclient0,' >/dev/null && running=yes || running=
-if [ -z "$running" ] && pgrep -f '/machine-turn qemu-system-x86_64 .*ifname=pxeclient0,' >/dev/null; then
+qemu_runs() { pgrep -f '^qemu-system-x86_64 .*ifname=pxeclient0,' >/dev/null; }
+turn_waits() { pgrep -f '/machine-turn qemu-system-x86_64 .*ifname=pxeclient0,' >/dev/null; }
+qemu_runs && running=yes || running=
+# A machine-turn whose QEMU has just been quit lingers a moment (it looks at its QEMU five times a
+# second): give it that moment to end before reading it as a boot that waits in the queue.
+for _ in $(seq 20); do
+  [ -z "$running" ] && turn_waits || break
+  sleep 0.1
+  qemu_runs && running=yes
+done
+if [ -z "$running" ] && turn_waits; then
   fail "Your PC waits for its turn in the client tab (pxe-client says how many are ahead): let it boot to your menu and Check again, or stop it with Ctrl-C."
 fi
 # Your PC (pxe-client's MAC) took a lease and fetched pxelinux.0: dnsmasq's log says so.
