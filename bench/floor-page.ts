@@ -48,14 +48,15 @@ export interface FloorPage {
 }
 
 export async function startFloorPage(cwd: string): Promise<FloorPage> {
+  // Read once: every request used to read every file again.
+  const files: Record<string, [string, string]> = {
+    '/': ['text/html', page('dom')],
+    '/webgl': ['text/html', page('webgl')],
+    '/addon-webgl.js': ['text/javascript', readFileSync(join(webgl, 'lib/addon-webgl.js'), 'utf8')],
+    '/xterm.js': ['text/javascript', readFileSync(join(xterm, 'lib/xterm.js'), 'utf8')],
+    '/xterm.css': ['text/css', readFileSync(join(xterm, 'css/xterm.css'), 'utf8')],
+  };
   const server: Server = createServer((req, res) => {
-    const files: Record<string, [string, string]> = {
-      '/': ['text/html', page('dom')],
-      '/webgl': ['text/html', page('webgl')],
-      '/addon-webgl.js': ['text/javascript', readFileSync(join(webgl, 'lib/addon-webgl.js'), 'utf8')],
-      '/xterm.js': ['text/javascript', readFileSync(join(xterm, 'lib/xterm.js'), 'utf8')],
-      '/xterm.css': ['text/css', readFileSync(join(xterm, 'css/xterm.css'), 'utf8')],
-    };
     const file = files[req.url ?? ''];
     res.writeHead(file ? 200 : 404, { 'content-type': file?.[0] ?? 'text/plain' }).end(file?.[1] ?? 'not found');
   });

@@ -35,26 +35,21 @@ async function instrument(page: Page, clock: { rows: string } | 'render-event'):
       hooks.__glyph = new Promise((resolve) => (pending = { before: text(), typed, resolve }));
     };
   };
-  if (clock === 'render-event') {
-    // A string: the bare page's `term` is a script's top-level const, not a window property.
-    await page.evaluate(`(${install.toString()})((check) => {
-      term.onRender(check);
-      const buffer = () => term.buffer.active;
-      return () => buffer().getLine(buffer().baseY + buffer().cursorY).translateToString(true);
-    })`);
-  } else {
-    await page.evaluate(
-      ([source, selector]) => {
-        const rows = document.querySelector(selector)!;
-        // eslint-disable-next-line no-new-func -- the same installer as above, in this page
-        new Function(`return ${source}`)()((check: () => void) => {
+  // Run in the page from its source (a string): the bare page's `term` is a script's top-level
+  // const, not a window property, so only a script sees it.
+  const shown =
+    clock === 'render-event'
+      ? `(check) => {
+          term.onRender(check);
+          const buffer = () => term.buffer.active;
+          return () => buffer().getLine(buffer().baseY + buffer().cursorY).translateToString(true);
+        }`
+      : `(check) => {
+          const rows = document.querySelector(${JSON.stringify(clock.rows)});
           new MutationObserver(check).observe(rows, { subtree: true, childList: true, characterData: true });
           return () => rows.textContent ?? '';
-        });
-      },
-      [install.toString(), clock.rows] as const,
-    );
-  }
+        }`;
+  await page.evaluate(`(${install.toString()})(${shown})`);
 }
 
 interface Typing {

@@ -14,7 +14,7 @@ import type { Terminal } from '@xterm/xterm';
 /** Half a blink: shown this long, hidden this long (xterm.js's own blink is 1 s a cycle). */
 const BLINK_MS = 500;
 /** The class that hides the cursor (global.css). */
-export const CURSOR_OFF_CLASS = 'cursor-off';
+const CURSOR_OFF_CLASS = 'cursor-off';
 
 export class CursorBlink {
   private timer: ReturnType<typeof setTimeout> | undefined;
