@@ -18,6 +18,7 @@ import type { BwrapBackend } from './sandbox/bwrap.ts';
 import { createBwrapBackend } from './sandbox/create-backend.ts';
 import { SessionManager, type StagedLesson } from './sessions.ts';
 import { ProgressStore } from './store.ts';
+import { openDatabase } from './database.ts';
 
 export interface RunningApp {
   url: string;
@@ -58,7 +59,8 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
   if (config.openstack.warmAtStart && [...lessons.values()].some((s) => s.lesson.services.includes('openstack'))) {
     void services.openstack().ready((message) => log.info(message)).catch((error) => log.error({ err: error }, 'the OpenStack cloud did not come up'));
   }
-  const store = new ProgressStore(config.databasePath);
+  const db = openDatabase(config.databasePath);
+  const store = new ProgressStore(db);
   const sessions = new SessionManager(lessons, backend, store, {
     idleTimeoutMs: config.idleTimeoutMs,
     scrollbackBytes: config.scrollbackBytes,
@@ -115,7 +117,7 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
         await sessions.closeAll();
         await backend.destroyAll();
         await services.stop();
-        store.close();
+        db.close();
       })()),
   };
 }

@@ -1,11 +1,11 @@
 /**
- * Progress store: per attendee, per lesson, per step — status, attempts, timestamps, last feedback.
- * SQLite (better-sqlite3) in WAL mode: embedded, survives restarts, no server to run.
+ * Progress store: per attendee, per lesson, per step — status, attempts, timestamps, last feedback —
+ * and every check attempt with its feedback and how it passed (for the instructor's grid and export).
+ * Tables and migrations: database.ts.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
 import type { ProgressPayload, StepProgress, StepStatus } from '../../protocol/messages.ts';
+import type { PassedHow } from '../../protocol/workshop.ts';
+import type { Db, Statement } from './database.ts';
 
 interface Row {
   step: string;
@@ -26,31 +26,18 @@ export interface CheckRecord {
   feedback: string;
 }
 
-export class ProgressStore {
-  private readonly db: Database.Database;
-  private readonly upsert: Database.Statement;
-  private readonly selectLesson: Database.Statement;
-  private readonly selectAttendee: Database.Statement;
-  private readonly selectKnown: Database.Statement;
 
-  constructor(path: string) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS step_progress (
-        attendee TEXT NOT NULL,
-        lesson TEXT NOT NULL,
-        step TEXT NOT NULL,
-        status TEXT NOT NULL CHECK (status IN ('passed', 'solved', 'failed')),
-        attempts INTEGER NOT NULL,
-        first_attempt_at TEXT NOT NULL,
-        passed_at TEXT,
-        feedback TEXT,
-        PRIMARY KEY (attendee, lesson, step)
-      ) WITHOUT ROWID;
-    `);
+export class ProgressStore {
+  private readonly upsert: Statement;
+  private readonly insertAttempt: Statement;
+  private readonly selectLastPass: Statement;
+  private readonly selectHelped: Statement;
+  private readonly selectLesson: Statement;
+  private readonly selectAttendee: Statement;
+  private readonly selectKnown: Statement;
+  private readonly recordBoth: (check: CheckRecord, now: string) => PassedHow;
+
+  constructor(private readonly db: Db) {
     // A pass is never downgraded by a later failing check: the step was done; the store says when.
     this.upsert = this.db.prepare(`
       INSERT INTO step_progress (attendee, lesson, step, status, attempts, first_attempt_at, passed_at, feedback)
@@ -61,6 +48,28 @@ export class ProgressStore {
         passed_at = COALESCE(passed_at, excluded.passed_at),
         feedback = excluded.feedback
     `);
+    this.insertAttempt = this.db.prepare('INSERT INTO check_attempts (attendee, lesson, step, at, passed, how, feedback) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    // "With help": the instructor sent this attendee a hint, came to their raised hand or drove
+    // their keyboard after their previous passed step (in this lesson, else in any).
+    this.selectLastPass = this.db.prepare(
+      `SELECT COALESCE(
+         (SELECT MAX(at) FROM check_attempts WHERE attendee = @attendee AND lesson = @lesson AND passed = 1),
+         (SELECT MAX(at) FROM check_attempts WHERE attendee = @attendee AND passed = 1)) AS at`,
+    );
+    this.selectHelped = this.db.prepare(`
+      SELECT 1 FROM messages WHERE attendee = @attendee AND at >= @since
+      UNION ALL SELECT 1 FROM help_requests WHERE attendee = @attendee AND state IN ('on-the-way', 'resolved') AND updated_at >= @since
+      UNION ALL SELECT 1 FROM shadow_sessions WHERE attendee = @attendee AND keyboard_at >= @since
+      LIMIT 1`);
+    this.recordBoth = this.db.transaction((check: CheckRecord, now: string): PassedHow => {
+      const status: StepStatus = !check.passed ? 'failed' : check.solved ? 'solved' : 'passed';
+      const since = (this.selectLastPass.get({ attendee: check.attendee, lesson: check.lesson }) as { at: string | null }).at ?? '';
+      const how: PassedHow = check.solved ? 'solve' : check.passed && this.selectHelped.get({ attendee: check.attendee, since }) ? 'help' : 'check';
+      const feedback = check.feedback.slice(0, 2000);
+      this.upsert.run({ ...check, status, now, feedback });
+      this.insertAttempt.run(check.attendee, check.lesson, check.step, now, check.passed ? 1 : 0, how, feedback);
+      return how;
+    });
     this.selectLesson = this.db.prepare(
       'SELECT step, status, attempts, first_attempt_at, passed_at, feedback FROM step_progress WHERE attendee = ? AND lesson = ?',
     );
@@ -70,9 +79,9 @@ export class ProgressStore {
     );
   }
 
-  record(check: CheckRecord, now = new Date()): void {
-    const status: StepStatus = !check.passed ? 'failed' : check.solved ? 'solved' : 'passed';
-    this.upsert.run({ ...check, status, now: now.toISOString(), feedback: check.feedback.slice(0, 2000) });
+  /** Records a check (or a solve) and its attempt in one transaction; returns how it counts. */
+  record(check: CheckRecord, now = new Date()): PassedHow {
+    return this.recordBoth(check, now.toISOString());
   }
 
   lessonProgress(attendee: string, lesson: string): ProgressPayload {
@@ -95,9 +104,6 @@ export class ProgressStore {
     return this.selectKnown.get(attendee) !== undefined;
   }
 
-  close(): void {
-    this.db.close();
-  }
 }
 
 function toProgress(row: Row): StepProgress {
