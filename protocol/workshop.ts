@@ -138,3 +138,13 @@ export function clockLeftMs(agenda: readonly AgendaItem[], clock: EventClock, no
 
 /** `ABCDEF` → `ABC-DEF`: easier to read aloud and to copy from a projector. */
 export const formatJoinCode = (code: string): string => `${code.slice(0, 3)}-${code.slice(3)}`;
+
+/**
+ * The grid's order: whoever needs help first — stuck, then a hand up, then the furthest behind —
+ * then by name. The dashboard re-sorts with it as rows change, the server sorts its snapshot.
+ */
+export function needsHelpFirst(a: GridRow, b: GridRow): number {
+  const rank = (row: GridRow) => (row.stuck ? 0 : row.hand === 'waiting' || row.hand === 'on-the-way' ? 1 : 2);
+  const done = (row: GridRow) => Object.values(row.cells).filter((cell) => cell.state === 'passed').length;
+  return rank(a) - rank(b) || done(a) - done(b) || a.name.localeCompare(b.name) || a.attendee.localeCompare(b.attendee);
+}

@@ -19,6 +19,10 @@ import { createBwrapBackend } from './sandbox/create-backend.ts';
 import { SessionManager, type StagedLesson } from './sessions.ts';
 import { ProgressStore } from './store.ts';
 import { openDatabase } from './database.ts';
+import { EventStore } from './event-store.ts';
+import { InstructorAccess, loadInstructorToken } from './instructor.ts';
+import { Workshop } from './workshop.ts';
+import { createWorkshopApi } from './workshop-api.ts';
 
 export interface RunningApp {
   url: string;
@@ -27,6 +31,9 @@ export interface RunningApp {
   backend: BwrapBackend;
   services: RoomServices;
   store: ProgressStore;
+  workshop: Workshop;
+  /** The instructor token (OPSLAB_INSTRUCTOR_TOKEN, or the one kept next to the database). */
+  instructorToken: string;
   close(): Promise<void>;
 }
 
@@ -61,6 +68,7 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
   }
   const db = openDatabase(config.databasePath);
   const store = new ProgressStore(db);
+  let workshop: Workshop | undefined;
   const sessions = new SessionManager(lessons, backend, store, {
     idleTimeoutMs: config.idleTimeoutMs,
     scrollbackBytes: config.scrollbackBytes,
@@ -72,14 +80,27 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
     poolSize: config.poolSize,
     ...(config.poolLessons ? { poolLessons: config.poolLessons } : {}),
     services,
+    onStepRecorded: (attendee, lesson) => workshop?.stepRecorded(attendee, lesson),
+  });
+  workshop = new Workshop({
+    events: new EventStore(db),
+    progress: store,
+    lessons: new Map([...lessons].map(([slug, s]) => [slug, s.lesson])),
+    endGraceMs: config.eventEndGraceMs,
+    stopSandboxes: async (attendee, message) => {
+      for (const session of sessions.sandboxesOf(attendee)) await session.stop(message);
+    },
   });
   // Configured origins are checked before anything starts: a typo stops the server here.
   let origins = new PublicOrigins(config.publicOrigins);
+  const key = loadOrCreateKey(join(dirname(config.databasePath), 'attendee-identity.key'));
   const identity = new AttendeeIdentity({
-    key: loadOrCreateKey(join(dirname(config.databasePath), 'attendee-identity.key')),
+    key,
     secure: config.publicOrigins.length > 0 && origins.httpsOnly,
     isKnownUnsigned: (id) => store.knows(id),
   });
+  const { token: instructorToken, generated } = loadInstructorToken(join(dirname(config.databasePath), 'instructor.token'));
+  const instructor = new InstructorAccess(key, instructorToken, config.publicOrigins.length > 0 && origins.httpsOnly);
   const { server, terminateSockets } = createHttpServer({
     siteDir: config.siteDir,
     sessions,
@@ -91,6 +112,7 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
     slowClients: config.slowClients,
     connectionLimits: config.connectionLimits,
     health: () => ({ sandboxes: backend.size, sessions: sessions.size }),
+    workshopApi: createWorkshopApi({ workshop, identity, instructor, origins: () => origins }),
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -100,6 +122,8 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
   origins = new PublicOrigins([...defaultOrigins(config.host, port), ...config.publicOrigins]);
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
   log.info({ url, lessons: [...lessons.keys()] }, 'opslab is serving');
+  // Printed for the instructor at the console; never sent to a page.
+  log.info(generated ? `instructors: open ${url}/instructor with the token ${instructorToken} (kept in ${join(dirname(config.databasePath), 'instructor.token')}; OPSLAB_INSTRUCTOR_TOKEN sets your own)` : `instructors: open ${url}/instructor with the token from OPSLAB_INSTRUCTOR_TOKEN`);
 
   let closing: Promise<void> | undefined;
   return {
@@ -109,8 +133,11 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
     backend,
     services,
     store,
+    workshop,
+    instructorToken,
     close: () =>
       (closing ??= (async () => {
+        workshop.close();
         terminateSockets();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -7,20 +7,13 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { cookieNamed } from './cookies.ts';
 
 export const COOKIE_NAME = 'opslab_attendee';
 const ID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
 const ONE_YEAR = 365 * 24 * 3600;
 
-function cookieValue(request: IncomingMessage): string | undefined {
-  const header = request.headers.cookie;
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const [name, ...rest] = part.trim().split('=');
-    if (name === COOKIE_NAME) return rest.join('=');
-  }
-  return undefined;
-}
+const cookieValue = (request: IncomingMessage) => cookieNamed(request, COOKIE_NAME);
 
 export interface IdentityOptions {
   key: Buffer;

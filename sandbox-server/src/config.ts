@@ -62,6 +62,8 @@ export interface ServerConfig {
   devUnlimited: boolean;
   /** The machine's turn queue (one QEMU boot at a time): turns at once, and how long one may last. */
   machineTurns: { slots: number; seconds: number };
+  /** After an event ends, its attendees' sandboxes are stopped this much later (OPSLAB_EVENT_END_GRACE_MS). */
+  eventEndGraceMs: number;
   /** The room's OpenStack cloud (lessons with `services: [openstack]`); see docs/openstack.md. */
   openstack: OpenStackOptions & {
     /** Bring it up when the server starts instead of on the first attendee's use. */
@@ -133,6 +135,7 @@ export function loadConfig(overrides: Partial<ServerConfig> = {}): ServerConfig 
     },
     devUnlimited: process.env.OPSLAB_DEV_UNLIMITED === '1',
     machineTurns: { slots: int('OPSLAB_MACHINE_TURN_SLOTS', 1), seconds: int('OPSLAB_MACHINE_TURN_SECONDS', 60) },
+    eventEndGraceMs: int('OPSLAB_EVENT_END_GRACE_MS', 10 * 60_000),
     openstack: {
       externalConfigPath: process.env.OPSLAB_OPENSTACK_CONFIG || undefined,
       stateDir: resolve(process.env.OPSLAB_OPENSTACK_DIR ?? '/var/lib/opslab/openstack'),

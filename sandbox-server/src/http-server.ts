@@ -18,6 +18,7 @@ import { handleSandboxes, isSandboxesPath } from './sandboxes-api.ts';
 import type { ServerConfig } from './config.ts';
 import type { SessionManager } from './sessions.ts';
 import { StaticSite } from './static-site.ts';
+import { isWorkshopPath } from './workshop-api.ts';
 import { isDone, type ProgressStore } from './store.ts';
 
 export const WS_PATH = '/ws';
@@ -34,7 +35,17 @@ export interface HttpDeps {
   slowClients: ServerConfig['slowClients'];
   connectionLimits: ConnectionLimits;
   health: () => Record<string, unknown>;
+  /** The workshop's routes (workshop-api.ts). */
+  workshopApi: (req: IncomingMessage, res: ServerResponse, pathname: string) => Promise<void>;
 }
+
+/**
+ * Pages whose path names an event: one built page each, which reads the id from its URL.
+ */
+const EVENT_PAGES: Array<[RegExp, string]> = [
+  [/^\/instructor\/events\/[0-9a-f]{12}\/?$/, '/instructor/event/'],
+  [/^\/instructor\/events\/[0-9a-f]{12}\/projector\/?$/, '/instructor/projector/'],
+];
 
 function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
@@ -107,6 +118,7 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
     if (pathname === undefined) return json(res, 400, { error: 'malformed request target' });
     // Before ensure(): these answer a stranger 401, not a new identity.
     if (isSandboxesPath(pathname)) return handleSandboxes(req, res, pathname, deps);
+    if (isWorkshopPath(pathname)) return deps.workshopApi(req, res, pathname);
     const attendee = deps.identity.ensure(req, res);
     if (pathname === '/api/progress' && req.method === 'GET') {
       const all = deps.store.attendeeProgress(attendee);
@@ -121,7 +133,8 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
       res.writeHead(503, { 'content-type': 'text/plain' });
       return res.end('The site is not built yet: run `npm run build`.');
     }
-    if (!site.serve(req, res, pathname)) {
+    const page = EVENT_PAGES.find(([pattern]) => pattern.test(pathname))?.[1] ?? pathname;
+    if (!site.serve(req, res, page)) {
       res.writeHead(404, { 'content-type': 'text/html; charset=utf-8' });
       res.end(notFound);
     }

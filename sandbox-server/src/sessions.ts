@@ -49,6 +49,8 @@ export interface SessionOptions {
   poolLessons?: readonly string[];
   /** The room's shared services (a lesson's `services:`); absent when no lesson needs any. */
   services?: SharedServices;
+  /** Told after every recorded check or solve (the instructor's grid follows it). */
+  onStepRecorded?: (attendee: string, lesson: string) => void;
 }
 
 /** Shared services a lesson declares (e.g. `openstack`): brought up once, attached per sandbox. */
@@ -333,6 +335,7 @@ export class LessonSession {
 
   private finish(step: StepSpec, passed: boolean, solved: boolean, feedback: string, durationMs: number): CheckResultPayload {
     this.store.record({ attendee: this.attendee, lesson: this.lesson.slug, step: step.id, passed, solved, feedback });
+    this.options.onStepRecorded?.(this.attendee, this.lesson.slug);
     const progress = this.progress();
     for (const listener of this.listeners) listener.progress(progress);
     return { step: step.id, passed, solved: solved && passed, feedback, durationMs: Math.round(durationMs) };

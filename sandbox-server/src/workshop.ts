@@ -1,0 +1,468 @@
+/**
+ * The room, live: events and their clocks, the instructor's grid, help requests and messages, and
+ * the streams that carry each change to the dashboards and attendees' pages the moment it happens
+ * (server-sent events, sse.ts). Everything it knows is in the database (event-store.ts, store.ts),
+ * so a restart mid-event loses nothing: pages reconnect and get a fresh snapshot.
+ */
+import type { Lesson } from '../../src/lessons/catalog.ts';
+import {
+  needsHelpFirst,
+  type AttendeeEventState,
+  type DashboardEvent,
+  type DashboardSnapshot,
+  type EventClock,
+  type EventInfo,
+  type GridCell,
+  type GridRow,
+  type HelpRequest,
+  type HelpState,
+  type StepInfo,
+} from '../../protocol/workshop.ts';
+import { normalizeJoinCode, type AttemptRecord, type EventAttendee, type EventRecord, type EventStore, type HelpRecord } from './event-store.ts';
+import { log } from './log.ts';
+import type { SseStream } from './sse.ts';
+import type { ProgressStore } from './store.ts';
+
+/** A request the workshop refuses, with the HTTP status and the words to show. */
+export class WorkshopError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'WorkshopError';
+  }
+}
+
+export interface NewEventInput {
+  title: string;
+  lessons: string[];
+  /** ISO date-time (a time without a zone is the server's local time). */
+  starts: string;
+  expected: number;
+  /** The event's length in minutes, when it is not simply the lessons' durations added up. */
+  minutes?: number;
+}
+
+export interface WorkshopOptions {
+  events: EventStore;
+  progress: ProgressStore;
+  lessons: ReadonlyMap<string, Lesson>;
+  /** Stops every sandbox of one attendee (an ended event's, after the grace period). */
+  stopSandboxes(attendee: string, message: string): Promise<void>;
+  /** After an event ends, its sandboxes are stopped this much later (progress is kept). */
+  endGraceMs: number;
+}
+
+/** Failed checks in a row that make an attendee "stuck", whatever the time. */
+export const STUCK_FAILURES = 3;
+/** Messages an attendee's page keeps (broadcasts and hints). */
+const MESSAGES_SHOWN = 5;
+/** How often stuck-by-time is re-evaluated for open dashboards. */
+const STUCK_TICK_MS = 15_000;
+const MAX_TEXT = 500;
+export const ENDED_MESSAGE = 'The workshop has ended: this sandbox was stopped. Your progress is kept.';
+
+const minutesOf = (ms: number) => Math.round(ms / 60_000);
+
+export class Workshop {
+  private readonly dashboards = new Map<string, Set<SseStream>>();
+  /** Each attendee's open pages (event streams), by attendee. */
+  private readonly pages = new Map<string, Set<SseStream>>();
+  private readonly endTimers = new Map<string, NodeJS.Timeout>();
+  private readonly tick: NodeJS.Timeout;
+  /** The last row sent per event and attendee, so a tick sends only rows that changed. */
+  private readonly sentRows = new Map<string, string>();
+
+  constructor(private readonly o: WorkshopOptions) {
+    this.tick = setInterval(() => this.refreshStuck(), STUCK_TICK_MS);
+    this.tick.unref();
+    // An event that ended shortly before a restart still gets its sandboxes stopped on time.
+    for (const event of o.events.list()) if (event.clock.endedAt) this.scheduleStop(event);
+  }
+
+  close(): void {
+    clearInterval(this.tick);
+    for (const timer of this.endTimers.values()) clearTimeout(timer);
+    for (const streams of [...this.dashboards.values(), ...this.pages.values()]) for (const stream of streams) stream.close();
+  }
+
+  // ------------------------------------------------------------------ events
+
+  /** Checks and creates an event; `warnings` say what looks wrong but is allowed (the agenda's length). */
+  create(input: NewEventInput, now = new Date()): { event: EventInfo; warnings: string[] } {
+    const title = input.title.trim();
+    if (!title || title.length > 120) throw new WorkshopError(400, 'title: give the event a title (at most 120 characters)');
+    if (input.lessons.length === 0) throw new WorkshopError(400, 'lessons: name at least one lesson');
+    const unknown = input.lessons.filter((slug) => !this.o.lessons.has(slug));
+    if (unknown.length > 0) throw new WorkshopError(400, `lessons: there is no lesson ${unknown.map((s) => `"${s}"`).join(', ')} (there are: ${[...this.o.lessons.keys()].join(', ')})`);
+    if (new Set(input.lessons).size !== input.lessons.length) throw new WorkshopError(400, 'lessons: a lesson is named twice');
+    const starts = new Date(input.starts);
+    if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(input.starts) || Number.isNaN(starts.getTime())) {
+      throw new WorkshopError(400, `starts: "${input.starts}" is not a date and time like 2026-12-01T09:00`);
+    }
+    if (!Number.isInteger(input.expected) || input.expected < 1 || input.expected > 1000) throw new WorkshopError(400, 'expected: the number of attendees expected, 1 to 1000');
+    const warnings: string[] = [];
+    const agendaMinutes = input.lessons.reduce((sum, slug) => sum + this.o.lessons.get(slug)!.duration, 0);
+    if (input.minutes !== undefined) {
+      if (!Number.isInteger(input.minutes) || input.minutes < 1 || input.minutes > 24 * 60) throw new WorkshopError(400, 'minutes: the event\'s length in minutes, 1 to 1440');
+      if (input.minutes !== agendaMinutes) {
+        warnings.push(`the lessons' durations add up to ${agendaMinutes} minutes (${input.lessons.map((s) => `${s} ${this.o.lessons.get(s)!.duration}`).join(', ')}), not the event's ${input.minutes}`);
+      }
+    }
+    const record = this.o.events.create({ title, lessons: input.lessons, startsAt: starts.toISOString(), expected: input.expected }, now);
+    log.info({ event: record.id, code: record.code }, 'event created');
+    return { event: this.info(record), warnings };
+  }
+
+  list(): EventInfo[] {
+    return this.o.events.list().map((record) => this.info(record));
+  }
+
+  event(id: string): EventRecord {
+    const record = /^[0-9a-f]{12}$/.test(id) ? this.o.events.get(id) : undefined;
+    if (!record) throw new WorkshopError(404, `there is no event "${id}"`);
+    return record;
+  }
+
+  info(record: EventRecord): EventInfo {
+    return {
+      id: record.id,
+      code: record.code,
+      title: record.title,
+      startsAt: record.startsAt,
+      expected: record.expected,
+      createdAt: record.createdAt,
+      agenda: record.lessons.map((slug) => {
+        const lesson = this.o.lessons.get(slug);
+        // A lesson removed since the event was made stays in its agenda by name.
+        return { lesson: slug, title: lesson?.title ?? slug, minutes: lesson?.duration ?? 0 };
+      }),
+      clock: record.clock,
+    };
+  }
+
+  private currentLesson(record: EventRecord): Lesson | undefined {
+    return this.o.lessons.get(record.lessons[record.clock.lessonIndex] ?? '');
+  }
+
+  private stepsOf(record: EventRecord): StepInfo[] {
+    return (this.currentLesson(record)?.steps ?? []).map((s) => ({ id: s.id, title: s.title }));
+  }
+
+  // ------------------------------------------------------------------ the clock
+
+  /** Pause, resume, extend by minutes, move to the next lesson, or end the event. */
+  clock(id: string, action: 'pause' | 'resume' | 'extend' | 'next' | 'end', minutes = 5, now = new Date()): EventInfo {
+    const record = this.event(id);
+    const clock: EventClock = { ...record.clock };
+    if (clock.endedAt) throw new WorkshopError(409, 'the event has ended');
+    const at = now.toISOString();
+    const settlePause = () => {
+      if (clock.pausedAt) clock.pausedMs += Math.max(0, now.getTime() - Date.parse(clock.pausedAt));
+      delete clock.pausedAt;
+    };
+    switch (action) {
+      case 'pause':
+        clock.pausedAt ??= at;
+        break;
+      case 'resume':
+        settlePause();
+        break;
+      case 'extend':
+        if (!Number.isInteger(minutes) || minutes < -120 || minutes > 120 || minutes === 0) throw new WorkshopError(400, 'minutes: a whole number from -120 to 120');
+        clock.extendedMs += minutes * 60_000;
+        break;
+      case 'next':
+        if (clock.lessonIndex + 1 >= record.lessons.length) throw new WorkshopError(409, 'this is the last lesson of the agenda: end the event instead');
+        clock.lessonIndex++;
+        clock.lessonStartedAt = at;
+        clock.pausedMs = 0;
+        clock.extendedMs = 0;
+        delete clock.pausedAt;
+        break;
+      case 'end':
+        settlePause();
+        clock.endedAt = at;
+        break;
+    }
+    this.o.events.saveClock(id, clock);
+    const updated = this.event(id);
+    if (action === 'end') this.scheduleStop(updated);
+    this.eventChanged(updated, action === 'next');
+    return this.info(updated);
+  }
+
+  private scheduleStop(record: EventRecord): void {
+    if (this.endTimers.has(record.id) || !record.clock.endedAt) return;
+    const due = Date.parse(record.clock.endedAt) + this.o.endGraceMs - Date.now();
+    const timer = setTimeout(() => {
+      for (const { attendee } of this.o.events.attendees(record.id)) {
+        this.o.stopSandboxes(attendee, ENDED_MESSAGE).catch((error) => log.warn({ err: error, attendee }, 'could not stop an ended event\'s sandbox'));
+      }
+    }, Math.max(0, due));
+    timer.unref();
+    this.endTimers.set(record.id, timer);
+  }
+
+  // ------------------------------------------------------------------ attendees
+
+  /** Joins the event with this code under this name; returns the event (its current lesson is where to go). */
+  join(code: string, name: string, attendee: string, now = new Date()): EventInfo {
+    const normalized = normalizeJoinCode(code);
+    const record = normalized && this.o.events.byCode(normalized);
+    if (!record) throw new WorkshopError(404, 'No event has that code: check it on the projector (letters and digits, no 0, O, 1 or I).');
+    if (record.clock.endedAt) throw new WorkshopError(409, 'That event has ended. You can still open any lesson on your own from the home page.');
+    const display = name.trim().replace(/\s+/g, ' ');
+    if (!display || display.length > 40) throw new WorkshopError(400, 'Give a name of 1 to 40 characters: it is how the instructor sees you.');
+    this.o.events.join(record.id, attendee, display, now);
+    this.rowChanged(record, attendee);
+    this.pushTo(attendee);
+    return this.info(record);
+  }
+
+  /** The attendee's event as their page shows it; undefined when they joined none. */
+  attendeeState(attendee: string, now = new Date()): AttendeeEventState | undefined {
+    const record = this.o.events.eventOf(attendee);
+    if (!record) return undefined;
+    const me = this.o.events.attendee(record.id, attendee)!;
+    const hand = this.o.events.hand(record.id, attendee);
+    return {
+      event: { id: record.id, title: record.title, code: record.code },
+      agenda: this.info(record).agenda,
+      clock: record.clock,
+      name: me.name,
+      ...(hand && hand.state !== 'withdrawn' ? { hand: { id: hand.id, state: hand.state, text: hand.text } } : {}),
+      messages: this.o.events.messagesFor(record.id, attendee, MESSAGES_SHOWN).map((m) => ({ id: m.id, text: m.text, at: m.at, personal: m.attendee !== null })),
+      now: now.toISOString(),
+    };
+  }
+
+  private eventFor(attendee: string): EventRecord {
+    const record = this.o.events.eventOf(attendee);
+    if (!record) throw new WorkshopError(409, 'You have not joined an event: join one with its code first.');
+    if (record.clock.endedAt) throw new WorkshopError(409, 'The event has ended.');
+    return record;
+  }
+
+  raiseHand(attendee: string, text: string, where: { lesson?: string; step?: string }): AttendeeEventState {
+    const record = this.eventFor(attendee);
+    const lesson = where.lesson && this.o.lessons.has(where.lesson) ? where.lesson : (record.lessons[record.clock.lessonIndex] ?? '');
+    const step = where.step && this.o.lessons.get(lesson)?.steps.some((s) => s.id === where.step) ? where.step : undefined;
+    this.o.events.raiseHand(record.id, attendee, { lesson, ...(step ? { step } : {}) }, text.trim().slice(0, MAX_TEXT));
+    this.helpChanged(record, attendee);
+    return this.attendeeState(attendee)!;
+  }
+
+  lowerHand(attendee: string): AttendeeEventState {
+    const record = this.eventFor(attendee);
+    const hand = this.o.events.hand(record.id, attendee);
+    if (hand && (hand.state === 'waiting' || hand.state === 'on-the-way')) this.o.events.setHelpState(hand.id, 'withdrawn');
+    this.helpChanged(record, attendee);
+    return this.attendeeState(attendee)!;
+  }
+
+  /** The instructor answers a hand: on the way, or resolved. */
+  setHelp(eventId: string, helpId: number, state: Extract<HelpState, 'on-the-way' | 'resolved'>): HelpRequest[] {
+    const record = this.event(eventId);
+    const help = this.o.events.help(helpId);
+    if (!help || help.eventId !== record.id) throw new WorkshopError(404, `event ${eventId} has no help request ${helpId}`);
+    this.o.events.setHelpState(helpId, state);
+    this.helpChanged(record, help.attendee);
+    return this.helpQueue(record);
+  }
+
+  broadcast(eventId: string, text: string): void {
+    const record = this.event(eventId);
+    this.o.events.addMessage(record.id, null, checkedText(text));
+    for (const { attendee } of this.o.events.attendees(record.id)) this.pushTo(attendee);
+  }
+
+  hint(eventId: string, attendee: string, text: string): void {
+    const record = this.event(eventId);
+    if (!this.o.events.attendee(record.id, attendee)) throw new WorkshopError(404, 'that attendee has not joined this event');
+    this.o.events.addMessage(record.id, attendee, checkedText(text));
+    this.pushTo(attendee);
+  }
+
+  /** What the export reads: the event's attendees, their check attempts, its lessons' steps. */
+  exportData(record: EventRecord): { attendees: EventAttendee[]; attempts: AttemptRecord[]; lessons: Array<{ slug: string; steps: string[] }> } {
+    return {
+      attendees: this.o.events.attendees(record.id),
+      attempts: this.o.events.eventAttempts(record),
+      lessons: record.lessons.map((slug) => ({ slug, steps: this.o.lessons.get(slug)?.steps.map((s) => s.id) ?? [] })),
+    };
+  }
+
+  // ------------------------------------------------------------------ the grid
+
+  snapshot(eventId: string, now = new Date()): DashboardSnapshot {
+    const record = this.event(eventId);
+    const rows = this.o.events.attendees(record.id).map((a) => this.row(record, a, now)).sort(needsHelpFirst);
+    return { event: this.info(record), steps: this.stepsOf(record), rows, help: this.helpQueue(record), now: now.toISOString() };
+  }
+
+  private helpQueue(record: EventRecord): HelpRequest[] {
+    const names = new Map(this.o.events.attendees(record.id).map((a) => [a.attendee, a.name]));
+    return this.o.events.openHelp(record.id).map((h: HelpRecord) => ({
+      id: h.id,
+      attendee: h.attendee,
+      name: names.get(h.attendee) ?? '?',
+      lesson: h.lesson,
+      ...(h.step ? { step: h.step } : {}),
+      text: h.text,
+      state: h.state,
+      createdAt: h.createdAt,
+      updatedAt: h.updatedAt,
+    }));
+  }
+
+  /** One attendee's row: their cells on the current lesson's steps, where they are, whether they are stuck. */
+  private row(record: EventRecord, who: EventAttendee, now: Date): GridRow {
+    const lesson = this.currentLesson(record);
+    const cells: Record<string, GridCell> = {};
+    let currentStep: string | undefined;
+    let onStepSince = [who.joinedAt, record.clock.lessonStartedAt].sort().at(-1)!;
+    let stuck: string | undefined;
+    if (lesson) {
+      const progress = this.o.progress.lessonProgress(who.attendee, lesson.slug).steps;
+      const attempts = this.o.events.attempts(who.attendee, lesson.slug);
+      for (const step of lesson.steps) {
+        const mine = attempts.filter((a) => a.step === step.id);
+        const firstPass = mine.find((a) => a.passed);
+        const stored = progress[step.id];
+        const passed = Boolean(firstPass) || stored?.status === 'passed' || stored?.status === 'solved';
+        let failuresInARow = 0;
+        if (!passed) for (const a of mine) failuresInARow = a.passed ? 0 : failuresInARow + 1;
+        const last = mine.at(-1);
+        const feedback = last?.feedback ?? stored?.feedback;
+        cells[step.id] = {
+          state: passed ? 'passed' : (stored?.attempts ?? mine.length) > 0 ? 'failed' : 'todo',
+          ...(passed ? { how: firstPass?.how ?? (stored?.status === 'solved' ? 'solve' : 'check') } : {}),
+          attempts: Math.max(stored?.attempts ?? 0, mine.length),
+          failuresInARow,
+          ...(feedback ? { lastFeedback: feedback } : {}),
+          ...(passed && (firstPass?.at ?? stored?.passedAt) ? { passedAt: firstPass?.at ?? stored?.passedAt } : {}),
+        };
+        if (passed) {
+          const at = cells[step.id]!.passedAt;
+          if (at && at > onStepSince) onStepSince = at;
+        } else currentStep ??= step.id;
+      }
+      if (currentStep) {
+        const cell = cells[currentStep]!;
+        const shareMs = (lesson.duration * 60_000) / Math.max(1, lesson.steps.length);
+        const onStepMs = now.getTime() - Date.parse(onStepSince);
+        if (cell.failuresInARow >= STUCK_FAILURES) stuck = `${cell.failuresInARow} failed checks in a row on "${lesson.steps.find((s) => s.id === currentStep)!.title}"`;
+        else if (!record.clock.pausedAt && onStepMs > shareMs) stuck = `${minutesOf(onStepMs)} min on "${lesson.steps.find((s) => s.id === currentStep)!.title}" (its share of the agenda: ${Math.max(1, minutesOf(shareMs))} min)`;
+      }
+    }
+    const hand = this.o.events.hand(record.id, who.attendee);
+    return {
+      attendee: who.attendee,
+      name: who.name,
+      joinedAt: who.joinedAt,
+      cells,
+      ...(currentStep ? { currentStep, onStepSince } : {}),
+      ...(stuck ? { stuck } : {}),
+      online: (this.pages.get(who.attendee)?.size ?? 0) > 0,
+      ...(hand && hand.state !== 'withdrawn' && hand.state !== 'resolved' ? { hand: hand.state } : {}),
+    };
+  }
+
+  // ------------------------------------------------------------------ changes → streams
+
+  /** A check or a solve was recorded: the attendee's row changes on their event's dashboards. */
+  stepRecorded(attendee: string, lesson: string): void {
+    const record = this.o.events.eventOf(attendee);
+    if (!record || record.clock.endedAt || record.lessons[record.clock.lessonIndex] !== lesson) return;
+    this.rowChanged(record, attendee);
+  }
+
+  private rowChanged(record: EventRecord, attendee: string): void {
+    const streams = this.dashboards.get(record.id);
+    if (!streams?.size) return;
+    const who = this.o.events.attendee(record.id, attendee);
+    if (!who) return;
+    const row = this.row(record, who, new Date());
+    this.sentRows.set(`${record.id}/${attendee}`, JSON.stringify(row));
+    this.toDashboards(record.id, { type: 'row', row });
+  }
+
+  private helpChanged(record: EventRecord, attendee: string): void {
+    this.pushTo(attendee);
+    this.rowChanged(record, attendee);
+    if (this.dashboards.get(record.id)?.size) this.toDashboards(record.id, { type: 'help', help: this.helpQueue(record) });
+  }
+
+  private eventChanged(record: EventRecord, newLesson: boolean): void {
+    for (const { attendee } of this.o.events.attendees(record.id)) this.pushTo(attendee);
+    if (!this.dashboards.get(record.id)?.size) return;
+    // A new lesson is a new grid: a whole snapshot.
+    if (newLesson) this.toDashboards(record.id, { type: 'snapshot', snapshot: this.snapshot(record.id) });
+    else this.toDashboards(record.id, { type: 'event', event: this.info(record), steps: this.stepsOf(record), now: new Date().toISOString() });
+  }
+
+  private toDashboards(eventId: string, message: DashboardEvent): void {
+    for (const stream of this.dashboards.get(eventId) ?? []) stream.send(message);
+  }
+
+  private pushTo(attendee: string): void {
+    const streams = this.pages.get(attendee);
+    if (!streams?.size) return;
+    const state = this.attendeeState(attendee);
+    for (const stream of streams) stream.send(state ?? null);
+  }
+
+  /** Time passes: rows whose "stuck" changed are sent again. */
+  private refreshStuck(): void {
+    const now = new Date();
+    for (const [eventId, streams] of this.dashboards) {
+      if (streams.size === 0) continue;
+      const record = this.o.events.get(eventId);
+      if (!record || record.clock.endedAt) continue;
+      for (const who of this.o.events.attendees(eventId)) {
+        const row = this.row(record, who, now);
+        const key = `${eventId}/${who.attendee}`;
+        const previous = this.sentRows.get(key);
+        const text = JSON.stringify({ ...row, stuck: row.stuck?.replace(/^\d+ min/, '') });
+        if (previous === text) continue;
+        this.sentRows.set(key, text);
+        if (previous !== undefined) this.toDashboards(eventId, { type: 'row', row });
+      }
+    }
+  }
+
+  watchDashboard(eventId: string, stream: SseStream): void {
+    const snapshot = this.snapshot(eventId);
+    let streams = this.dashboards.get(eventId);
+    if (!streams) this.dashboards.set(eventId, (streams = new Set()));
+    streams.add(stream);
+    for (const row of snapshot.rows) this.sentRows.set(`${eventId}/${row.attendee}`, JSON.stringify({ ...row, stuck: row.stuck?.replace(/^\d+ min/, '') }));
+    stream.send({ type: 'snapshot', snapshot } satisfies DashboardEvent);
+    stream.onClose(() => streams.delete(stream));
+  }
+
+  /** An attendee's page: their event's state now and at every change; their row shows them online. */
+  watchAttendee(attendee: string, stream: SseStream): void {
+    let streams = this.pages.get(attendee);
+    if (!streams) this.pages.set(attendee, (streams = new Set()));
+    streams.add(stream);
+    stream.send(this.attendeeState(attendee) ?? null);
+    const record = this.o.events.eventOf(attendee);
+    if (record && streams.size === 1) this.rowChanged(record, attendee);
+    stream.onClose(() => {
+      streams.delete(stream);
+      if (streams.size > 0) return;
+      this.pages.delete(attendee);
+      if (record) this.rowChanged(record, attendee);
+    });
+  }
+}
+
+function checkedText(text: string): string {
+  const trimmed = text.trim();
+  if (!trimmed) throw new WorkshopError(400, 'text: the message is empty');
+  if (trimmed.length > MAX_TEXT) throw new WorkshopError(400, `text: at most ${MAX_TEXT} characters`);
+  return trimmed;
+}

@@ -1,0 +1,333 @@
+/**
+ * Workshop mode against a real server: an event with 30 attendees over real WebSockets and real
+ * sandboxes (join, checks, hands, a broadcast) and what the dashboard's stream receives; who may
+ * reach the instructor's routes; a restart mid-event.
+ */
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { after, before, describe, test } from 'node:test';
+import type { AttendeeEventState, DashboardEvent, DashboardSnapshot, GridRow, HelpRequest } from '../../protocol/workshop.ts';
+import { loadCatalog } from '../../src/lessons/catalog.ts';
+import { newAttendee, startTestServer, TestClient, type TestServer } from './helpers.ts';
+
+interface Answer {
+  status: number;
+  body: string;
+  json: unknown;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+function call(server: TestServer, method: string, path: string, options: { cookie?: string; body?: unknown; origin?: string | null } = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+    const headers: Record<string, string> = {};
+    if (options.cookie) headers.cookie = options.cookie;
+    if (payload !== undefined) headers['content-type'] = 'application/json';
+    if (options.origin !== null) headers.origin = options.origin ?? server.url;
+    const req = request(`${server.url}${path}`, { method, headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => {
+        let json: unknown;
+        try {
+          json = JSON.parse(body);
+        } catch {
+          json = undefined;
+        }
+        resolve({ status: res.statusCode!, body, json, headers: res.headers });
+      });
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** An EventSource as a test sees it: every `data:` line parsed, and a way to wait for one. */
+class EventStream<T> {
+  readonly events: T[] = [];
+  private readonly waiters: Array<() => void> = [];
+  private closeRequest!: () => void;
+  status = 0;
+
+  constructor(server: TestServer, path: string, cookie: string) {
+    const req = request(`${server.url}${path}`, { headers: { cookie, accept: 'text/event-stream' } }, (res) => {
+      this.status = res.statusCode!;
+      let buffer = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        buffer += chunk;
+        let end;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = block.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+          if (data) this.events.push(JSON.parse(data) as T);
+        }
+        for (const wake of this.waiters.splice(0)) wake();
+      });
+      res.on('end', () => this.waiters.splice(0).forEach((wake) => wake()));
+    });
+    req.on('error', () => undefined);
+    req.end();
+    this.closeRequest = () => req.destroy();
+  }
+
+  async until(predicate: (events: T[]) => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!predicate(this.events)) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${what}; last events: ${JSON.stringify(this.events.slice(-3)).slice(0, 1500)}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(left, 250));
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  close(): void {
+    this.closeRequest();
+  }
+}
+
+/** The grid as the dashboard holds it: the last snapshot with every later row applied. */
+function gridOf(events: DashboardEvent[]): { rows: Map<string, GridRow>; help: HelpRequest[]; snapshot?: DashboardSnapshot } {
+  const rows = new Map<string, GridRow>();
+  let help: HelpRequest[] = [];
+  let snapshot: DashboardSnapshot | undefined;
+  for (const event of events) {
+    if (event.type === 'snapshot') {
+      snapshot = event.snapshot;
+      rows.clear();
+      for (const row of event.snapshot.rows) rows.set(row.attendee, row);
+      help = event.snapshot.help;
+    } else if (event.type === 'row') rows.set(event.row.attendee, event.row);
+    else if (event.type === 'help') help = event.help;
+  }
+  return { rows, help, ...(snapshot ? { snapshot } : {}) };
+}
+
+async function signIn(server: TestServer): Promise<string> {
+  const answer = await call(server, 'POST', '/api/instructor/login', { body: { token: server.instructorToken } });
+  assert.equal(answer.status, 200, answer.body);
+  const cookie = String(answer.headers['set-cookie']).split(';')[0]!;
+  assert.match(cookie, /^opslab_instructor=\d+\.[\w-]+$/);
+  return cookie;
+}
+
+describe('workshop mode', () => {
+  let server: TestServer;
+
+  before(async () => {
+    server = await startTestServer({ maxSandboxes: 60, maxSandboxesPerAddress: 60 });
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  test('attendees and strangers cannot reach any instructor route', async () => {
+    const attendee = await newAttendee(server.url);
+    const routes: Array<[string, string, unknown?]> = [
+      ['GET', '/api/instructor/events'],
+      ['POST', '/api/instructor/events', { title: 'x', lessons: ['getting-started'], starts: '2026-12-01T09:00', expected: 5 }],
+      ['GET', '/api/instructor/events/0123456789ab'],
+      ['GET', '/api/instructor/events/0123456789ab/stream'],
+      ['POST', '/api/instructor/events/0123456789ab/broadcast', { text: 'hi' }],
+      ['POST', '/api/instructor/events/0123456789ab/clock', { action: 'end' }],
+      ['GET', '/api/instructor/events/0123456789ab/export.csv'],
+    ];
+    const forged = [
+      undefined,
+      attendee, // an attendee's own, valid cookie
+      `opslab_instructor=${Math.floor(Date.now() / 1000)}.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA`,
+      `opslab_instructor=${attendee.split('=')[1]}`, // an attendee's signature under the instructor's name
+      'opslab_instructor=../../etc',
+    ];
+    for (const [method, path, body] of routes) {
+      for (const cookie of forged) {
+        const answer = await call(server, method, path, { ...(cookie ? { cookie } : {}), ...(body ? { body } : {}) });
+        assert.equal(answer.status, 401, `${method} ${path} with ${cookie ?? 'no cookie'}: ${answer.body}`);
+        assert.match(answer.body, /instructors only/);
+      }
+    }
+    const wrong = await call(server, 'POST', '/api/instructor/login', { body: { token: 'not-the-token' } });
+    assert.equal(wrong.status, 401);
+    assert.equal(wrong.headers['set-cookie'], undefined);
+    // A login from another site's page is refused before the token is even looked at.
+    const crossSite = await call(server, 'POST', '/api/instructor/login', { body: { token: server.instructorToken }, origin: 'https://evil.example' });
+    assert.equal(crossSite.status, 403);
+  });
+
+  test('an event of 30 attendees: joins, checks, hands and a broadcast reach the dashboard', { timeout: 600_000 }, async () => {
+    const instructor = await signIn(server);
+    const created = await call(server, 'POST', '/api/instructor/events', {
+      cookie: instructor,
+      body: { title: 'Ops Day', lessons: ['getting-started', 'zerovm'], starts: new Date(Date.now() - 60_000).toISOString(), expected: 30, minutes: 30 },
+    });
+    assert.equal(created.status, 201, created.body);
+    const { event, warnings } = created.json as { event: { id: string; code: string }; warnings: string[] };
+    assert.match(event.code, /^[2-9A-HJ-NP-Z]{6}$/);
+    assert.match(warnings[0] ?? '', /add up to 25 minutes .*not the event's 30/);
+
+    const dashboard = new EventStream<DashboardEvent>(server, `/api/instructor/events/${event.id}/stream`, instructor);
+    await dashboard.until((e) => e[0]?.type === 'snapshot', 'the first snapshot');
+    assert.equal(dashboard.status, 200);
+    assert.deepEqual(gridOf(dashboard.events).snapshot!.steps.map((s) => s.id), ['create-file', 'start-server', 'read-header', 'stop-server']);
+
+    // A wrong code and an empty name are refused in words an attendee can act on.
+    const stranger = await newAttendee(server.url);
+    const wrongCode = await call(server, 'POST', '/api/join', { cookie: stranger, body: { code: 'AAA-AAA', name: 'x' } });
+    assert.equal(wrongCode.status, 404);
+    assert.match(wrongCode.body, /No event has that code/);
+    const noName = await call(server, 'POST', '/api/join', { cookie: stranger, body: { code: event.code, name: '   ' } });
+    assert.equal(noName.status, 400);
+
+    const N = 30;
+    const people = await Promise.all(
+      Array.from({ length: N }, async (_, i) => {
+        const cookie = await newAttendee(server.url);
+        const code = `${event.code.slice(0, 3).toLowerCase()} ${event.code.slice(3)}`; // as someone types it
+        const joined = await call(server, 'POST', '/api/join', { cookie, body: { code, name: `Attendee ${String(i).padStart(2, '0')}` } });
+        assert.equal(joined.status, 200, joined.body);
+        assert.equal((joined.json as { url: string }).url, '/lessons/getting-started/');
+        const page = new EventStream<AttendeeEventState | null>(server, '/api/event/stream', cookie);
+        return { cookie, page, id: cookie.split('=')[1]!.split('.')[0]!, name: `Attendee ${String(i).padStart(2, '0')}` };
+      }),
+    );
+    await dashboard.until((e) => {
+      const { rows } = gridOf(e);
+      return rows.size === N && [...rows.values()].every((r) => r.online);
+    }, 'all 30 attendees online on the grid');
+
+    // Every attendee opens the lesson's terminal; a third pass the first step by hand, a third fail
+    // it three times (stuck), a third have it solved for them.
+    const terminals = await Promise.all(
+      people.map(async (p) => {
+        const client = new TestClient(server.url, p.cookie);
+        await client.hello('getting-started');
+        await client.ready();
+        return client;
+      }),
+    );
+    await Promise.all(
+      terminals.map(async (client, i) => {
+        if (i % 3 === 0) {
+          client.type("echo 'Hello, Opslab!' > ~/hello.txt\r");
+          await client.untilOutput(/hello\.txt\r?\n.*[#$] $/s);
+          assert.equal((await client.check('create-file')).passed, true);
+        } else if (i % 3 === 1) {
+          for (let k = 0; k < 3; k++) assert.equal((await client.check('create-file')).passed, false);
+        } else assert.equal((await client.solve('create-file')).passed, true);
+      }),
+    );
+    await dashboard.until((e) => {
+      const { rows } = gridOf(e);
+      return people.every((p, i) => {
+        const cell = rows.get(p.id)?.cells['create-file'];
+        return i % 3 === 1 ? cell?.failuresInARow === 3 : cell?.state === 'passed';
+      });
+    }, 'every check on the grid');
+    const { rows } = gridOf(dashboard.events);
+    people.forEach((p, i) => {
+      const row = rows.get(p.id)!;
+      const cell = row.cells['create-file']!;
+      if (i % 3 === 0) assert.equal(cell.how, 'check');
+      if (i % 3 === 2) assert.equal(cell.how, 'solve');
+      if (i % 3 === 1) {
+        assert.equal(cell.state, 'failed');
+        assert.match(cell.lastFeedback ?? '', /no ~\/hello\.txt/);
+        assert.match(row.stuck ?? '', /3 failed checks in a row on "Create a file"/);
+      } else assert.equal(row.currentStep, 'start-server');
+    });
+
+    // Hands: five go up, oldest first in the queue; the instructor goes to the first; that attendee
+    // then passes, which counts as "with help".
+    const hands = people.filter((_, i) => i % 3 === 1).slice(0, 5);
+    for (const [k, p] of hands.entries()) {
+      const raised = await call(server, 'POST', '/api/event/hand', { cookie: p.cookie, body: { text: `stuck ${k}`, lesson: 'getting-started', step: 'create-file' } });
+      assert.equal(raised.status, 200, raised.body);
+    }
+    await dashboard.until((e) => gridOf(e).help.length === 5, 'five hands in the queue');
+    assert.deepEqual(gridOf(dashboard.events).help.map((h) => h.name), hands.map((p) => p.name));
+    const first = gridOf(dashboard.events).help[0]!;
+    const onMyWay = await call(server, 'POST', `/api/instructor/events/${event.id}/help/${first.id}`, { cookie: instructor, body: { state: 'on-the-way' } });
+    assert.equal(onMyWay.status, 200, onMyWay.body);
+    await hands[0]!.page.until((e) => e.at(-1)?.hand?.state === 'on-the-way', 'the attendee sees the instructor is on the way');
+    const helped = terminals[people.indexOf(hands[0]!)]!;
+    helped.type("echo 'Hello, Opslab!' > ~/hello.txt\r");
+    await helped.untilOutput(/hello\.txt\r?\n.*[#$] $/s);
+    assert.equal((await helped.check('create-file')).passed, true);
+    await dashboard.until((e) => gridOf(e).rows.get(hands[0]!.id)?.cells['create-file']?.how === 'help', 'the pass shown as with help');
+    // Another attendee cannot answer a hand: the route is the instructor's.
+    const forgedHelp = await call(server, 'POST', `/api/instructor/events/${event.id}/help/${first.id}`, { cookie: people[0]!.cookie, body: { state: 'resolved' } });
+    assert.equal(forgedHelp.status, 401);
+
+    // A broadcast reaches every page; a hint only its attendee's.
+    assert.equal((await call(server, 'POST', `/api/instructor/events/${event.id}/broadcast`, { cookie: instructor, body: { text: 'Ten minutes left' } })).status, 200);
+    await Promise.all(people.map((p) => p.page.until((e) => e.at(-1)?.messages.at(-1)?.text === 'Ten minutes left', 'the broadcast')));
+    assert.equal((await call(server, 'POST', `/api/instructor/events/${event.id}/hint`, { cookie: instructor, body: { attendee: people[1]!.id, text: 'ls -l ~' } })).status, 200);
+    await people[1]!.page.until((e) => e.at(-1)?.messages.at(-1)?.personal === true, 'the hint');
+    assert.ok(people[4]!.page.events.every((s) => s?.messages.every((m) => m.text !== 'ls -l ~')), 'a hint reached someone else');
+
+    // The export has every attendee × step of both lessons, the results as the grid shows them.
+    const csv = await call(server, 'GET', `/api/instructor/events/${event.id}/export.csv`, { cookie: instructor });
+    assert.equal(csv.status, 200);
+    const lines = csv.body.trim().split('\r\n');
+    const steps = loadCatalog(server.config.lessonsDir).filter((l) => ['getting-started', 'zerovm'].includes(l.slug)).reduce((sum, l) => sum + l.steps.length, 0);
+    assert.equal(lines.length, 1 + N * steps); // the header, then every attendee × every step of both lessons
+    assert.ok(lines.some((l) => l.includes(hands[0]!.id) && l.includes(',create-file,passed with help,4,')), 'the helped pass after 3 failures');
+    assert.ok(lines.some((l) => l.includes(people[2]!.id) && l.includes(',create-file,solved,1,')));
+
+    await Promise.all(terminals.map((t) => t.close()));
+    for (const p of people) p.page.close();
+    await dashboard.until((e) => [...gridOf(e).rows.values()].every((r) => !r.online), 'everyone offline once their pages close');
+    dashboard.close();
+  });
+
+  test('a restart mid-event loses nothing: the event, its paused clock, the queue, every attendee', { timeout: 300_000 }, async () => {
+    let instructor = await signIn(server);
+    const created = await call(server, 'POST', '/api/instructor/events', {
+      cookie: instructor,
+      body: { title: 'Restart', lessons: ['getting-started'], starts: new Date().toISOString(), expected: 2 },
+    });
+    const { event } = created.json as { event: { id: string; code: string } };
+    const ann = await newAttendee(server.url);
+    assert.equal((await call(server, 'POST', '/api/join', { cookie: ann, body: { code: event.code, name: 'Ann' } })).status, 200);
+    const terminal = new TestClient(server.url, ann);
+    await terminal.hello('getting-started');
+    await terminal.ready();
+    assert.equal((await terminal.solve('create-file')).passed, true);
+    await terminal.close();
+    await call(server, 'POST', '/api/event/hand', { cookie: ann, body: { text: 'my server will not start' } });
+    assert.equal((await call(server, 'POST', `/api/instructor/events/${event.id}/clock`, { cookie: instructor, body: { action: 'pause' } })).status, 200);
+    const before = (await call(server, 'GET', `/api/instructor/events/${event.id}`, { cookie: instructor })).json as DashboardSnapshot;
+    assert.ok(before.event.clock.pausedAt);
+
+    const dir = server.dir;
+    await server.stop(true);
+    server = await startTestServer({ uidBase: server.config.uidBase, maxSandboxes: 60, maxSandboxesPerAddress: 60 }, dir);
+
+    // The instructor's cookie still holds (same key, same token); so does the attendee's.
+    const after = await call(server, 'GET', `/api/instructor/events/${event.id}`, { cookie: instructor });
+    assert.equal(after.status, 200, after.body);
+    const snapshot = after.json as DashboardSnapshot;
+    assert.deepEqual(snapshot.event.clock, before.event.clock);
+    assert.deepEqual(snapshot.help.map((h) => [h.name, h.text, h.state]), [['Ann', 'my server will not start', 'waiting']]);
+    assert.equal(snapshot.rows[0]!.cells['create-file']!.how, 'solve');
+    const state = (await call(server, 'GET', '/api/event', { cookie: ann })).json as AttendeeEventState;
+    assert.equal(state.name, 'Ann');
+    assert.equal(state.hand?.state, 'waiting');
+    const again = new TestClient(server.url, ann);
+    await again.hello('getting-started');
+    await again.ready();
+    assert.deepEqual(again.statuses.find((s) => s.restoredSteps)?.restoredSteps, ['create-file']);
+    await again.close();
+    instructor = await signIn(server);
+    assert.equal((await call(server, 'POST', `/api/instructor/events/${event.id}/clock`, { cookie: instructor, body: { action: 'end' } })).status, 200);
+    const joinEnded = await call(server, 'POST', '/api/join', { cookie: await newAttendee(server.url), body: { code: event.code, name: 'Late' } });
+    assert.equal(joinEnded.status, 409);
+  });
+});
