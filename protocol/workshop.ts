@@ -148,3 +148,9 @@ export function needsHelpFirst(a: GridRow, b: GridRow): number {
   const done = (row: GridRow) => Object.values(row.cells).filter((cell) => cell.state === 'passed').length;
   return rank(a) - rank(b) || done(a) - done(b) || a.name.localeCompare(b.name) || a.attendee.localeCompare(b.attendee);
 }
+
+/** A duration as m:ss (its absolute value: callers say "left" or "over"). */
+export function formatMinutes(ms: number): string {
+  const total = Math.floor(Math.abs(ms) / 1000);
+  return `${Math.floor(total / 60)}:${String(total % 60).padStart(2, '0')}`;
+}
