@@ -114,6 +114,27 @@ export interface RoomMessage {
   personal: boolean;
 }
 
+/** Whether a shadowing instructor may type: only after the attendee allowed it on their page. */
+export type KeyboardState = 'none' | 'requested' | 'allowed';
+
+/** An instructor watching one of the attendee's terminals. */
+export interface ShadowState {
+  lesson: string;
+  terminal: string;
+  keyboard: KeyboardState;
+}
+
+/**
+ * The shadowing socket (/ws/shadow): terminal bytes arrive as binary OUTPUT frames (messages.ts),
+ * these as text frames; the instructor's keys go as binary INPUT frames, accepted only while the
+ * keyboard is allowed.
+ */
+export type ShadowServerMessage =
+  | { type: 'size'; cols: number; rows: number }
+  | { type: 'keyboard'; keyboard: KeyboardState }
+  | { type: 'ended'; reason: string };
+export type ShadowClientMessage = { type: 'request-keyboard' } | { type: 'release-keyboard' };
+
 /** What an attendee's page shows of their event (the event bar, the banner, the hand). */
 export interface AttendeeEventState {
   event: { id: string; title: string; code: string };
@@ -123,6 +144,8 @@ export interface AttendeeEventState {
   hand?: { id: number; state: HelpState; text: string };
   /** The latest messages, newest last. */
   messages: RoomMessage[];
+  /** An instructor is watching (and perhaps typing in) one of their terminals. */
+  shadow?: ShadowState;
   now: string;
 }
 

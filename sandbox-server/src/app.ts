@@ -23,6 +23,7 @@ import { EventStore } from './event-store.ts';
 import { InstructorAccess, loadInstructorToken } from './instructor.ts';
 import { Workshop } from './workshop.ts';
 import { createWorkshopApi } from './workshop-api.ts';
+import { handleShadow } from './shadow.ts';
 
 export interface RunningApp {
   url: string;
@@ -113,6 +114,8 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
     connectionLimits: config.connectionLimits,
     health: () => ({ sandboxes: backend.size, sessions: sessions.size }),
     workshopApi: createWorkshopApi({ workshop, identity, instructor, origins: () => origins }),
+    isInstructor: (req) => instructor.isInstructor(req),
+    shadow: (ws, target) => handleShadow(ws, target, sessions, workshop),
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -5,7 +5,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { SHADOW_PATH, shadowTarget, type ShadowTarget } from './shadow.ts';
 import { MAX_CLIENT_FRAME } from '../../protocol/messages.ts';
 import type { AttendeeIdentity } from './attendee.ts';
 import { addressKey } from './client-address.ts';
@@ -37,6 +38,10 @@ export interface HttpDeps {
   health: () => Record<string, unknown>;
   /** The workshop's routes (workshop-api.ts). */
   workshopApi: (req: IncomingMessage, res: ServerResponse, pathname: string) => Promise<void>;
+  /** Whether the request carries an instructor's cookie (instructor.ts). */
+  isInstructor: (req: IncomingMessage) => boolean;
+  /** An instructor's shadowing socket (shadow.ts). */
+  shadow: (ws: WebSocket, target: ShadowTarget) => void;
 }
 
 /**
@@ -157,10 +162,16 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
   const handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     halfOpen.settled(req.socket);
     const url = requestUrl(req.url);
-    if (url?.pathname !== WS_PATH) return reject(socket, 404);
+    if (url?.pathname !== WS_PATH && url?.pathname !== SHADOW_PATH) return reject(socket, 404);
     const origins = deps.origins();
     if (!origins.hostAllowed(req.headers.host)) return reject(socket, 421, 'This server does not serve that host name');
     if (!origins.originAllowed(req.headers.origin)) return reject(socket, 403, 'Forbidden origin');
+    if (url.pathname === SHADOW_PATH) {
+      if (!deps.isInstructor(req)) return reject(socket, 401, 'Instructors only: sign in at /instructor');
+      const target = shadowTarget(url.searchParams);
+      if (typeof target === 'string') return reject(socket, 400, target);
+      return wss.handleUpgrade(req, socket, head, (ws) => deps.shadow(ws, target));
+    }
     const attendee = deps.identity.fromRequest(req);
     if (!attendee) return reject(socket, 401, 'No attendee cookie: load the page first');
     const address = addressKey(req.socket.remoteAddress);

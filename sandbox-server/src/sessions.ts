@@ -295,7 +295,7 @@ export class LessonSession {
     const sandbox = await this.ensureSandbox();
     const existing = this.terminals.get(id);
     if (existing && !existing.exited) return existing;
-    const terminal = new Terminal(id, sandbox.spawnPty({ cols, rows }), this.options.scrollbackBytes);
+    const terminal = new Terminal(id, sandbox.spawnPty({ cols, rows }), this.options.scrollbackBytes, { cols, rows });
     this.terminals.set(id, terminal);
     terminal.onExit(() => {
       if (this.terminals.get(id) === terminal) this.terminals.delete(id);
@@ -307,6 +307,12 @@ export class LessonSession {
       terminal.typeFirst(command, Promise.race([terminal.started, new Promise((resolve) => setTimeout(resolve, 2000))]));
     }
     return terminal;
+  }
+
+  /** A terminal of this session that is open now (no start): what an instructor may shadow. */
+  openTerminal(id: string): Terminal | undefined {
+    const terminal = this.terminals.get(id);
+    return terminal && !terminal.exited && this.sandbox?.alive ? terminal : undefined;
   }
 
   check(stepId: string, answer: string | undefined): Promise<CheckResultPayload> {
@@ -483,6 +489,11 @@ export class SessionManager {
   /** Sandboxes one attendee may hold at once. */
   get attendeeLimit(): number {
     return this.options.maxSandboxesPerAttendee;
+  }
+
+  /** The session of this attendee and lesson if there is one (none is started). */
+  existing(attendee: string, slug: string): LessonSession | undefined {
+    return this.sessions.get(`${attendee}/${slug}`);
   }
 
   /** This attendee's sessions that hold a sandbox (running or starting), in lesson order. */

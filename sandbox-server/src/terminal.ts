@@ -18,6 +18,16 @@ export interface TerminalViewer {
   replaced(): void;
 }
 
+/**
+ * Someone looking over the attendee's shoulder (an instructor shadowing): sees what the viewer
+ * sees, never holds the pty back (a watcher that cannot keep up is dropped by its connection).
+ */
+export interface TerminalWatcher {
+  output(data: Uint8Array): void;
+  exit(payload: ExitPayload): void;
+  resized(cols: number, rows: number): void;
+}
+
 export type PauseReason = 'client' | 'socket';
 
 /** Recent output as a queue of chunks, trimmed from the front to stay within `limit` bytes. */
@@ -65,6 +75,9 @@ export class Scrollback {
 
 export class Terminal {
   private viewer: TerminalViewer | undefined;
+  private readonly watchers = new Set<TerminalWatcher>();
+  /** The pty's size now: a watcher's terminal is drawn at the attendee's size. */
+  size: { cols: number; rows: number };
   private readonly scrollback: Scrollback;
   private readonly pauseReasons = new Set<PauseReason>();
   private paused = false;
@@ -79,7 +92,9 @@ export class Terminal {
     readonly id: string,
     private readonly pty: Pty,
     scrollbackBytes: number,
+    size = { cols: 80, rows: 24 },
   ) {
+    this.size = size;
     this.scrollback = new Scrollback(scrollbackBytes);
     this.input = new PtyInput(pty, MAX_INPUT_BACKLOG);
     this.started = new Promise((resolve) => (this.firstOutput = resolve));
@@ -87,12 +102,14 @@ export class Terminal {
       this.firstOutput?.();
       this.scrollback.push(bytes);
       this.viewer?.output(bytes);
+      for (const watcher of this.watchers) watcher.output(bytes);
     });
     pty.onExit(({ exitCode, signal }) => {
       this.input.close();
       this.firstOutput?.();
       this.exitPayload = { code: exitCode, signal: signal ?? null };
       this.viewer?.exit(this.exitPayload);
+      for (const watcher of this.watchers) watcher.exit(this.exitPayload);
       for (const listener of this.exitListeners.splice(0)) listener(this.exitPayload);
     });
   }
@@ -157,6 +174,19 @@ export class Terminal {
 
   resize(cols: number, rows: number): void {
     this.pty.resize(cols, rows); // an ioctl on the master, only while it is open
+    if (cols === this.size.cols && rows === this.size.rows) return;
+    this.size = { cols, rows };
+    for (const watcher of this.watchers) watcher.resized(cols, rows);
+  }
+
+  /** Adds a watcher: it gets the size, the scrollback, then everything the viewer gets. Returns the way to stop. */
+  watch(watcher: TerminalWatcher): () => void {
+    this.watchers.add(watcher);
+    watcher.resized(this.size.cols, this.size.rows);
+    const replay = this.scrollback.snapshot();
+    if (replay.length > 0) watcher.output(replay);
+    if (this.exitPayload) watcher.exit(this.exitPayload);
+    return () => this.watchers.delete(watcher);
   }
 
   setPaused(reason: PauseReason, paused: boolean): void {

@@ -46,6 +46,7 @@ const hintBody = z.object({ attendee: z.string().max(64), text: z.string().max(2
 const helpBody = z.object({ state: z.enum(['on-the-way', 'resolved']) }).strict();
 const joinBody = z.object({ code: z.string().max(40), name: z.string().max(200) }).strict();
 const handBody = z.object({ text: z.string().max(2000).default(''), lesson: z.string().max(64).optional(), step: z.string().max(64).optional() }).strict();
+const keyboardBody = z.object({ allow: z.boolean() }).strict();
 const loginBody = z.object({ token: z.string().max(500) }).strict();
 
 async function body<T>(req: IncomingMessage, schema: z.ZodType<T, z.ZodTypeDef, unknown>): Promise<T> {
@@ -120,6 +121,11 @@ export function createWorkshopApi(deps: WorkshopApiDeps) {
       }
       if (method === 'DELETE') return sendJson(res, 200, deps.workshop.lowerHand(attendee));
       return sendJson(res, 405, { error: 'POST raises your hand, DELETE lowers it' }, { allow: 'POST, DELETE' });
+    }
+    if (pathname === '/api/event/shadow') {
+      if (method === 'POST') return sendJson(res, 200, deps.workshop.answerKeyboard(attendee, (await body(req, keyboardBody)).allow));
+      if (method === 'DELETE') return sendJson(res, 200, deps.workshop.endShadowFor(attendee));
+      return sendJson(res, 405, { error: 'POST {allow} answers the instructor, DELETE ends the shadowing' }, { allow: 'POST, DELETE' });
     }
     return sendJson(res, 404, { error: `no such endpoint: ${pathname}` });
   };

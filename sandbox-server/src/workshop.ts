@@ -16,6 +16,8 @@ import {
   type GridRow,
   type HelpRequest,
   type HelpState,
+  type KeyboardState,
+  type ShadowState,
   type StepInfo,
 } from '../../protocol/workshop.ts';
 import { normalizeJoinCode, type AttemptRecord, type EventAttendee, type EventRecord, type EventStore, type HelpRecord } from './event-store.ts';
@@ -65,6 +67,13 @@ export const ENDED_MESSAGE = 'The workshop has ended: this sandbox was stopped. 
 
 const minutesOf = (ms: number) => Math.round(ms / 60_000);
 
+/** One instructor shadowing one terminal (shadow.ts): the workshop tells it what the attendee decides. */
+export interface Shadow {
+  readonly state: ShadowState;
+  setKeyboard(keyboard: KeyboardState): void;
+  end(reason: string): void;
+}
+
 export class Workshop {
   private readonly dashboards = new Map<string, Set<SseStream>>();
   /** Each attendee's open pages (event streams), by attendee. */
@@ -73,6 +82,8 @@ export class Workshop {
   private readonly tick: NodeJS.Timeout;
   /** The last row sent per event and attendee, so a tick sends only rows that changed. */
   private readonly sentRows = new Map<string, string>();
+  /** Who is being shadowed, by attendee (one instructor at a time per attendee). */
+  private readonly shadows = new Map<string, { shadow: Shadow; recordId: number }>();
 
   constructor(private readonly o: WorkshopOptions) {
     this.tick = setInterval(() => this.refreshStuck(), STUCK_TICK_MS);
@@ -83,6 +94,7 @@ export class Workshop {
 
   close(): void {
     clearInterval(this.tick);
+    for (const { shadow } of [...this.shadows.values()]) shadow.end('the server is stopping');
     for (const timer of this.endTimers.values()) clearTimeout(timer);
     for (const streams of [...this.dashboards.values(), ...this.pages.values()]) for (const stream of streams) stream.close();
   }
@@ -234,6 +246,7 @@ export class Workshop {
       name: me.name,
       ...(hand && hand.state !== 'withdrawn' ? { hand: { id: hand.id, state: hand.state, text: hand.text } } : {}),
       messages: this.o.events.messagesFor(record.id, attendee, MESSAGES_SHOWN).map((m) => ({ id: m.id, text: m.text, at: m.at, personal: m.attendee !== null })),
+      ...(this.shadows.has(attendee) ? { shadow: { ...this.shadows.get(attendee)!.shadow.state } } : {}),
       now: now.toISOString(),
     };
   }
@@ -292,6 +305,47 @@ export class Workshop {
       attempts: this.o.events.eventAttempts(record),
       lessons: record.lessons.map((slug) => ({ slug, steps: this.o.lessons.get(slug)?.steps.map((s) => s.id) ?? [] })),
     };
+  }
+
+  // ------------------------------------------------------------------ shadowing
+
+  /** An instructor starts watching: the attendee's page says so at once. Replaces an earlier one. */
+  shadowStarted(eventId: string, attendee: string, shadow: Shadow): void {
+    const record = this.event(eventId);
+    if (!this.o.events.attendee(record.id, attendee)) throw new WorkshopError(404, 'that attendee has not joined this event');
+    this.shadows.get(attendee)?.shadow.end('another shadowing session took over');
+    this.shadows.set(attendee, { shadow, recordId: this.o.events.startShadow(record.id, attendee) });
+    this.pushTo(attendee);
+  }
+
+  /** The shadow's side changed (asked for the keyboard, or gave it back). */
+  shadowChanged(attendee: string): void {
+    this.pushTo(attendee);
+  }
+
+  shadowEnded(attendee: string, shadow: Shadow): void {
+    const current = this.shadows.get(attendee);
+    if (current?.shadow !== shadow) return;
+    this.shadows.delete(attendee);
+    this.o.events.endShadow(current.recordId);
+    this.pushTo(attendee);
+  }
+
+  /** The attendee answers "may the instructor type?": only their yes gives the keyboard. */
+  answerKeyboard(attendee: string, allow: boolean): AttendeeEventState {
+    const current = this.shadows.get(attendee);
+    if (!current) throw new WorkshopError(409, 'Nobody is watching your terminal.');
+    if (allow && current.shadow.state.keyboard === 'none') throw new WorkshopError(409, 'The instructor has not asked to type.');
+    current.shadow.setKeyboard(allow ? 'allowed' : 'none');
+    if (allow) this.o.events.shadowKeyboard(current.recordId);
+    this.pushTo(attendee);
+    return this.attendeeState(attendee)!;
+  }
+
+  /** The attendee ends the shadowing. */
+  endShadowFor(attendee: string): AttendeeEventState | null {
+    this.shadows.get(attendee)?.shadow.end('the attendee ended it');
+    return this.attendeeState(attendee) ?? null;
   }
 
   // ------------------------------------------------------------------ the grid

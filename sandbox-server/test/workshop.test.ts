@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import type { AttendeeEventState, DashboardEvent, DashboardSnapshot, GridRow, HelpRequest } from '../../protocol/workshop.ts';
+import WebSocket from 'ws';
+import { decodeServer, encodeClient } from '../../protocol/messages.ts';
+import type { AttendeeEventState, DashboardEvent, DashboardSnapshot, GridRow, HelpRequest, ShadowServerMessage } from '../../protocol/workshop.ts';
 import { loadCatalog } from '../../src/lessons/catalog.ts';
 import { newAttendee, startTestServer, TestClient, type TestServer } from './helpers.ts';
 
@@ -329,5 +331,81 @@ describe('workshop mode', () => {
     assert.equal((await call(server, 'POST', `/api/instructor/events/${event.id}/clock`, { cookie: instructor, body: { action: 'end' } })).status, 200);
     const joinEnded = await call(server, 'POST', '/api/join', { cookie: await newAttendee(server.url), body: { code: event.code, name: 'Late' } });
     assert.equal(joinEnded.status, 409);
+  });
+
+  test('shadowing: the instructor sees the terminal, types only after the attendee allows it, and the attendee can end it', { timeout: 120_000 }, async () => {
+    const instructor = await signIn(server);
+    const { event } = (await call(server, 'POST', '/api/instructor/events', { cookie: instructor, body: { title: 'Shadow', lessons: ['getting-started'], starts: new Date().toISOString(), expected: 2 } })).json as { event: { id: string; code: string } };
+    const cara = await newAttendee(server.url);
+    await call(server, 'POST', '/api/join', { cookie: cara, body: { code: event.code, name: 'Cara' } });
+    const terminal = new TestClient(server.url, cara);
+    await terminal.hello('getting-started', 'main', 91, 27);
+    await terminal.ready();
+    terminal.type('echo before-$((6*7))\r');
+    await terminal.untilOutput(/before-42/);
+    const attendee = cara.split('=')[1]!.split('.')[0]!;
+    const query = `event=${event.id}&attendee=${attendee}&lesson=getting-started&terminal=main`;
+    const wsUrl = `${server.url.replace('http', 'ws')}/ws/shadow?${query}`;
+
+    // Only an instructor's cookie opens it: none, an attendee's own, a forged one are refused.
+    for (const cookie of [undefined, cara, `opslab_instructor=${Math.floor(Date.now() / 1000)}.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA`]) {
+      const status = await new Promise<number>((resolve) => {
+        const ws = new WebSocket(wsUrl, { headers: { origin: server.url, ...(cookie ? { cookie } : {}) } });
+        ws.on('unexpected-response', (_req, res) => resolve(res.statusCode!));
+        ws.on('open', () => resolve(101));
+        ws.on('error', () => undefined);
+      });
+      assert.equal(status, 401, `shadowing with ${cookie ?? 'no cookie'}`);
+    }
+
+    let seen = '';
+    const control: ShadowServerMessage[] = [];
+    const shadow = new WebSocket(wsUrl, { headers: { origin: server.url, cookie: instructor } });
+    shadow.binaryType = 'nodebuffer';
+    shadow.on('message', (data: Buffer, isBinary) => {
+      if (isBinary) {
+        const message = decodeServer(new Uint8Array(data));
+        if (message.op === 'output') seen += Buffer.from(message.data).toString('utf8');
+      } else control.push(JSON.parse(data.toString('utf8')) as ShadowServerMessage);
+    });
+    const until = async (what: string, predicate: () => boolean) => {
+      const deadline = Date.now() + 30_000;
+      while (!predicate()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; seen ${JSON.stringify(seen.slice(-300))}, control ${JSON.stringify(control)}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    // The attendee's size, then the scrollback, then the live stream.
+    await until('the size and the scrollback', () => control.some((m) => m.type === 'size') && seen.includes('before-42'));
+    assert.deepEqual(control[0], { type: 'size', cols: 91, rows: 27 });
+    const state = () => call(server, 'GET', '/api/event', { cookie: cara }).then((a) => a.json as AttendeeEventState);
+    assert.deepEqual((await state()).shadow, { lesson: 'getting-started', terminal: 'main', keyboard: 'none' });
+    terminal.type('echo live-$((2*3))\r');
+    await until('the live output', () => seen.includes('live-6'));
+
+    // Keys before the attendee's yes are dropped; asking is not allowing.
+    shadow.send(encodeClient({ op: 'input', data: new TextEncoder().encode('echo sneaky-$((1+1))\r') }));
+    shadow.send(JSON.stringify({ type: 'request-keyboard' }));
+    await until('the request acknowledged', () => control.some((m) => m.type === 'keyboard' && m.keyboard === 'requested'));
+    assert.equal((await state()).shadow?.keyboard, 'requested');
+    terminal.type('echo after-$((3+3))\r');
+    await terminal.untilOutput(/after-6/);
+    assert.doesNotMatch(terminal.output, /sneaky-2/);
+
+    const allowed = await call(server, 'POST', '/api/event/shadow', { cookie: cara, body: { allow: true } });
+    assert.equal(allowed.status, 200, allowed.body);
+    await until('the keyboard given', () => control.some((m) => m.type === 'keyboard' && m.keyboard === 'allowed'));
+    shadow.send(encodeClient({ op: 'input', data: new TextEncoder().encode('echo driven-$((4*4))\r') }));
+    await terminal.untilOutput(/driven-16/);
+
+    // Another attendee cannot end or answer it; Cara can.
+    const other = await newAttendee(server.url);
+    assert.equal((await call(server, 'POST', '/api/event/shadow', { cookie: other, body: { allow: true } })).status, 409);
+    const closed = new Promise<number>((resolve) => shadow.once('close', resolve));
+    assert.equal((await call(server, 'DELETE', '/api/event/shadow', { cookie: cara })).status, 200);
+    await closed;
+    assert.deepEqual(control.at(-1), { type: 'ended', reason: 'the attendee ended it' });
+    assert.equal((await state()).shadow, undefined);
+    await terminal.close();
   });
 });
