@@ -112,6 +112,28 @@ test('a workshop: projector, dashboard and two attendees, live', async ({ browse
   await ann.getByRole('button', { name: 'Dismiss this message' }).click();
   await expect(ann.locator('.event-banner')).toBeHidden();
 
+  // The instructor shadows Ann: sees her scrollback and what she types; types only once she allows it.
+  await instructor.getByRole('button', { name: "Watch Ann's terminal" }).click();
+  const shadow = instructor.getByRole('dialog', { name: /Shadowing Ann/ });
+  await expect(shadow.locator('.xterm-rows')).toContainText('hello.txt');
+  await expect(ann.locator('.shadow-notice')).toContainText('The instructor is watching your “main” terminal.');
+  await terminal.locator('.xterm').click();
+  await ann.keyboard.type('echo typed-by-$((40+2))\n');
+  await expect(shadow.locator('.xterm-rows')).toContainText('typed-by-42');
+  await shadow.getByRole('button', { name: 'Ask to type' }).click();
+  await expect(ann.locator('.shadow-notice')).toContainText('asks to type');
+  await expect(shadow.locator('.shadow-status')).toContainText('waiting for the attendee');
+  await ann.getByRole('button', { name: 'Allow', exact: true }).click();
+  await expect(shadow.locator('.shadow-status')).toContainText('the keyboard is yours');
+  await expect(ann.locator('.shadow-notice')).toContainText('The instructor can type');
+  await shadow.locator('.xterm').click();
+  await instructor.keyboard.type('echo driven-$((5*5))\n');
+  await expect(terminalScreen(ann)).toContainText('driven-25');
+  await ann.getByRole('button', { name: 'End shadowing' }).click();
+  await expect(shadow.locator('.shadow-status')).toContainText('Shadowing ended: the attendee ended it');
+  await expect(ann.locator('.shadow-notice')).toBeHidden();
+  await shadow.getByRole('button', { name: 'Stop watching' }).click();
+
   // The pace chart counts Ann's pass; the export has both attendees.
   await expect(instructor.locator('.pace-words')).toContainText('Create a file 1 of 2');
   const csv = await instructor.request.get(`${baseURL}/api/instructor/events/${/events\/([0-9a-f]{12})/.exec(instructor.url())![1]}/export.csv`);

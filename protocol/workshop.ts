@@ -92,6 +92,8 @@ export interface DashboardSnapshot {
   event: EventInfo;
   /** Steps of the current lesson, in order. */
   steps: StepInfo[];
+  /** The current lesson's terminals (what can be shadowed), the first being the main one. */
+  terminals: string[];
   rows: GridRow[];
   /** Open help requests (waiting, on the way), oldest first. */
   help: HelpRequest[];
@@ -104,7 +106,7 @@ export type DashboardEvent =
   | { type: 'snapshot'; snapshot: DashboardSnapshot }
   | { type: 'row'; row: GridRow }
   | { type: 'help'; help: HelpRequest[] }
-  | { type: 'event'; event: EventInfo; steps: StepInfo[]; now: string };
+  | { type: 'event'; event: EventInfo; steps: StepInfo[]; terminals: string[]; now: string };
 
 export interface RoomMessage {
   id: number;

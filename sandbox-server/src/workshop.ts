@@ -162,6 +162,10 @@ export class Workshop {
     return (this.currentLesson(record)?.steps ?? []).map((s) => ({ id: s.id, title: s.title }));
   }
 
+  private terminalsOf(record: EventRecord): string[] {
+    return (this.currentLesson(record)?.terminals ?? []).map((t) => t.id);
+  }
+
   // ------------------------------------------------------------------ the clock
 
   /** Pause, resume, extend by minutes, move to the next lesson, or end the event. */
@@ -353,7 +357,7 @@ export class Workshop {
   snapshot(eventId: string, now = new Date()): DashboardSnapshot {
     const record = this.event(eventId);
     const rows = this.o.events.attendees(record.id).map((a) => this.row(record, a, now)).sort(needsHelpFirst);
-    return { event: this.info(record), steps: this.stepsOf(record), rows, help: this.helpQueue(record), now: now.toISOString() };
+    return { event: this.info(record), steps: this.stepsOf(record), terminals: this.terminalsOf(record), rows, help: this.helpQueue(record), now: now.toISOString() };
   }
 
   private helpQueue(record: EventRecord): HelpRequest[] {
@@ -454,7 +458,7 @@ export class Workshop {
     if (!this.dashboards.get(record.id)?.size) return;
     // A new lesson is a new grid: a whole snapshot.
     if (newLesson) this.toDashboards(record.id, { type: 'snapshot', snapshot: this.snapshot(record.id) });
-    else this.toDashboards(record.id, { type: 'event', event: this.info(record), steps: this.stepsOf(record), now: new Date().toISOString() });
+    else this.toDashboards(record.id, { type: 'event', event: this.info(record), steps: this.stepsOf(record), terminals: this.terminalsOf(record), now: new Date().toISOString() });
   }
 
   private toDashboards(eventId: string, message: DashboardEvent): void {

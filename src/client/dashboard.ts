@@ -15,6 +15,7 @@ import {
   type HelpRequest,
 } from '../../protocol/workshop.ts';
 import { eventIdFromPath, instructorCall, SignedOut, toSignIn } from './instructor-api.ts';
+import { openShadow } from './shadow-view.ts';
 
 const SVG = 'http://www.w3.org/2000/svg';
 
@@ -179,6 +180,7 @@ export function initDashboard(): void {
         stuck.textContent = row.stuck ?? '';
         const actions = document.createElement('td');
         actions.append(button('Hint', () => openHint(row), `Send ${row.name} a hint`));
+        if (row.online) actions.append(button('Watch', () => watch(row), `Watch ${row.name}'s terminal`));
         tr.append(onStep, stuck, actions);
         return tr;
       }),
@@ -196,6 +198,12 @@ export function initDashboard(): void {
     main.setAttribute('aria-busy', 'false');
   };
   const schedule = () => (frame ||= requestAnimationFrame(render));
+
+  const watch = (row: GridRow) => {
+    const lesson = snapshot?.event.agenda[snapshot.event.clock.lessonIndex]?.lesson;
+    if (!lesson || !snapshot) return;
+    openShadow($<HTMLDialogElement>('.shadow-dialog'), { event: id, attendee: row.attendee, name: row.name, lesson, terminal: snapshot.terminals[0] ?? 'main' });
+  };
 
   const hintDialog = $<HTMLDialogElement>('.hint-dialog');
   let hintFor: GridRow | undefined;
@@ -237,7 +245,7 @@ export function initDashboard(): void {
     } else if (message.type === 'row') rows.set(message.row.attendee, message.row);
     else if (message.type === 'help') help = message.help;
     else if (snapshot) {
-      snapshot = { ...snapshot, event: message.event, steps: message.steps };
+      snapshot = { ...snapshot, event: message.event, steps: message.steps, terminals: message.terminals };
       skew = Date.parse(message.now) - Date.now();
     }
     schedule();

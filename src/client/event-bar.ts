@@ -22,6 +22,7 @@ export function initEventBar(): void {
   const raiseButton = dialog.querySelector<HTMLButtonElement>('.hand-raise')!;
   const banner = document.querySelector<HTMLElement>('.event-banner')!;
   const bannerText = banner.querySelector<HTMLElement>('.event-banner-text')!;
+  const shadowNotice = document.querySelector<HTMLElement>('.shadow-notice')!;
   const pageLesson = document.querySelector<HTMLElement>('[data-lesson]')?.dataset.lesson;
   const seenKey = 'opslab-seen-message';
 
@@ -66,10 +67,35 @@ export function initEventBar(): void {
       banner.dataset.id = `${next.event.id}/${latest.id}`;
       banner.hidden = false;
     }
+    renderShadow(next);
     tick();
     clearInterval(ticker);
     ticker = window.setInterval(tick, 1000);
   };
+
+  const renderShadow = (next: AttendeeEventState) => {
+    const shadow = next.shadow;
+    shadowNotice.hidden = !shadow;
+    if (!shadow) return;
+    const where = `your “${shadow.terminal}” terminal${shadow.lesson === pageLesson ? '' : ` in ${next.agenda.find((a) => a.lesson === shadow.lesson)?.title ?? shadow.lesson}`}`;
+    shadowNotice.querySelector('.shadow-notice-text')!.textContent =
+      shadow.keyboard === 'requested' ? `The instructor is watching ${where} and asks to type in it.` : shadow.keyboard === 'allowed' ? `The instructor can type in ${where}.` : `The instructor is watching ${where}.`;
+    shadowNotice.dataset.keyboard = shadow.keyboard;
+    shadowNotice.querySelector<HTMLButtonElement>('.shadow-allow')!.hidden = shadow.keyboard !== 'requested';
+    shadowNotice.querySelector<HTMLButtonElement>('.shadow-deny')!.hidden = shadow.keyboard === 'none';
+    shadowNotice.querySelector<HTMLButtonElement>('.shadow-deny')!.textContent = shadow.keyboard === 'allowed' ? 'Take the keyboard back' : 'Don’t allow';
+  };
+  const answerShadow = (init: RequestInit) =>
+    fetch('/api/event/shadow', { ...init, credentials: 'same-origin' })
+      .then(async (response) => {
+        const body = (await response.json().catch(() => null)) as AttendeeEventState | null;
+        if (response.ok && body) render(body);
+      })
+      .catch(() => undefined);
+  const json = (allow: boolean): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ allow }) });
+  shadowNotice.querySelector('.shadow-allow')!.addEventListener('click', () => void answerShadow(json(true)));
+  shadowNotice.querySelector('.shadow-deny')!.addEventListener('click', () => void answerShadow(json(false)));
+  shadowNotice.querySelector('.shadow-end')!.addEventListener('click', () => void answerShadow({ method: 'DELETE' }));
 
   banner.querySelector('.event-banner-close')!.addEventListener('click', () => {
     sessionStorage.setItem(seenKey, banner.dataset.id ?? '');
