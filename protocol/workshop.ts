@@ -88,6 +88,21 @@ export interface StepInfo {
   title: string;
 }
 
+/** The warm pool for the room's lesson: sandboxes made before the room arrives. */
+export interface WarmStatus {
+  lesson: string;
+  /** When filling starts (the event's start − 5 min, or "warm up now"). */
+  from: string;
+  active: boolean;
+  /** Sandboxes ready in the pool now, and how many it is filling to (0 where the lesson cannot be pooled). */
+  ready: number;
+  target: number;
+  /** Filling stopped short: the machine reached its memory reserve. */
+  memoryBound: boolean;
+  /** Shared services the lesson needs (not pooled: brought up when warming starts). */
+  services: string[];
+}
+
 export interface DashboardSnapshot {
   event: EventInfo;
   /** Steps of the current lesson, in order. */
@@ -97,6 +112,7 @@ export interface DashboardSnapshot {
   rows: GridRow[];
   /** Open help requests (waiting, on the way), oldest first. */
   help: HelpRequest[];
+  warm: WarmStatus;
   /** Server time of the snapshot: pages count the clock from it, not from their own clock. */
   now: string;
 }
@@ -106,6 +122,7 @@ export type DashboardEvent =
   | { type: 'snapshot'; snapshot: DashboardSnapshot }
   | { type: 'row'; row: GridRow }
   | { type: 'help'; help: HelpRequest[] }
+  | { type: 'warm'; warm: WarmStatus }
   | { type: 'event'; event: EventInfo; steps: StepInfo[]; terminals: string[]; now: string };
 
 export interface RoomMessage {

@@ -79,6 +79,7 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
     maxSandboxesPerAddress: config.maxSandboxesPerAddress,
     maxConcurrentStarts: config.maxConcurrentStarts,
     poolSize: config.poolSize,
+    poolMemoryReserveBytes: config.poolMemoryReserveBytes,
     ...(config.poolLessons ? { poolLessons: config.poolLessons } : {}),
     services,
     onStepRecorded: (attendee, lesson) => workshop?.stepRecorded(attendee, lesson),
@@ -90,6 +91,16 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
     endGraceMs: config.eventEndGraceMs,
     stopSandboxes: async (attendee, message) => {
       for (const session of sessions.sandboxesOf(attendee)) await session.stop(message);
+    },
+    warm: {
+      setTargets: (targets) => void sessions.pool.setTargets(targets).catch((error) => log.error({ err: error }, 'the warm pool could not give sandboxes back')),
+      status: (lesson) => sessions.pool.status(lesson),
+      canPool: (lesson) => sessions.pool.canPool(lesson),
+      holdsSandbox: (attendee, lesson) => Boolean(sessions.existing(attendee, lesson)?.holdsSandbox),
+      bringUpServices: (lesson) => {
+        if (!lessons.get(lesson)?.lesson.services.includes('openstack')) return;
+        void services.openstack().ready((message) => log.info(message)).catch((error) => log.error({ err: error }, 'the OpenStack cloud did not come up'));
+      },
     },
   });
   // Configured origins are checked before anything starts: a typo stops the server here.

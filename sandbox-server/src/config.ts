@@ -2,7 +2,7 @@
  * Server configuration: an embedded default that works on a fresh machine, overridable by
  * environment variables (OPSLAB_*), so `npm start` needs no config file.
  */
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SandboxProfile } from '../../src/schemas/lesson.ts';
@@ -50,6 +50,8 @@ export interface ServerConfig {
   maxConcurrentStarts: number;
   /** Ready sandboxes kept per lesson without shared services, made in the background (OPSLAB_POOL_SIZE). */
   poolSize: number;
+  /** An event's warm pool grows only while the machine keeps this much memory available (OPSLAB_POOL_MEMORY_RESERVE_MB). */
+  poolMemoryReserveBytes: number;
   /** Which lessons the pool serves (OPSLAB_POOL_LESSONS, comma-separated); undefined: every one it can. */
   poolLessons?: string[];
   /** WebSocket upgrades allowed (token buckets: per second, burst): reconnect loops and attendee minting stop here. */
@@ -123,6 +125,8 @@ export function loadConfig(overrides: Partial<ServerConfig> = {}): ServerConfig 
     maxSandboxesPerAddress: int('OPSLAB_MAX_SANDBOXES_PER_ADDRESS', Math.ceil(0.75 * int('OPSLAB_MAX_SANDBOXES', 200))),
     maxConcurrentStarts: int('OPSLAB_MAX_CONCURRENT_STARTS', 2 * availableParallelism()),
     poolSize: int('OPSLAB_POOL_SIZE', 0),
+    // 15 % of the machine (at least 1 GiB) stays for the attendees' own work and the server.
+    poolMemoryReserveBytes: int('OPSLAB_POOL_MEMORY_RESERVE_MB', Math.max(1024, Math.round((0.15 * totalmem()) / MiB))) * MiB,
     ...(process.env.OPSLAB_POOL_LESSONS ? { poolLessons: process.env.OPSLAB_POOL_LESSONS.split(',').map((slug) => slug.trim()).filter(Boolean) } : {}),
     upgradeLimits: {
       perAttendee: { perSecond: 1, burst: 30 },

@@ -89,6 +89,8 @@ export const migrations: readonly string[] = [
      keyboard_at TEXT,
      ended_at TEXT
    );`,
+  // 3: "warm up now": the warm pool fills from this time (else from the event's start − 5 min).
+  `ALTER TABLE events ADD COLUMN warm_from TEXT;`,
 ];
 
 export function openDatabase(path: string): Db {

@@ -32,6 +32,8 @@ export interface EventRecord {
   expected: number;
   createdAt: string;
   clock: EventClock;
+  /** Set by "warm up now": the warm pool fills from then on. */
+  warmFrom?: string;
 }
 
 export interface NewEvent {
@@ -89,6 +91,7 @@ interface EventRow {
   paused_ms: number;
   extended_ms: number;
   ended_at: string | null;
+  warm_from: string | null;
 }
 
 function toEvent(row: EventRow): EventRecord {
@@ -108,6 +111,7 @@ function toEvent(row: EventRow): EventRecord {
       extendedMs: row.extended_ms,
       ...(row.ended_at ? { endedAt: row.ended_at } : {}),
     },
+    ...(row.warm_from ? { warmFrom: row.warm_from } : {}),
   };
 }
 
@@ -167,6 +171,10 @@ export class EventStore {
     this.sql('UPDATE events SET lesson_index = ?, lesson_started_at = ?, paused_at = ?, paused_ms = ?, extended_ms = ?, ended_at = ? WHERE id = ?').run(
       clock.lessonIndex, clock.lessonStartedAt, clock.pausedAt ?? null, clock.pausedMs, clock.extendedMs, clock.endedAt ?? null, id,
     );
+  }
+
+  warmNow(id: string, now = new Date()): void {
+    this.sql('UPDATE events SET warm_from = COALESCE(warm_from, ?) WHERE id = ?').run(now.toISOString(), id);
   }
 
   /** Joins (or renames, when joining again). */

@@ -7,6 +7,10 @@
  *
  * Refilled in the background at a bounded rate: one sandbox at a time, only while no attendee's
  * start is waiting for its turn, and never beyond the room's cap (a pooled sandbox is a sandbox).
+ *
+ * How many per lesson: `size` for the lessons it serves (OPSLAB_POOL_SIZE), or more where an event
+ * asks for it (setTargets: a room about to arrive); what an event asks for is made only while the
+ * machine keeps `memoryReserveBytes` available.
  */
 import type { LimitFunction } from 'p-limit';
 import type { SandboxProfile } from '../../src/schemas/lesson.ts';
@@ -15,6 +19,7 @@ import { log } from './log.ts';
 import type { Sandbox, SandboxBackend } from './sandbox/backend.ts';
 import type { StagedLesson } from './sessions.ts';
 import { runSetup } from './checker.ts';
+import { memAvailableBytes } from './sandbox/procfs.ts';
 
 export interface PoolOptions {
   /** Ready sandboxes kept per lesson; 0: no pool. */
@@ -28,6 +33,19 @@ export interface PoolOptions {
   startTurn: LimitFunction;
   /** Pause between two pooled creates, so a refill never takes the machine from the room. */
   intervalMs?: number;
+  /** Sandboxes an event asks for are made only while the machine has this much memory available. */
+  memoryReserveBytes?: number;
+  /** MemAvailable now (a seam for tests; /proc/meminfo by default). */
+  memAvailable?: () => number;
+}
+
+/** What the pool holds for a lesson, against what it was asked for. */
+export interface PoolStatus {
+  lesson: string;
+  ready: number;
+  target: number;
+  /** Filling stopped short of the target: the machine's available memory reached the reserve. */
+  memoryBound: boolean;
 }
 
 export class SandboxPool {
@@ -37,6 +55,11 @@ export class SandboxPool {
   private refilling: Promise<void> | undefined;
   private closed = false;
   private created = 0;
+  /** The lessons OPSLAB_POOL_LESSONS names (every poolable one by default): they keep `size`. */
+  private readonly served = new Set<string>();
+  /** Events' wishes, per lesson. */
+  private targets = new Map<string, number>();
+  private readonly memoryBound = new Set<string>();
 
   constructor(
     private readonly backend: SandboxBackend,
@@ -48,7 +71,36 @@ export class SandboxPool {
       if (!staged) throw new Error(`OPSLAB_POOL_LESSONS names "${slug}", which is no lesson here (lessons: ${[...lessons.keys()].join(', ')})`);
       if (!this.pooled(staged)) throw new Error(`OPSLAB_POOL_LESSONS names "${slug}", whose sandboxes cannot be made in advance: it uses shared services (${staged.lesson.services.join(', ')})`);
     }
-    for (const [slug, staged] of lessons) if (this.pooled(staged) && (options.lessons?.includes(slug) ?? true)) this.ready.set(slug, []);
+    for (const [slug, staged] of lessons) {
+      if (!this.pooled(staged)) continue;
+      this.ready.set(slug, []);
+      if (options.lessons?.includes(slug) ?? true) this.served.add(slug);
+    }
+  }
+
+  /** Whether this lesson's sandboxes can be made in advance (no shared services). */
+  canPool(slug: string): boolean {
+    return this.ready.has(slug);
+  }
+
+  private want(slug: string): number {
+    return Math.max(this.served.has(slug) ? this.options.size : 0, this.targets.get(slug) ?? 0);
+  }
+
+  /**
+   * What the events ask for now, per lesson (replacing what they asked before). A lesson asked for
+   * less than it holds gives the extra sandboxes back at once: the memory is the next lesson's.
+   */
+  async setTargets(targets: ReadonlyMap<string, number>): Promise<void> {
+    this.targets = new Map([...targets].filter(([slug]) => this.ready.has(slug)));
+    this.memoryBound.clear(); // memory is looked at again before the next create
+    const extra = [...this.ready.entries()].flatMap(([slug, list]) => list.splice(this.want(slug)));
+    await Promise.all(extra.map((sandbox) => sandbox.destroy()));
+    this.refill();
+  }
+
+  status(slug: string): PoolStatus {
+    return { lesson: slug, ready: this.ready.get(slug)?.length ?? 0, target: this.want(slug), memoryBound: this.memoryBound.has(slug) };
   }
 
   /** Sandboxes waiting in the pool now. */
@@ -81,7 +133,7 @@ export class SandboxPool {
 
   /** Starts filling the pool in the background, if it is not already. */
   refill(): void {
-    if (this.options.size <= 0 || this.closed || this.refilling) return;
+    if (this.closed || this.refilling || ![...this.ready.keys()].some((slug) => this.want(slug) > 0)) return;
     this.refilling = this.fill()
       .catch((error) => log.error({ err: error }, 'refilling the sandbox pool failed'))
       .finally(() => {
@@ -105,13 +157,13 @@ export class SandboxPool {
     for (;;) {
       const now = Date.now();
       const wanting = [...this.ready.entries()]
-        .filter(([slug, list]) => list.length < this.options.size && (this.failing.get(slug)?.until ?? 0) <= now)
+        .filter(([slug, list]) => list.length < this.want(slug) && !this.memoryBound.has(slug) && (this.failing.get(slug)?.until ?? 0) <= now)
         .sort((a, b) => a[1].length - b[1].length)[0];
       if (this.closed) return;
       if (!wanting) {
         // Only lessons waiting after a failure want more: try again when the first one's wait is over.
         const next = Math.min(...[...this.failing.values()].map((f) => f.until));
-        if (!Number.isFinite(next) || ![...this.ready.values()].some((list) => list.length < this.options.size)) return;
+        if (!Number.isFinite(next) || ![...this.ready.entries()].some(([slug, list]) => list.length < this.want(slug) && !this.memoryBound.has(slug))) return;
         await pause(Math.min(1_000, Math.max(100, next - now))); // short steps: close() waits for this loop
         continue;
       }
@@ -123,6 +175,13 @@ export class SandboxPool {
         continue;
       }
       const [slug, list] = wanting;
+      // Beyond OPSLAB_POOL_SIZE, an event's wish: made only while the machine keeps its reserve.
+      const reserve = this.options.memoryReserveBytes ?? 0;
+      if (list.length >= (this.served.has(slug) ? this.options.size : 0) && reserve > 0 && (this.options.memAvailable ?? memAvailableBytes)() < reserve) {
+        this.memoryBound.add(slug);
+        log.warn({ lesson: slug, ready: list.length, target: this.want(slug), reserveMiB: Math.round(reserve / 2 ** 20) }, 'the warm pool stopped short: the machine is at its memory reserve');
+        continue;
+      }
       const staged = this.lessons.get(slug)!;
       let sandbox: Sandbox | undefined;
       try {

@@ -47,6 +47,8 @@ export interface SessionOptions {
   poolSize?: number;
   /** The lessons the pool serves; undefined: every lesson without shared services. */
   poolLessons?: readonly string[];
+  /** Sandboxes an event asks the pool for are made only while this much memory is available. */
+  poolMemoryReserveBytes?: number;
   /** The room's shared services (a lesson's `services:`); absent when no lesson needs any. */
   services?: SharedServices;
   /** Told after every recorded check or solve (the instructor's grid follows it). */
@@ -445,7 +447,7 @@ export class SessionManager {
     private readonly options: SessionOptions,
   ) {
     this.startTurn = pLimit(options.maxConcurrentStarts);
-    this.pool = new SandboxPool(backend, lessons, { size: options.poolSize ?? 0, lessons: options.poolLessons, profiles: options.profiles, maxSandboxes: options.maxSandboxes, startTurn: this.startTurn });
+    this.pool = new SandboxPool(backend, lessons, { size: options.poolSize ?? 0, lessons: options.poolLessons, profiles: options.profiles, maxSandboxes: options.maxSandboxes, startTurn: this.startTurn, memoryReserveBytes: options.poolMemoryReserveBytes });
     this.pool.refill();
   }
 

@@ -29,7 +29,7 @@ export interface WorkshopApiDeps {
   origins: () => PublicOrigins;
 }
 
-const EVENT_PATH = /^\/api\/instructor\/events\/([^/]+)(?:\/(stream|clock|broadcast|hint|export\.csv|export\.json|help\/(\d{1,12})))?$/;
+const EVENT_PATH = /^\/api\/instructor\/events\/([^/]+)(?:\/(stream|clock|warm|broadcast|hint|export\.csv|export\.json|help\/(\d{1,12})))?$/;
 
 const newEventBody = z
   .object({
@@ -157,6 +157,9 @@ export function createWorkshopApi(deps: WorkshopApiDeps) {
         const { action: what, minutes } = await body(req, clockBody);
         return sendJson(res, 200, w.clock(id, what, minutes));
       }
+      case 'warm':
+        if (!wants('POST')) return;
+        return sendJson(res, 200, w.warmNow(id));
       case 'broadcast':
         if (!wants('POST')) return;
         w.broadcast(id, (await body(req, textBody)).text);

@@ -19,6 +19,7 @@ import {
   type KeyboardState,
   type ShadowState,
   type StepInfo,
+  type WarmStatus,
 } from '../../protocol/workshop.ts';
 import { normalizeJoinCode, type AttemptRecord, type EventAttendee, type EventRecord, type EventStore, type HelpRecord } from './event-store.ts';
 import { log } from './log.ts';
@@ -54,7 +55,22 @@ export interface WorkshopOptions {
   stopSandboxes(attendee: string, message: string): Promise<void>;
   /** After an event ends, its sandboxes are stopped this much later (progress is kept). */
   endGraceMs: number;
+  /** The warm pool (sandbox-pool.ts): what the events ask for per lesson, and lessons whose shared services to bring up. */
+  warm?: {
+    setTargets(targets: ReadonlyMap<string, number>): void;
+    status(lesson: string): { ready: number; target: number; memoryBound: boolean };
+    canPool(lesson: string): boolean;
+    bringUpServices(lesson: string): void;
+    /** Whether this attendee already has a sandbox of this lesson (then the pool need not make theirs). */
+    holdsSandbox(attendee: string, lesson: string): boolean;
+  };
 }
+
+/** Of the attendees expected, the share the warm pool makes sandboxes for in advance. */
+export const WARM_SHARE = 0.7;
+/** The warm pool starts filling this long before the event's start. */
+export const WARM_LEAD_MS = 5 * 60_000;
+const WARM_TICK_MS = 5_000;
 
 /** Failed checks in a row that make an attendee "stuck", whatever the time. */
 export const STUCK_FAILURES = 3;
@@ -80,6 +96,9 @@ export class Workshop {
   private readonly pages = new Map<string, Set<SseStream>>();
   private readonly endTimers = new Map<string, NodeJS.Timeout>();
   private readonly tick: NodeJS.Timeout;
+  private readonly warmTick: NodeJS.Timeout;
+  private readonly warmSent = new Map<string, string>();
+  private readonly servicesUp = new Set<string>();
   /** The last row sent per event and attendee, so a tick sends only rows that changed. */
   private readonly sentRows = new Map<string, string>();
   /** Who is being shadowed, by attendee (one instructor at a time per attendee). */
@@ -88,12 +107,16 @@ export class Workshop {
   constructor(private readonly o: WorkshopOptions) {
     this.tick = setInterval(() => this.refreshStuck(), STUCK_TICK_MS);
     this.tick.unref();
+    this.warmTick = setInterval(() => this.rewarm(), WARM_TICK_MS);
+    this.warmTick.unref();
+    this.rewarm();
     // An event that ended shortly before a restart still gets its sandboxes stopped on time.
     for (const event of o.events.list()) if (event.clock.endedAt) this.scheduleStop(event);
   }
 
   close(): void {
     clearInterval(this.tick);
+    clearInterval(this.warmTick);
     for (const { shadow } of [...this.shadows.values()]) shadow.end('the server is stopping');
     for (const timer of this.endTimers.values()) clearTimeout(timer);
     for (const streams of [...this.dashboards.values(), ...this.pages.values()]) for (const stream of streams) stream.close();
@@ -206,6 +229,7 @@ export class Workshop {
     const updated = this.event(id);
     if (action === 'end') this.scheduleStop(updated);
     this.eventChanged(updated, action === 'next');
+    if (action === 'next' || action === 'end') this.rewarm();
     return this.info(updated);
   }
 
@@ -219,6 +243,74 @@ export class Workshop {
     }, Math.max(0, due));
     timer.unref();
     this.endTimers.set(record.id, timer);
+  }
+
+  /** "Warm up now": the pool starts filling for the room's lesson now, not at the start − 5 min. */
+  warmNow(id: string): WarmStatus {
+    const record = this.event(id);
+    if (record.clock.endedAt) throw new WorkshopError(409, 'the event has ended');
+    this.o.events.warmNow(id);
+    this.rewarm();
+    return this.warmStatus(this.event(id));
+  }
+
+  private warmFrom(record: EventRecord): number {
+    const byStart = Date.parse(record.startsAt) - WARM_LEAD_MS;
+    return record.warmFrom ? Math.min(byStart, Date.parse(record.warmFrom)) : byStart;
+  }
+
+  /**
+   * What the pool should hold for one event's lesson now: the share of the room expected (or
+   * joined, if more came) that has no sandbox of that lesson yet.
+   */
+  private warmTarget(record: EventRecord, lesson: string): number {
+    const warm = this.o.warm;
+    if (!warm?.canPool(lesson)) return 0;
+    const attendees = this.o.events.attendees(record.id);
+    const arrived = attendees.filter((a) => warm.holdsSandbox(a.attendee, lesson)).length;
+    return Math.max(0, Math.ceil(WARM_SHARE * Math.max(record.expected, attendees.length)) - arrived);
+  }
+
+  private warmStatus(record: EventRecord, now = Date.now()): WarmStatus {
+    const lesson = record.lessons[record.clock.lessonIndex] ?? '';
+    const from = this.warmFrom(record);
+    const pool = this.o.warm?.status(lesson) ?? { ready: 0, target: 0, memoryBound: false };
+    return {
+      lesson,
+      from: new Date(from).toISOString(),
+      active: !record.clock.endedAt && now >= from,
+      ...pool,
+      services: this.o.lessons.get(lesson)?.services ?? [],
+    };
+  }
+
+  /** Recomputes the pool's targets from every event in its warm window, and tells dashboards how it fills. */
+  private rewarm(): void {
+    const warm = this.o.warm;
+    if (!warm) return;
+    const now = Date.now();
+    const targets = new Map<string, number>();
+    for (const record of this.o.events.open()) {
+      const lesson = record.lessons[record.clock.lessonIndex];
+      if (!lesson || now < this.warmFrom(record)) continue;
+      targets.set(lesson, (targets.get(lesson) ?? 0) + this.warmTarget(record, lesson));
+      // Shared services cannot be pooled: they come up when the warm window opens.
+      if ((this.o.lessons.get(lesson)?.services.length ?? 0) > 0 && !this.servicesUp.has(lesson)) {
+        this.servicesUp.add(lesson);
+        warm.bringUpServices(lesson);
+      }
+    }
+    warm.setTargets(targets);
+    for (const [eventId, streams] of this.dashboards) {
+      if (streams.size === 0) continue;
+      const record = this.o.events.get(eventId);
+      if (!record) continue;
+      const status = this.warmStatus(record, now);
+      const text = JSON.stringify(status);
+      if (this.warmSent.get(eventId) === text) continue;
+      this.warmSent.set(eventId, text);
+      this.toDashboards(eventId, { type: 'warm', warm: status });
+    }
   }
 
   // ------------------------------------------------------------------ attendees
@@ -357,7 +449,7 @@ export class Workshop {
   snapshot(eventId: string, now = new Date()): DashboardSnapshot {
     const record = this.event(eventId);
     const rows = this.o.events.attendees(record.id).map((a) => this.row(record, a, now)).sort(needsHelpFirst);
-    return { event: this.info(record), steps: this.stepsOf(record), terminals: this.terminalsOf(record), rows, help: this.helpQueue(record), now: now.toISOString() };
+    return { event: this.info(record), steps: this.stepsOf(record), terminals: this.terminalsOf(record), rows, help: this.helpQueue(record), warm: this.warmStatus(record, now.getTime()), now: now.toISOString() };
   }
 
   private helpQueue(record: EventRecord): HelpRequest[] {

@@ -409,3 +409,71 @@ describe('workshop mode', () => {
     await terminal.close();
   });
 });
+
+describe('the warm pool of an event', () => {
+  const waitFor = async (what: string, check: () => Promise<boolean>, timeoutMs = 90_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+
+  test('fills for the room\'s lesson from the start − 5 min (or "warm up now"), shrinks as attendees arrive, follows the next lesson', { timeout: 300_000 }, async () => {
+    const server = await startTestServer();
+    try {
+      const instructor = await signIn(server);
+      const create = async (starts: Date, expected: number) =>
+        ((await call(server, 'POST', '/api/instructor/events', { cookie: instructor, body: { title: 'Warm', lessons: ['getting-started', 'zerovm'], starts: starts.toISOString(), expected } })).json as { event: { id: string; code: string } }).event;
+      const warm = async (id: string) => ((await call(server, 'GET', `/api/instructor/events/${id}`, { cookie: instructor })).json as DashboardSnapshot).warm;
+
+      // Two hours ahead: nothing is made yet; "warm up now" starts it.
+      const later = await create(new Date(Date.now() + 2 * 3600_000), 2);
+      assert.deepEqual(await warm(later.id).then((w) => [w.active, w.ready, w.target]), [false, 0, 0]);
+      const now = await call(server, 'POST', `/api/instructor/events/${later.id}/warm`, { cookie: instructor, body: {} });
+      assert.equal(now.status, 200, now.body);
+      await waitFor('the pool filled for the early event: ceil(0.7 × 2) = 2', async () => (await warm(later.id)).ready === 2);
+
+      // An event starting in a minute is in its window: 0.7 × 4 → 3 more for the same lesson.
+      const soon = await create(new Date(Date.now() + 60_000), 4);
+      await waitFor('the pool filled for both: 2 + 3', async () => (await warm(soon.id)).ready === 5);
+      assert.equal((await warm(soon.id)).target, 5);
+      assert.equal(server.sessions.pool.waiting().filter((w) => w.lesson === 'getting-started').length, 5);
+
+      // An attendee arrives and takes one: the pool does not make theirs again.
+      const ann = await newAttendee(server.url);
+      await call(server, 'POST', '/api/join', { cookie: ann, body: { code: soon.code, name: 'Ann' } });
+      const terminal = new TestClient(server.url, ann);
+      await terminal.hello('getting-started');
+      await terminal.ready();
+      await waitFor('the target less Ann', async () => (await warm(soon.id)).target === 4);
+      assert.equal((await warm(soon.id)).ready, 4);
+
+      // The room moves on: getting-started's pooled sandboxes of this event go, zerovm's are made.
+      await call(server, 'POST', `/api/instructor/events/${soon.id}/clock`, { cookie: instructor, body: { action: 'next' } });
+      await waitFor('zerovm warm', async () => {
+        const w = await warm(soon.id);
+        return w.lesson === 'zerovm' && w.ready === 3 && w.target === 3;
+      });
+      await waitFor('getting-started back to the early event\'s 2', async () => server.sessions.pool.waiting().filter((w) => w.lesson === 'getting-started').length === 2);
+      await terminal.close();
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('stops short at the memory reserve and says so', { timeout: 120_000 }, async () => {
+    const server = await startTestServer({ poolMemoryReserveBytes: 2 ** 50 }); // a petabyte: never available
+    try {
+      const instructor = await signIn(server);
+      const created = await call(server, 'POST', '/api/instructor/events', { cookie: instructor, body: { title: 'Big', lessons: ['getting-started'], starts: new Date().toISOString(), expected: 10 } });
+      const { event } = created.json as { event: { id: string } };
+      await waitFor('the pool to say it is bound by memory', async () => ((await call(server, 'GET', `/api/instructor/events/${event.id}`, { cookie: instructor })).json as DashboardSnapshot).warm.memoryBound);
+      const { warm } = (await call(server, 'GET', `/api/instructor/events/${event.id}`, { cookie: instructor })).json as DashboardSnapshot;
+      assert.deepEqual([warm.ready, warm.target], [0, 7]);
+      assert.equal(server.sessions.pool.size, 0);
+    } finally {
+      await server.stop();
+    }
+  });
+});

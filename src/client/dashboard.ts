@@ -75,6 +75,20 @@ export function initDashboard(): void {
     renderPace();
   };
 
+  const renderWarm = () => {
+    if (!snapshot) return;
+    const { warm, event } = snapshot;
+    const title = event.agenda.find((a) => a.lesson === warm.lesson)?.title ?? warm.lesson;
+    const parts: string[] = [];
+    if (!warm.active) parts.push(`Sandboxes for “${title}” are made in advance from ${new Date(warm.from).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })} (5 minutes before the start).`);
+    else if (warm.target === 0 && warm.ready === 0 && warm.services.length === 0) parts.push(`“${title}”: no sandboxes wait in advance (everyone who joined has one, or the lesson cannot be pooled).`);
+    else if (warm.target > 0 || warm.ready > 0) parts.push(`${warm.ready} sandbox${warm.ready === 1 ? '' : 'es'} ready for “${title}”${warm.target > warm.ready ? `, filling to ${warm.target}` : ''}.`);
+    if (warm.memoryBound) parts.push('Filling stopped short: the machine is at its memory reserve.');
+    if (warm.active && warm.services.length > 0) parts.push(`Its shared services (${warm.services.join(', ')}) are being brought up.`);
+    $('.warm-words').textContent = parts.join(' ');
+    $<HTMLButtonElement>('.warm-now').hidden = warm.active || Boolean(event.clock.endedAt);
+  };
+
   const renderHelp = () => {
     $('.help-count').textContent = help.length ? `(${help.length})` : '';
     $('.help-empty').hidden = help.length > 0;
@@ -193,6 +207,7 @@ export function initDashboard(): void {
   const render = () => {
     frame = 0;
     renderHead();
+    renderWarm();
     renderHelp();
     renderGrid();
     main.setAttribute('aria-busy', 'false');
@@ -227,6 +242,7 @@ export function initDashboard(): void {
       void act(control.textContent ?? action, 'clock', { action: real, ...(real === 'extend' ? { minutes: 5 } : {}) });
     });
   }
+  $<HTMLButtonElement>('.warm-now').addEventListener('click', () => void act('Warm up now', 'warm', {}));
   const broadcast = $<HTMLFormElement>('.broadcast-form');
   broadcast.addEventListener('submit', (event) => {
     event.preventDefault();
@@ -244,7 +260,9 @@ export function initDashboard(): void {
       help = message.snapshot.help;
     } else if (message.type === 'row') rows.set(message.row.attendee, message.row);
     else if (message.type === 'help') help = message.help;
-    else if (snapshot) {
+    else if (message.type === 'warm') {
+      if (snapshot) snapshot = { ...snapshot, warm: message.warm };
+    } else if (snapshot) {
       snapshot = { ...snapshot, event: message.event, steps: message.steps, terminals: message.terminals };
       skew = Date.parse(message.now) - Date.now();
     }

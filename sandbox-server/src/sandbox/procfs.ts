@@ -114,3 +114,9 @@ export async function retryUntilDone(step: () => Promise<void>, onRetry: (error:
     }
   }
 }
+
+/** The machine's MemAvailable (what can be used without swapping), in bytes. */
+export function memAvailableBytes(): number {
+  const match = /^MemAvailable:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'));
+  return match ? Number(match[1]) * 1024 : 0;
+}
