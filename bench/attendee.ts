@@ -4,7 +4,7 @@
  * generator nothing but the bytes' parsing.
  */
 import WebSocket from 'ws';
-import { decodeServer, encodeClient, encodeHello } from '../protocol/messages.ts';
+import { decodeServer, encodeClient, encodeHello, type CheckResultPayload } from '../protocol/messages.ts';
 import { newAttendee } from '../sandbox-server/test/helpers.ts';
 import { ShellOutput } from './shell.ts';
 
@@ -12,6 +12,8 @@ const encoder = new TextEncoder();
 
 export class BenchAttendee extends ShellOutput {
   private ws: WebSocket | undefined;
+  /** Waiting for the result of a check (one at a time per attendee). */
+  private checked: ((result: CheckResultPayload) => void) | undefined;
 
   private constructor(
     private readonly url: string,
@@ -47,6 +49,7 @@ export class BenchAttendee extends ShellOutput {
       if (!isBinary) return;
       const message = decodeServer(new Uint8Array(data));
       if (message.op === 'output') this.received(Buffer.from(message.data).toString('latin1'), message.data.length);
+      else if (message.op === 'check-result') this.checked?.(message.payload);
       else if (message.op === 'error') {
         this.error = `${message.payload.code}: ${message.payload.message}`;
         this.notify();
@@ -62,6 +65,19 @@ export class BenchAttendee extends ShellOutput {
       ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
     });
     ws.send(encodeHello({ lesson, terminal, cols: 120, rows: 40 }));
+  }
+
+  /** Presses Check on `step`; resolves with its result. */
+  check(step: string): Promise<CheckResultPayload> {
+    return new Promise((resolve) => {
+      this.checked = resolve;
+      this.ws!.send(encodeClient({ op: 'check', request: { step } }));
+    });
+  }
+
+  /** The attendee id its cookie carries (how the dashboard names it). */
+  get id(): string {
+    return this.cookie.split('=')[1]!.split('.')[0]!;
   }
 
   type(text: string): void {

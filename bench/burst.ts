@@ -21,7 +21,7 @@ export interface BurstOptions {
   uidBase: number;
 }
 
-interface Arrival {
+export interface Arrival {
   samples: number[];
   failures: string[];
   /** Machine CPU time (all processes, all cores) from the first connect to the last prompt. */
@@ -33,7 +33,7 @@ interface Arrival {
 }
 
 /** Connects every attendee at its offset (ms after the start) and times connect → prompt. */
-async function arrive(server: BenchServer, attendees: BenchAttendee[], offsetOf: (i: number) => number, typist: Typist): Promise<Arrival> {
+export async function arrive(server: BenchServer, attendees: BenchAttendee[], offsetOf: (i: number) => number, typist: Typist, lesson = LESSON): Promise<Arrival> {
   const samples: number[] = [];
   const failures: string[] = [];
   typist.start();
@@ -46,7 +46,7 @@ async function arrive(server: BenchServer, attendees: BenchAttendee[], offsetOf:
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       const began = performance.now();
       try {
-        await a.connect(LESSON);
+        await a.connect(lesson);
         await a.prompt(60_000);
         samples.push(performance.now() - began);
       } catch (error) {

@@ -17,6 +17,7 @@ import { benchGlyph } from './glyph.ts';
 import { benchBurst } from './burst.ts';
 import { benchCapacity, type ProfileCapacity } from './capacity.ts';
 import { benchEcho } from './echo.ts';
+import { benchEvent } from './event.ts';
 import { benchGalera } from './galera.ts';
 import { benchOpenStack } from './openstack.ts';
 import { benchPxe } from './pxe.ts';
@@ -29,7 +30,7 @@ import type { FigureRow, LatencyRow } from './stats.ts';
 import { benchThroughput } from './throughput.ts';
 
 // Capacity last: the kernel takes minutes to free a thousand sandboxes' namespaces.
-const STAGES = ['latency', 'echo', 'burst', 'reaping', 'browser', 'galera', 'pxe', 'openstack', 'capacity'] as const;
+const STAGES = ['latency', 'echo', 'burst', 'event', 'reaping', 'browser', 'galera', 'pxe', 'openstack', 'capacity'] as const;
 type Stage = (typeof STAGES)[number];
 
 const { values } = parseArgs({
@@ -62,8 +63,8 @@ const MiB = 1024 * 1024;
 
 /** Sizes of a full run and of the smoke test's quick one. */
 const sizes = quick
-  ? { iterations: 5, keys: 40, streamers: 5, burst: 15, burstWindowMs: 2000, pooledRounds: 1, reaped: 10, galera: 1, pxe: 2, openstack: { attendees: 3, alone: 3, roomSeconds: 20, thinkMs: 5000, unshelves: 1 }, levels: [5, 10], floodBytes: 2 * MiB, pageIterations: 3, glyphs: 20 }
-  : { iterations: 30, keys: 300, streamers: 50, burst: 150, burstWindowMs: 10_000, pooledRounds: 5, reaped: 300, galera: 24, pxe: 8, openstack: { attendees: 30, alone: 10, roomSeconds: 120, thinkMs: 10_000, unshelves: 5 }, levels: [50, 100, 200, 400, 600, 800, 1000], floodBytes: 200 * MiB, pageIterations: 15, glyphs: 200 };
+  ? { iterations: 5, keys: 40, streamers: 5, burst: 15, burstWindowMs: 2000, pooledRounds: 1, reaped: 10, galera: 1, pxe: 2, openstack: { attendees: 3, alone: 3, roomSeconds: 20, thinkMs: 5000, unshelves: 1 }, levels: [5, 10], floodBytes: 2 * MiB, pageIterations: 3, glyphs: 20, eventAttendees: 15, checkWindowMs: 2000 }
+  : { iterations: 30, keys: 300, streamers: 50, burst: 150, burstWindowMs: 10_000, pooledRounds: 5, reaped: 300, galera: 24, pxe: 8, openstack: { attendees: 30, alone: 10, roomSeconds: 120, thinkMs: 10_000, unshelves: 5 }, levels: [50, 100, 200, 400, 600, 800, 1000], floodBytes: 200 * MiB, pageIterations: 15, glyphs: 200, eventAttendees: 150, checkWindowMs: 10_000 };
 
 const started = performance.now();
 const latency: LatencyRow[] = [];
@@ -82,6 +83,11 @@ try {
     const burst = await benchBurst({ attendees: sizes.burst, windowMs: sizes.burstWindowMs, pooledRounds: sizes.pooledRounds, uidBase: 810_000 });
     latency.push(...burst.rows);
     figures.push(...burst.figures);
+  }
+  if (await run('event')) {
+    const event = await benchEvent({ attendees: sizes.eventAttendees, checkWindowMs: sizes.checkWindowMs, uidBase: 812_000, settle: !quick });
+    latency.push(...event.rows);
+    figures.push(...event.figures);
   }
   if (await run('reaping')) latency.push(...(await benchReaping({ attendees: sizes.reaped, keys: sizes.keys, uidBase: 815_000 })));
   if (await run('browser')) {

@@ -141,6 +141,12 @@ export function memAvailable(): number {
   return Number(match![1]) * 1024;
 }
 
+/** CPU time one process has used (user + system), in ms. */
+export function processCpuMs(pid: number): number {
+  const fields = statFields(pid);
+  return fields ? ((Number(fields[11]) + Number(fields[12])) * 1000) / 100 : 0; // utime, stime in USER_HZ (100)
+}
+
 /** CPU time the whole machine has spent busy (all cores, not idle or iowait), in ms. */
 export function machineBusyMs(): number {
   const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
