@@ -6,9 +6,14 @@
  * any of these pages.
  */
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Browser, type Page } from '@playwright/test';
 import { terminalScreen } from './page-helpers.ts';
+
+// Written to docs/ with OPSLAB_UPDATE_SCREENSHOT=1 (the README's), else to test-results/.
+const shotDir = process.env.OPSLAB_UPDATE_SCREENSHOT ? '../docs/screenshots/' : '../test-results/screenshots/';
+const shot = (page: Page, name: string) => page.screenshot({ path: fileURLToPath(new URL(`${shotDir}${name}.png`, import.meta.url)), fullPage: true });
 
 const stateDir = `/tmp/opslab-e2e-${process.env.OPSLAB_E2E_PORT ?? 4391}`;
 
@@ -44,6 +49,8 @@ test('a workshop: projector, dashboard and two attendees, live', async ({ browse
   await expect(instructor.getByRole('heading', { name: 'Create an event' })).toBeVisible();
 
   await instructor.getByLabel('Title').fill('Ops Day e2e');
+  // Two attendees come: the warm pool makes sandboxes for 70 % of those expected.
+  await instructor.getByLabel('Attendees expected').fill('2');
   await instructor.getByRole('button', { name: 'Create event' }).click();
   await expect(instructor.locator('.create-form .form-result')).toContainText('Created: code');
   const code = /code ([2-9A-HJ-NP-Z]{3}-[2-9A-HJ-NP-Z]{3})/.exec((await instructor.locator('.create-form .form-result').textContent()) ?? '')![1]!;
@@ -58,6 +65,7 @@ test('a workshop: projector, dashboard and two attendees, live', async ({ browse
   await expect(projector.locator('.projector-qr svg')).toBeVisible();
   await expect(projector.locator('.projector-agenda [aria-current]')).toContainText('Getting started');
   await noViolations(projector, 'the projector page');
+  await shot(projector, 'workshop-projector');
 
   // Ann joins from the link on a laptop; Bob types the code on a phone.
   const ann = await attendeePage(browser, false);
@@ -99,8 +107,9 @@ test('a workshop: projector, dashboard and two attendees, live', async ({ browse
   await expect(bob.locator('.hand-button')).toHaveAttribute('data-hand', 'waiting');
   await expect(instructor.locator('.help-list li')).toContainText('Bob');
   await expect(instructor.locator('.help-list li')).toContainText('where is my home?');
-  await expect(rowOf('Bob').getByRole('rowheader')).toContainText('✋');
+  await expect(rowOf('Bob').getByRole('rowheader')).toContainText('hand up');
   await noViolations(instructor, 'the dashboard with a row, a hand and a pass');
+  await shot(instructor, 'workshop-dashboard');
   await instructor.getByRole('button', { name: 'On my way to Bob' }).click();
   await expect(bob.locator('.hand-button')).toHaveAttribute('data-hand', 'on-the-way');
   await noViolations(bob, 'a lesson page in an event, on a phone');
@@ -138,5 +147,12 @@ test('a workshop: projector, dashboard and two attendees, live', async ({ browse
   await expect(instructor.locator('.pace-words')).toContainText('Create a file 1 of 2');
   const csv = await instructor.request.get(`${baseURL}/api/instructor/events/${/events\/([0-9a-f]{12})/.exec(instructor.url())![1]}/export.csv`);
   expect(await csv.text()).toMatch(/,Ann,getting-started,create-file,passed,1,/);
+
+
+  // The instructor ends the event: the attendees' pages say so, and no one can join any more.
+  instructor.once('dialog', (dialog) => void dialog.accept());
+  await instructor.getByRole('button', { name: 'End event' }).click();
+  await expect(instructor.locator('.dash-left')).toHaveText('ended');
+  await expect(bob.locator('.event-clock')).toHaveText('Event ended');
   await instructorContext.close();
 });

@@ -169,7 +169,13 @@ export function initDashboard(): void {
         if (row.stuck) tr.className = 'stuck';
         const name = document.createElement('th');
         name.scope = 'row';
-        name.textContent = `${row.hand === 'waiting' || row.hand === 'on-the-way' ? '✋ ' : ''}${row.name}`;
+        name.textContent = row.name;
+        if (row.hand === 'waiting' || row.hand === 'on-the-way') {
+          const hand = document.createElement('span');
+          hand.className = 'hand-badge';
+          hand.textContent = row.hand === 'waiting' ? 'hand up' : 'on your way';
+          name.append(' ', hand);
+        }
         if (!row.online) {
           const off = document.createElement('span');
           off.className = 'muted';
@@ -193,6 +199,7 @@ export function initDashboard(): void {
         const stuck = document.createElement('td');
         stuck.textContent = row.stuck ?? '';
         const actions = document.createElement('td');
+        actions.className = 'row-actions';
         actions.append(button('Hint', () => openHint(row), `Send ${row.name} a hint`));
         if (row.online) actions.append(button('Watch', () => watch(row), `Watch ${row.name}'s terminal`));
         tr.append(onStep, stuck, actions);
