@@ -20,7 +20,7 @@ import type { InstructorAccess } from './instructor.ts';
 import type { PublicOrigins } from './public-origins.ts';
 import { KeyedLimiter } from './rate-limit.ts';
 import { SseStream } from './sse.ts';
-import { WorkshopError, type Workshop } from './workshop.ts';
+import { MAX_PAGES_PER_ATTENDEE, WorkshopError, type Workshop } from './workshop.ts';
 
 export interface WorkshopApiDeps {
   workshop: Workshop;
@@ -112,6 +112,7 @@ export function createWorkshopApi(deps: WorkshopApiDeps) {
     }
     if (pathname === '/api/event/stream') {
       if (method !== 'GET') return sendJson(res, 405, { error: 'use GET here' }, { allow: 'GET' });
+      if (!deps.workshop.pageSlotFree(attendee)) return sendJson(res, 429, { error: `${MAX_PAGES_PER_ATTENDEE} pages of yours are following the event already: close some` });
       return deps.workshop.watchAttendee(attendee, new SseStream(req, res));
     }
     if (pathname === '/api/event/hand') {

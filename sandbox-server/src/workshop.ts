@@ -76,6 +76,8 @@ const WARM_TICK_MS = 5_000;
 export const STUCK_FAILURES = 3;
 /** Messages an attendee's page keeps (broadcasts and hints). */
 const MESSAGES_SHOWN = 5;
+/** An attendee's open pages with an event stream: their tabs, not a flood. */
+export const MAX_PAGES_PER_ATTENDEE = 8;
 /** How often stuck-by-time is re-evaluated for open dashboards. */
 const STUCK_TICK_MS = 15_000;
 const MAX_TEXT = 500;
@@ -594,6 +596,11 @@ export class Workshop {
   }
 
   /** An attendee's page: their event's state now and at every change; their row shows them online. */
+  /** Whether this attendee may open one more page's stream. */
+  pageSlotFree(attendee: string): boolean {
+    return (this.pages.get(attendee)?.size ?? 0) < MAX_PAGES_PER_ATTENDEE;
+  }
+
   watchAttendee(attendee: string, stream: SseStream): void {
     let streams = this.pages.get(attendee);
     if (!streams) this.pages.set(attendee, (streams = new Set()));

@@ -17,7 +17,9 @@ import {
 import { startApp, type RunningApp } from '../src/app.ts';
 import { loadConfig, type ServerConfig } from '../src/config.ts';
 
-let nextUidBase = 700_000 + (process.pid % 100) * 1000;
+// Two suites side by side (two checkouts) set OPSLAB_TEST_UID_BASE apart: a server kills every
+// process in its uid range when it starts.
+let nextUidBase = Number(process.env.OPSLAB_TEST_UID_BASE ?? 700_000) + (process.pid % 100) * 1000;
 
 export interface TestServer extends RunningApp {
   dir: string;

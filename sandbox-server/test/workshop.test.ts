@@ -267,6 +267,14 @@ describe('workshop mode', () => {
     const forgedHelp = await call(server, 'POST', `/api/instructor/events/${event.id}/help/${first.id}`, { cookie: people[0]!.cookie, body: { state: 'resolved' } });
     assert.equal(forgedHelp.status, 401);
 
+    // One attendee cannot hold streams without end: their ninth page is refused, in words.
+    const extra = Array.from({ length: 7 }, () => new EventStream<AttendeeEventState | null>(server, '/api/event/stream', people[3]!.cookie));
+    await Promise.all(extra.map((s) => s.until((e) => e.length > 0, 'an extra page')));
+    const ninth = await call(server, 'GET', '/api/event/stream', { cookie: people[3]!.cookie });
+    assert.equal(ninth.status, 429);
+    assert.match(ninth.body, /8 pages of yours/);
+    for (const s of extra) s.close();
+
     // A broadcast reaches every page; a hint only its attendee's.
     assert.equal((await call(server, 'POST', `/api/instructor/events/${event.id}/broadcast`, { cookie: instructor, body: { text: 'Ten minutes left' } })).status, 200);
     await Promise.all(people.map((p) => p.page.until((e) => e.at(-1)?.messages.at(-1)?.text === 'Ten minutes left', 'the broadcast')));
