@@ -10,6 +10,9 @@ export const SANDBOXES_PATH = '/api/sandboxes';
 /** Where one lesson's sandbox is stopped. Lesson slugs are `idPattern`: nothing to escape, but be safe. */
 export const stopPath = (lesson: string): string => `${SANDBOXES_PATH}/${encodeURIComponent(lesson)}/stop`;
 
+/** Where one lesson is reset: its sandbox stopped and its progress forgotten (a fresh start). */
+export const resetPath = (lesson: string): string => `${SANDBOXES_PATH}/${encodeURIComponent(lesson)}/reset`;
+
 /** A listed sandbox is held: starting, being re-created (steps replayed), or running. */
 export type HeldSandboxState = Extract<SandboxState, 'starting' | 'restoring' | 'ready'>;
 

@@ -91,6 +91,13 @@ export const migrations: readonly string[] = [
    );`,
   // 3: "warm up now": the warm pool fills from this time (else from the event's start − 5 min).
   `ALTER TABLE events ADD COLUMN warm_from TEXT;`,
+  // 4: "Reset lesson": the attendee started a lesson over; attempts before it no longer count.
+  `CREATE TABLE lesson_resets (
+     attendee TEXT NOT NULL,
+     lesson TEXT NOT NULL,
+     at TEXT NOT NULL
+   );
+   CREATE INDEX lesson_resets_by_attendee ON lesson_resets (attendee, lesson);`,
 ];
 
 export function openDatabase(path: string): Db {

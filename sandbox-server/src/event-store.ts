@@ -117,6 +117,8 @@ function toEvent(row: EventRow): EventRecord {
 
 const HELP_COLUMNS = 'id, attendee, lesson, step, text, state, created_at AS createdAt, updated_at AS updatedAt';
 const ATTEMPT_COLUMNS = 'attendee, lesson, step, at, passed, how, feedback';
+/** Attempts made after the attendee last reset that lesson (c: check_attempts). */
+const SINCE_RESET = "c.at > COALESCE((SELECT MAX(r.at) FROM lesson_resets r WHERE r.attendee = c.attendee AND r.lesson = c.lesson), '')";
 type AttemptRow = Omit<AttemptRecord, 'passed'> & { passed: number };
 const toAttempt = (row: AttemptRow): AttemptRecord => ({ ...row, passed: row.passed === 1 });
 
@@ -255,15 +257,15 @@ export class EventStore {
     this.sql('UPDATE shadow_sessions SET ended_at = COALESCE(ended_at, ?) WHERE id = ?').run(now.toISOString(), id);
   }
 
-  /** One attendee's check attempts in a lesson, in order. */
+  /** One attendee's check attempts in a lesson since they last reset it, in order. */
   attempts(attendee: string, lesson: string): AttemptRecord[] {
-    return (this.sql(`SELECT ${ATTEMPT_COLUMNS} FROM check_attempts WHERE attendee = ? AND lesson = ? ORDER BY id`).all(attendee, lesson) as AttemptRow[]).map(toAttempt);
+    return (this.sql(`SELECT ${ATTEMPT_COLUMNS} FROM check_attempts c WHERE attendee = ? AND lesson = ? AND ${SINCE_RESET} ORDER BY id`).all(attendee, lesson) as AttemptRow[]).map(toAttempt);
   }
 
-  /** Every check attempt of the event's attendees in the event's lessons, in order (the export). */
+  /** Every check attempt of the event's attendees in the event's lessons (since any reset), in order (the export). */
   eventAttempts(event: EventRecord): AttemptRecord[] {
     const rows = this.sql(
-      `SELECT ${ATTEMPT_COLUMNS} FROM check_attempts c WHERE c.attendee IN (SELECT attendee FROM event_attendees WHERE event_id = ?) AND c.lesson IN (SELECT value FROM json_each(?)) ORDER BY c.id`,
+      `SELECT ${ATTEMPT_COLUMNS} FROM check_attempts c WHERE c.attendee IN (SELECT attendee FROM event_attendees WHERE event_id = ?) AND c.lesson IN (SELECT value FROM json_each(?)) AND ${SINCE_RESET} ORDER BY c.id`,
     ).all(event.id, JSON.stringify(event.lessons)) as AttemptRow[];
     return rows.map(toAttempt);
   }

@@ -1,6 +1,7 @@
 /**
  * The attendee's own sandboxes: `GET /api/sandboxes` lists them, `POST /api/sandboxes/<lesson>/stop`
- * stops one (progress stays; opening the lesson again restores it). So a lesson opened beyond the
+ * stops one (progress stays; opening the lesson again restores it), `POST …/<lesson>/reset` starts
+ * the lesson over (the sandbox stopped, its progress forgotten). So a lesson opened beyond the
  * per-attendee cap is never a dead end: the page shows what holds the places and lets one go.
  *
  * Who asks is the signed cookie, and nothing else: no cookie the server signed is a 401 (and, unlike
@@ -14,6 +15,9 @@ import { SANDBOXES_PATH, type ApiError, type SandboxList, type StopResult } from
 import type { AttendeeIdentity } from './attendee.ts';
 import type { PublicOrigins } from './public-origins.ts';
 import { SessionError, type SessionManager } from './sessions.ts';
+
+/** What the terminals of a lesson reset this way are told. */
+export const RESET_BY_ATTENDEE = 'You reset this lesson: reconnect for a fresh sandbox.';
 
 /** What the terminals of a sandbox stopped this way are told. */
 export const STOPPED_BY_ATTENDEE = 'You stopped this sandbox from another page. Reconnect to start it again: completed steps will be replayed.';
@@ -37,7 +41,7 @@ export function isSandboxesPath(pathname: string): boolean {
   return pathname === SANDBOXES_PATH || pathname.startsWith(`${SANDBOXES_PATH}/`);
 }
 
-const STOP_PATH = new RegExp(`^${SANDBOXES_PATH}/([^/]*)/stop$`);
+const STOP_PATH = new RegExp(`^${SANDBOXES_PATH}/([^/]*)/(stop|reset)$`);
 
 export async function handleSandboxes(req: IncomingMessage, res: ServerResponse, pathname: string, deps: SandboxesApiDeps): Promise<void> {
   const list = (attendee: string): SandboxList => ({
@@ -54,7 +58,8 @@ export async function handleSandboxes(req: IncomingMessage, res: ServerResponse,
     return json(res, 200, list(attendee));
   }
   const stop = STOP_PATH.exec(pathname);
-  if (!stop) return json(res, 404, { error: `no such endpoint: ${pathname} (${SANDBOXES_PATH}, or ${SANDBOXES_PATH}/<lesson>/stop)` });
+  if (!stop) return json(res, 404, { error: `no such endpoint: ${pathname} (${SANDBOXES_PATH}, or ${SANDBOXES_PATH}/<lesson>/stop or /reset)` });
+  const reset = stop[2] === 'reset';
   const slug = stop[1]!;
   if (!idPattern.test(slug)) return json(res, 400, { error: 'malformed lesson name: lowercase letters, digits and dashes' });
   if (req.method !== 'POST') return notAllowed(res, 'POST');
@@ -65,7 +70,10 @@ export async function handleSandboxes(req: IncomingMessage, res: ServerResponse,
   if (!deps.sessions.lesson(slug)) return json(res, 404, { error: `there is no lesson "${slug}"` });
   let stopped: boolean;
   try {
-    stopped = await deps.sessions.stop(attendee, slug, STOPPED_BY_ATTENDEE);
+    if (reset) {
+      stopped = Boolean(deps.sessions.existing(attendee, slug)?.running);
+      await deps.sessions.reset(attendee, slug, RESET_BY_ATTENDEE);
+    } else stopped = await deps.sessions.stop(attendee, slug, STOPPED_BY_ATTENDEE);
   } catch (error) {
     if (error instanceof SessionError && error.code === 'unknown-lesson') return json(res, 404, { error: error.message });
     if (error instanceof SessionError && error.code === 'busy') return json(res, 409, { error: error.message });

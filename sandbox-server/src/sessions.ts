@@ -522,6 +522,17 @@ export class SessionManager {
   }
 
   /**
+   * "Reset lesson": stops this attendee's sandbox of the lesson (its terminals are told
+   * `message`) and forgets their progress in it, so the next start is a fresh sandbox with nothing
+   * replayed. A sandbox still starting is left to finish first ('busy'), as for stop().
+   */
+  async reset(attendee: string, slug: string, message: string): Promise<void> {
+    await this.stop(attendee, slug, message);
+    this.store.resetLesson(attendee, slug);
+    this.options.onStepRecorded?.(attendee, slug);
+  }
+
+  /**
    * Room for one more sandbox under each cap (per attendee, in all, per client address). Where a
    * cap is reached, the sandbox in its scope that has been without a terminal longest is stopped
    * (its progress stays; opening its lesson again restores it), so only sandboxes in use hold a

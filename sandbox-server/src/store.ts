@@ -36,6 +36,7 @@ export class ProgressStore {
   private readonly selectAttendee: Statement;
   private readonly selectKnown: Statement;
   private readonly recordBoth: (check: CheckRecord, now: string) => PassedHow;
+  private readonly reset: (attendee: string, lesson: string, now: string) => void;
 
   constructor(private readonly db: Db) {
     // A pass is never downgraded by a later failing check: the step was done; the store says when.
@@ -70,6 +71,12 @@ export class ProgressStore {
       this.insertAttempt.run(check.attendee, check.lesson, check.step, now, check.passed ? 1 : 0, how, feedback);
       return how;
     });
+    const forget = this.db.prepare('DELETE FROM step_progress WHERE attendee = ? AND lesson = ?');
+    const remember = this.db.prepare('INSERT INTO lesson_resets (attendee, lesson, at) VALUES (?, ?, ?)');
+    this.reset = this.db.transaction((attendee: string, lesson: string, now: string) => {
+      forget.run(attendee, lesson);
+      remember.run(attendee, lesson, now);
+    });
     this.selectLesson = this.db.prepare(
       'SELECT step, status, attempts, first_attempt_at, passed_at, feedback FROM step_progress WHERE attendee = ? AND lesson = ?',
     );
@@ -87,6 +94,14 @@ export class ProgressStore {
   lessonProgress(attendee: string, lesson: string): ProgressPayload {
     const rows = this.selectLesson.all(attendee, lesson) as Row[];
     return { lesson, steps: Object.fromEntries(rows.map((row) => [row.step, toProgress(row)])) };
+  }
+
+  /**
+   * "Reset lesson": the attendee starts the lesson over. Their progress in it is forgotten; the
+   * attempts stay in the history, but those before the reset no longer count (event-store.ts).
+   */
+  resetLesson(attendee: string, lesson: string, now = new Date()): void {
+    this.reset(attendee, lesson, now.toISOString());
   }
 
   /** All lessons of one attendee, for the index page. */

@@ -10,8 +10,10 @@ import { mkdtempSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import type { SandboxList, StopResult } from '../../protocol/sandboxes.ts';
-import { STOPPED_BY_ATTENDEE } from '../src/sandboxes-api.ts';
+import { RESET_BY_ATTENDEE, STOPPED_BY_ATTENDEE } from '../src/sandboxes-api.ts';
 import { join } from 'node:path';
+import { openDatabase } from '../src/database.ts';
+import { EventStore } from '../src/event-store.ts';
 import { newAttendee, startTestServer, TestClient, type TestServer } from './helpers.ts';
 
 interface Answer {
@@ -204,6 +206,44 @@ describe('the attendee\'s sandboxes over HTTP', () => {
     await back.untilOutput(/Hello, Opslab!\r\n.*[#$] $/s);
     assert.equal((await back.check('create-file')).passed, true);
     await back.close();
+  });
+
+  test('reset: the lesson starts over — the terminal is told, progress is forgotten, the next sandbox is fresh with nothing replayed', async () => {
+    const carol = await newAttendee(server.url);
+    const client = await open(carol, 'getting-started');
+    await client.ready();
+    assert.equal((await client.solve('create-file')).passed, true);
+    const other = await newAttendee(server.url);
+    assert.equal((await api(server.port, 'POST', '/api/sandboxes/getting-started/reset', { cookie: other })).status, 403, 'no Origin: refused');
+
+    const carolId = carol.split('=')[1]!.split('.')[0]!;
+    const before = openDatabase(server.config.databasePath);
+    assert.equal(new EventStore(before).attempts(carolId, 'getting-started').length, 1);
+    before.close();
+    const answer = await api(server.port, 'POST', '/api/sandboxes/getting-started/reset', { cookie: carol, origin });
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    assert.equal((answer.body as unknown as StopResult).stopped, true);
+    await client.until(() => client.statuses.at(-1)?.message === RESET_BY_ATTENDEE, 'the reset reported to the attached terminal', 10_000);
+    const progress = await api(server.port, 'GET', '/api/progress', { cookie: carol });
+    assert.deepEqual((progress.body.lessons as Record<string, { done: number; steps: object }>)['getting-started'], { total: 4, done: 0, steps: {} });
+    // The grid and the export count attempts since the reset only; the history keeps them.
+    const db = openDatabase(server.config.databasePath);
+    try {
+      const id = carol.split('=')[1]!.split('.')[0]!;
+      assert.deepEqual(new EventStore(db).attempts(id, 'getting-started'), []);
+      assert.equal((db.prepare('SELECT COUNT(*) AS n FROM check_attempts WHERE attendee = ?').get(id) as { n: number }).n, 1);
+    } finally {
+      db.close();
+    }
+
+    await client.close();
+    const fresh = await open(carol, 'getting-started');
+    await fresh.ready();
+    assert.ok(!fresh.statuses.some((s) => s.state === 'restoring'), JSON.stringify(fresh.statuses));
+    fresh.type('ls ~/hello.txt; echo listed-$((2+2))\r');
+    await fresh.untilOutput(/No such file or directory[\s\S]*listed-4/);
+    assert.equal((await fresh.check('create-file')).passed, false);
+    await fresh.close();
   });
 
   test('at the per-attendee cap with every sandbox in use, the refusal points at the list; stopping one lets the lesson start', async () => {

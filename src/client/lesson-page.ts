@@ -5,6 +5,7 @@
 import type { StatusPayload } from '../../protocol/messages.ts';
 import { enhanceCodeBlocks } from './code-blocks.ts';
 import { fetchProgress } from './progress-api.ts';
+import { resetLesson } from './sandboxes-panel.ts';
 import { initSandboxesPanel } from './sandboxes-panel.ts';
 import { StepsUi } from './steps.ts';
 import { initTerminalUi } from './terminal-ui.ts';
@@ -27,6 +28,19 @@ export function initLessonPage(): void {
   const sandboxes = initSandboxesPanel({
     lesson: page.dataset.lesson,
     roomMade: () => views.forEach((view) => view.state !== 'ready' && view.connection.connect()),
+  });
+
+  // "Reset lesson": asks first; then a fresh sandbox with nothing replayed, the steps unchecked.
+  page.querySelector<HTMLButtonElement>('.reset-lesson')?.addEventListener('click', (event) => {
+    const button = event.currentTarget as HTMLButtonElement;
+    if (!confirm('Start this lesson over? Your sandbox is replaced by a fresh one and the steps you completed here are unchecked.')) return;
+    button.disabled = true;
+    resetLesson(page.dataset.lesson!)
+      .then(() => location.reload())
+      .catch((error: Error) => {
+        showNotice({ state: 'error', message: `The lesson could not be reset: ${error.message}` });
+        button.disabled = false;
+      });
   });
 
   const showNotice = (status: StatusPayload) => {

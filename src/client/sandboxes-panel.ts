@@ -4,7 +4,7 @@
  * refused for the per-attendee cap it opens by itself under the refusal, and stopping one there
  * starts this lesson's sandbox at once.
  */
-import { SANDBOXES_PATH, stopPath, type SandboxList, type SandboxSummary, type StopResult } from '../../protocol/sandboxes.ts';
+import { resetPath, SANDBOXES_PATH, stopPath, type SandboxList, type SandboxSummary, type StopResult } from '../../protocol/sandboxes.ts';
 import { fetchProgress } from './progress-api.ts';
 
 async function call<T>(path: string, init: RequestInit = {}): Promise<T> {
@@ -24,6 +24,7 @@ const STARTING = ' Starting this lesson’s sandbox now…';
 
 export const fetchSandboxes = () => call<SandboxList>(SANDBOXES_PATH);
 export const stopSandbox = (lesson: string) => call<StopResult>(stopPath(lesson), { method: 'POST' });
+export const resetLesson = (lesson: string) => call<StopResult>(resetPath(lesson), { method: 'POST' });
 
 function ago(ms: number): string {
   const minutes = Math.floor(ms / 60_000);
