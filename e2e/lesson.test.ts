@@ -172,6 +172,26 @@ test('Solve it for me runs solve.sh and marks the step solved with help; the ans
   await expect(header.locator('output.feedback')).toContainText('✓ Right');
 });
 
+test('Reset lesson asks first, then starts the lesson over: steps unchecked, a fresh sandbox without the work', async ({ page }) => {
+  await page.goto('/lessons/getting-started/');
+  await expect(page.locator('opslab-terminal[data-terminal="main"]')).toHaveAttribute('data-state', 'ready', { timeout: 20_000 });
+  const step = page.locator('section.step[data-step="create-file"]');
+  await step.locator('details.solution summary').click();
+  await step.getByRole('button', { name: 'Solve it for me' }).click();
+  await expect(step).toHaveAttribute('data-state', 'solved');
+  // Declined: nothing happens.
+  page.once('dialog', (dialog) => void dialog.dismiss());
+  await page.getByRole('button', { name: 'Reset lesson' }).click();
+  await expect(step).toHaveAttribute('data-state', 'solved');
+  page.once('dialog', (dialog) => void dialog.accept());
+  await page.getByRole('button', { name: 'Reset lesson' }).click();
+  await expect(page.locator('opslab-terminal[data-terminal="main"]')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
+  await expect(page.locator('.step-count')).toHaveText('0 of 4 done');
+  await expect(step).not.toHaveAttribute('data-state', 'solved');
+  await typeInTerminal(page, 'cat ~/hello.txt || echo gone-$((3*3))');
+  await expect(screen(page)).toContainText('gone-9');
+});
+
 test('the theme toggle switches light and dark; narrow screens show the text or the terminal, switched at the top', async ({ page }) => {
   await page.goto('/lessons/getting-started/');
   const html = page.locator('html');
