@@ -10,6 +10,7 @@ import WebSocket from 'ws';
 import { decodeServer, encodeClient } from '../../protocol/messages.ts';
 import type { AttendeeEventState, DashboardEvent, DashboardSnapshot, GridRow, HelpRequest, ShadowServerMessage } from '../../protocol/workshop.ts';
 import { loadCatalog } from '../../src/lessons/catalog.ts';
+import { ENDED_MESSAGE } from '../src/workshop.ts';
 import { newAttendee, startTestServer, TestClient, type TestServer } from './helpers.ts';
 
 interface Answer {
@@ -484,4 +485,40 @@ describe('the warm pool of an event', () => {
       await server.stop();
     }
   });
+});
+
+test('ending an event: no more joins or hands; after the grace period its attendees\' sandboxes stop (progress kept); the JSON export matches the CSV', { timeout: 120_000 }, async () => {
+  const server = await startTestServer({ eventEndGraceMs: 1000 });
+  try {
+    const instructor = await signIn(server);
+    const { event } = (await call(server, 'POST', '/api/instructor/events', { cookie: instructor, body: { title: 'End', lessons: ['getting-started'], starts: new Date().toISOString(), expected: 1 } })).json as { event: { id: string; code: string } };
+    const dan = await newAttendee(server.url);
+    await call(server, 'POST', '/api/join', { cookie: dan, body: { code: event.code, name: '=HYPERLINK("x")' } });
+    const terminal = new TestClient(server.url, dan);
+    await terminal.hello('getting-started');
+    await terminal.ready();
+    assert.equal((await terminal.solve('create-file')).passed, true);
+
+    assert.equal((await call(server, 'POST', `/api/instructor/events/${event.id}/clock`, { cookie: instructor, body: { action: 'end' } })).status, 200);
+    const hand = await call(server, 'POST', '/api/event/hand', { cookie: dan, body: { text: 'late' } });
+    assert.equal(hand.status, 409);
+    assert.match(hand.body, /The event has ended/);
+    await terminal.until(() => terminal.statuses.at(-1)?.message === ENDED_MESSAGE, 'the sandbox stopped after the grace period', 30_000);
+    assert.equal(server.backend.size, 0);
+    const progress = await call(server, 'GET', '/api/progress', { cookie: dan });
+    assert.equal((progress.json as { lessons: Record<string, { done: number }> }).lessons['getting-started']!.done, 1);
+
+    const json = (await call(server, 'GET', `/api/instructor/events/${event.id}/export.json`, { cookie: instructor })).json as Array<Record<string, unknown>>;
+    const csv = (await call(server, 'GET', `/api/instructor/events/${event.id}/export.csv`, { cookie: instructor })).body;
+    assert.equal(json.length, csv.trim().split('\r\n').length - 1);
+    assert.deepEqual(json.find((r) => r.step === 'create-file'), {
+      event: 'End', code: `${event.code.slice(0, 3)}-${event.code.slice(3)}`, attendee: dan.split('=')[1]!.split('.')[0], name: '=HYPERLINK("x")',
+      lesson: 'getting-started', step: 'create-file', result: 'solved', attempts: 1, firstCheckAt: json.find((r) => r.step === 'create-file')!.firstCheckAt, lastCheckAt: json.find((r) => r.step === 'create-file')!.lastCheckAt,
+    });
+    // A name a spreadsheet would run as a formula is written as text.
+    assert.match(csv, /,"'=HYPERLINK\(""x""\)",getting-started,create-file,solved,1,/);
+    await terminal.close();
+  } finally {
+    await server.stop();
+  }
 });
