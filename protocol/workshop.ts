@@ -163,8 +163,8 @@ export interface AttendeeEventState {
   hand?: { id: number; state: HelpState; text: string };
   /** The latest messages, newest last. */
   messages: RoomMessage[];
-  /** An instructor is watching (and perhaps typing in) one of their terminals. */
-  shadow?: ShadowState;
+  /** An instructor is watching (and perhaps typing in) one of their terminals; `id` names that session. */
+  shadow?: ShadowState & { id: number };
   now: string;
 }
 

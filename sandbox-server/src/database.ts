@@ -98,6 +98,11 @@ export const migrations: readonly string[] = [
      at TEXT NOT NULL
    );
    CREATE INDEX lesson_resets_by_attendee ON lesson_resets (attendee, lesson);`,
+  // 5: what every check reads ("with help") and every grid row ("their hand"), by attendee.
+  `CREATE INDEX help_requests_by_attendee ON help_requests (event_id, attendee, id);
+   CREATE INDEX help_requests_helped ON help_requests (attendee, updated_at);
+   CREATE INDEX messages_by_attendee ON messages (attendee, at);
+   CREATE INDEX shadow_sessions_by_attendee ON shadow_sessions (attendee);`,
 ];
 
 export function openDatabase(path: string): Db {

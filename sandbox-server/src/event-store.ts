@@ -253,6 +253,11 @@ export class EventStore {
     this.sql('UPDATE shadow_sessions SET keyboard_at = COALESCE(keyboard_at, ?) WHERE id = ?').run(now.toISOString(), id);
   }
 
+  /** Shadowing sessions a stopped server left open end when it starts again (their sockets are gone). */
+  endOpenShadows(now = new Date()): void {
+    this.sql('UPDATE shadow_sessions SET ended_at = ? WHERE ended_at IS NULL').run(now.toISOString());
+  }
+
   endShadow(id: number, now = new Date()): void {
     this.sql('UPDATE shadow_sessions SET ended_at = COALESCE(ended_at, ?) WHERE id = ?').run(now.toISOString(), id);
   }

@@ -527,8 +527,12 @@ export class SessionManager {
    * replayed. A sandbox still starting is left to finish first ('busy'), as for stop().
    */
   async reset(attendee: string, slug: string, message: string): Promise<void> {
-    await this.stop(attendee, slug, message);
+    if (!this.lessons.has(slug)) throw new SessionError('unknown-lesson', `there is no lesson "${slug}"`);
+    const session = this.sessions.get(`${attendee}/${slug}`);
+    if (session?.holdsSandbox && !session.running) throw new SessionError('busy', 'it is still starting: reset it once it is running');
+    // Forgotten first: a reconnect while the old sandbox stops must not replay what is being reset.
     this.store.resetLesson(attendee, slug);
+    await this.stop(attendee, slug, message);
     this.options.onStepRecorded?.(attendee, slug);
   }
 

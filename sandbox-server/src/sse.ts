@@ -42,7 +42,8 @@ export class SseStream {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.heartbeat);
-    if (!this.res.writableEnded) this.res.end();
+    // destroy, not end: a client too far behind would keep what is buffered for as long as it held the socket.
+    if (!this.res.destroyed) this.res.destroy();
     for (const handler of this.closeHandlers.splice(0)) handler();
   }
 }

@@ -51,7 +51,7 @@ export class ProgressStore {
     `);
     this.insertAttempt = this.db.prepare('INSERT INTO check_attempts (attendee, lesson, step, at, passed, how, feedback) VALUES (?, ?, ?, ?, ?, ?, ?)');
     // "With help": the instructor sent this attendee a hint, came to their raised hand or drove
-    // their keyboard after their previous passed step (in this lesson, else in any).
+    // their keyboard after their previous passed step (in this lesson, else in any), or still has it.
     this.selectLastPass = this.db.prepare(
       `SELECT COALESCE(
          (SELECT MAX(at) FROM check_attempts WHERE attendee = @attendee AND lesson = @lesson AND passed = 1),
@@ -60,7 +60,7 @@ export class ProgressStore {
     this.selectHelped = this.db.prepare(`
       SELECT 1 FROM messages WHERE attendee = @attendee AND at >= @since
       UNION ALL SELECT 1 FROM help_requests WHERE attendee = @attendee AND state IN ('on-the-way', 'resolved') AND updated_at >= @since
-      UNION ALL SELECT 1 FROM shadow_sessions WHERE attendee = @attendee AND keyboard_at >= @since
+      UNION ALL SELECT 1 FROM shadow_sessions WHERE attendee = @attendee AND keyboard_at IS NOT NULL AND (keyboard_at >= @since OR ended_at IS NULL OR ended_at >= @since)
       LIMIT 1`);
     this.recordBoth = this.db.transaction((check: CheckRecord, now: string): PassedHow => {
       const status: StepStatus = !check.passed ? 'failed' : check.solved ? 'solved' : 'passed';

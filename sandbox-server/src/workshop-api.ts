@@ -29,6 +29,9 @@ export interface WorkshopApiDeps {
   origins: () => PublicOrigins;
 }
 
+/** Event streams one client address may hold (attendees' pages; instructors' are not counted). */
+export const MAX_STREAMS_PER_ADDRESS = 600;
+
 const EVENT_PATH = /^\/api\/instructor\/events\/([^/]+)(?:\/(stream|clock|warm|broadcast|hint|export\.csv|export\.json|help\/(\d{1,12})))?$/;
 
 const newEventBody = z
@@ -46,7 +49,7 @@ const hintBody = z.object({ attendee: z.string().max(64), text: z.string().max(2
 const helpBody = z.object({ state: z.enum(['on-the-way', 'resolved']) }).strict();
 const joinBody = z.object({ code: z.string().max(40), name: z.string().max(200) }).strict();
 const handBody = z.object({ text: z.string().max(2000).default(''), lesson: z.string().max(64).optional(), step: z.string().max(64).optional() }).strict();
-const keyboardBody = z.object({ allow: z.boolean() }).strict();
+const keyboardBody = z.object({ allow: z.boolean(), id: z.number().int() }).strict();
 const loginBody = z.object({ token: z.string().max(500) }).strict();
 
 async function body<T>(req: IncomingMessage, schema: z.ZodType<T, z.ZodTypeDef, unknown>): Promise<T> {
@@ -67,6 +70,11 @@ export function createWorkshopApi(deps: WorkshopApiDeps) {
   // from one address would take years.
   const joins = new KeyedLimiter(20, 300);
   const logins = new KeyedLimiter(0.2, 10);
+  // A hand goes up and down a few times in a lesson, not in a loop: each is a row and a dashboard update.
+  const hands = new KeyedLimiter(0.2, 10);
+  // Event streams per client address: a room behind one NAT (150 attendees, a few tabs each) fits;
+  // one machine minting cookies to hold streams does not get further.
+  const streamsPerAddress = new Map<string, number>();
 
   const route = async (req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> => {
     const method = req.method ?? 'GET';
@@ -112,10 +120,22 @@ export function createWorkshopApi(deps: WorkshopApiDeps) {
     }
     if (pathname === '/api/event/stream') {
       if (method !== 'GET') return sendJson(res, 405, { error: 'use GET here' }, { allow: 'GET' });
+      // Not in an event: 204 ends the browser's EventSource for good, and nothing is held open.
+      if (!deps.workshop.attendeeState(attendee)) return void res.writeHead(204, { 'cache-control': 'no-store' }).end();
       if (!deps.workshop.pageSlotFree(attendee)) return sendJson(res, 429, { error: `${MAX_PAGES_PER_ATTENDEE} pages of yours are following the event already: close some` });
-      return deps.workshop.watchAttendee(attendee, new SseStream(req, res));
+      const open = streamsPerAddress.get(address) ?? 0;
+      if (open >= MAX_STREAMS_PER_ADDRESS) return sendJson(res, 429, { error: 'too many event streams from your network: close some pages' });
+      streamsPerAddress.set(address, open + 1);
+      const stream = new SseStream(req, res);
+      stream.onClose(() => {
+        const left = (streamsPerAddress.get(address) ?? 1) - 1;
+        if (left > 0) streamsPerAddress.set(address, left);
+        else streamsPerAddress.delete(address);
+      });
+      return deps.workshop.watchAttendee(attendee, stream);
     }
     if (pathname === '/api/event/hand') {
+      if ((method === 'POST' || method === 'DELETE') && !hands.take(attendee)) return sendJson(res, 429, { error: 'Your hand went up and down too often: wait a few seconds.' });
       if (method === 'POST') {
         const hand = await body(req, handBody);
         return sendJson(res, 200, deps.workshop.raiseHand(attendee, hand.text, hand));
@@ -124,7 +144,10 @@ export function createWorkshopApi(deps: WorkshopApiDeps) {
       return sendJson(res, 405, { error: 'POST raises your hand, DELETE lowers it' }, { allow: 'POST, DELETE' });
     }
     if (pathname === '/api/event/shadow') {
-      if (method === 'POST') return sendJson(res, 200, deps.workshop.answerKeyboard(attendee, (await body(req, keyboardBody)).allow));
+      if (method === 'POST') {
+        const answer = await body(req, keyboardBody);
+        return sendJson(res, 200, deps.workshop.answerKeyboard(attendee, answer.allow, answer.id));
+      }
       if (method === 'DELETE') return sendJson(res, 200, deps.workshop.endShadowFor(attendee));
       return sendJson(res, 405, { error: 'POST {allow} answers the instructor, DELETE ends the shadowing' }, { allow: 'POST, DELETE' });
     }
@@ -176,8 +199,9 @@ export function createWorkshopApi(deps: WorkshopApiDeps) {
         return sendJson(res, 200, exportRows(w, id), { 'content-disposition': `attachment; filename="opslab-${id}.json"` });
       case 'export.csv': {
         if (!wants('GET')) return;
+        const rows = exportRows(w, id); // a 404 before any header is sent
         res.writeHead(200, { 'content-type': 'text/csv; charset=utf-8', 'cache-control': 'no-store', 'content-disposition': `attachment; filename="opslab-${id}.csv"` });
-        return void res.end(toCsv(exportRows(w, id)));
+        return void res.end(toCsv(rows));
       }
       default:
         if (!wants('POST')) return;

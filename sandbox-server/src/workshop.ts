@@ -71,6 +71,8 @@ export const WARM_SHARE = 0.7;
 /** The warm pool starts filling this long before the event's start. */
 export const WARM_LEAD_MS = 5 * 60_000;
 const WARM_TICK_MS = 5_000;
+/** An event nobody ended stops warming this long after its agenda's end. */
+const WARM_AFTER_AGENDA_MS = 2 * 3600_000;
 
 /** Failed checks in a row that make an attendee "stuck", whatever the time. */
 export const STUCK_FAILURES = 3;
@@ -112,6 +114,7 @@ export class Workshop {
     this.warmTick = setInterval(() => this.rewarm(), WARM_TICK_MS);
     this.warmTick.unref();
     this.rewarm();
+    o.events.endOpenShadows();
     // An event that ended shortly before a restart still gets its sandboxes stopped on time.
     for (const event of o.events.list()) if (event.clock.endedAt) this.scheduleStop(event);
   }
@@ -200,7 +203,8 @@ export class Workshop {
     if (clock.endedAt) throw new WorkshopError(409, 'the event has ended');
     const at = now.toISOString();
     const settlePause = () => {
-      if (clock.pausedAt) clock.pausedMs += Math.max(0, now.getTime() - Date.parse(clock.pausedAt));
+      // Only paused time after the lesson's clock started counts (a pause before the start adds nothing).
+      if (clock.pausedAt) clock.pausedMs += Math.max(0, now.getTime() - Math.max(Date.parse(clock.pausedAt), Date.parse(clock.lessonStartedAt)));
       delete clock.pausedAt;
     };
     switch (action) {
@@ -240,6 +244,8 @@ export class Workshop {
     const due = Date.parse(record.clock.endedAt) + this.o.endGraceMs - Date.now();
     const timer = setTimeout(() => {
       for (const { attendee } of this.o.events.attendees(record.id)) {
+        // Who has joined another event since is that event's now.
+        if (this.o.events.eventOf(attendee)?.id !== record.id) continue;
         this.o.stopSandboxes(attendee, ENDED_MESSAGE).catch((error) => log.warn({ err: error, attendee }, 'could not stop an ended event\'s sandbox'));
       }
     }, Math.max(0, due));
@@ -256,21 +262,31 @@ export class Workshop {
     return this.warmStatus(this.event(id));
   }
 
+  /** Warming stops this long after the agenda's end, for an event nobody ended. */
+  private warmUntil(record: EventRecord): number {
+    const agendaMs = this.info(record).agenda.reduce((sum, item) => sum + item.minutes * 60_000, 0);
+    return Date.parse(record.startsAt) + agendaMs + WARM_AFTER_AGENDA_MS;
+  }
+
   private warmFrom(record: EventRecord): number {
     const byStart = Date.parse(record.startsAt) - WARM_LEAD_MS;
     return record.warmFrom ? Math.min(byStart, Date.parse(record.warmFrom)) : byStart;
   }
 
   /**
-   * What the pool should hold for one event's lesson now: the share of the room expected (or
-   * joined, if more came) that has no sandbox of that lesson yet.
+   * What the pool should hold for one event's lesson now: the share of the room expected that has
+   * not arrived in that lesson yet.
    */
   private warmTarget(record: EventRecord, lesson: string): number {
     const warm = this.o.warm;
     if (!warm?.canPool(lesson)) return 0;
-    const attendees = this.o.events.attendees(record.id);
-    const arrived = attendees.filter((a) => warm.holdsSandbox(a.attendee, lesson)).length;
-    return Math.max(0, Math.ceil(WARM_SHARE * Math.max(record.expected, attendees.length)) - arrived);
+    // Arrived: holding a sandbox of the lesson, or with progress in it (a restore never takes a
+    // pooled sandbox). Joins beyond `expected` do not grow it: a code shared too widely cannot
+    // make the pool take the machine.
+    const arrived = this.o.events
+      .attendees(record.id)
+      .filter((a) => warm.holdsSandbox(a.attendee, lesson) || Object.keys(this.o.progress.lessonProgress(a.attendee, lesson).steps).length > 0).length;
+    return Math.max(0, Math.ceil(WARM_SHARE * record.expected) - arrived);
   }
 
   private warmStatus(record: EventRecord, now = Date.now()): WarmStatus {
@@ -280,7 +296,7 @@ export class Workshop {
     return {
       lesson,
       from: new Date(from).toISOString(),
-      active: !record.clock.endedAt && now >= from,
+      active: !record.clock.endedAt && now >= from && now < this.warmUntil(record),
       ...pool,
       services: this.o.lessons.get(lesson)?.services ?? [],
     };
@@ -294,7 +310,7 @@ export class Workshop {
     const targets = new Map<string, number>();
     for (const record of this.o.events.open()) {
       const lesson = record.lessons[record.clock.lessonIndex];
-      if (!lesson || now < this.warmFrom(record)) continue;
+      if (!lesson || now < this.warmFrom(record) || now >= this.warmUntil(record)) continue;
       targets.set(lesson, (targets.get(lesson) ?? 0) + this.warmTarget(record, lesson));
       // Shared services cannot be pooled: they come up when the warm window opens.
       if ((this.o.lessons.get(lesson)?.services.length ?? 0) > 0 && !this.servicesUp.has(lesson)) {
@@ -344,7 +360,7 @@ export class Workshop {
       name: me.name,
       ...(hand && hand.state !== 'withdrawn' ? { hand: { id: hand.id, state: hand.state, text: hand.text } } : {}),
       messages: this.o.events.messagesFor(record.id, attendee, MESSAGES_SHOWN).map((m) => ({ id: m.id, text: m.text, at: m.at, personal: m.attendee !== null })),
-      ...(this.shadows.has(attendee) ? { shadow: { ...this.shadows.get(attendee)!.shadow.state } } : {}),
+      ...(this.shadows.has(attendee) ? { shadow: { ...this.shadows.get(attendee)!.shadow.state, id: this.shadows.get(attendee)!.recordId } } : {}),
       now: now.toISOString(),
     };
   }
@@ -429,10 +445,14 @@ export class Workshop {
     this.pushTo(attendee);
   }
 
-  /** The attendee answers "may the instructor type?": only their yes gives the keyboard. */
-  answerKeyboard(attendee: string, allow: boolean): AttendeeEventState {
+  /**
+   * The attendee answers "may the instructor type?" for the shadowing session their page shows
+   * (`id`): only their yes to that very session gives the keyboard.
+   */
+  answerKeyboard(attendee: string, allow: boolean, id: number): AttendeeEventState {
     const current = this.shadows.get(attendee);
     if (!current) throw new WorkshopError(409, 'Nobody is watching your terminal.');
+    if (current.recordId !== id) throw new WorkshopError(409, 'That shadowing session is over: look at the one your page shows now.');
     if (allow && current.shadow.state.keyboard === 'none') throw new WorkshopError(409, 'The instructor has not asked to type.');
     current.shadow.setKeyboard(allow ? 'allowed' : 'none');
     if (allow) this.o.events.shadowKeyboard(current.recordId);
@@ -504,7 +524,9 @@ export class Workshop {
       if (currentStep) {
         const cell = cells[currentStep]!;
         const shareMs = (lesson.duration * 60_000) / Math.max(1, lesson.steps.length);
-        const onStepMs = now.getTime() - Date.parse(onStepSince);
+        // The lesson's pauses are taken as during this step (an instructor's break is nobody's being stuck).
+        const pausedNow = record.clock.pausedAt ? now.getTime() - Date.parse(record.clock.pausedAt) : 0;
+        const onStepMs = Math.max(0, now.getTime() - Date.parse(onStepSince) - record.clock.pausedMs - pausedNow);
         if (cell.failuresInARow >= STUCK_FAILURES) stuck = `${cell.failuresInARow} failed checks in a row on "${lesson.steps.find((s) => s.id === currentStep)!.title}"`;
         else if (!record.clock.pausedAt && onStepMs > shareMs) stuck = `${minutesOf(onStepMs)} min on "${lesson.steps.find((s) => s.id === currentStep)!.title}" (its share of the agenda: ${Math.max(1, minutesOf(shareMs))} min)`;
       }

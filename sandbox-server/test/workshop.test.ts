@@ -182,6 +182,8 @@ describe('workshop mode', () => {
 
     // A wrong code and an empty name are refused in words an attendee can act on.
     const stranger = await newAttendee(server.url);
+    // Not in an event: the stream answers 204 (a browser's EventSource stops) and holds nothing open.
+    assert.equal((await call(server, 'GET', '/api/event/stream', { cookie: stranger })).status, 204);
     const wrongCode = await call(server, 'POST', '/api/join', { cookie: stranger, body: { code: 'AAA-AAA', name: 'x' } });
     assert.equal(wrongCode.status, 404);
     assert.match(wrongCode.body, /No event has that code/);
@@ -388,7 +390,7 @@ describe('workshop mode', () => {
     await until('the size and the scrollback', () => control.some((m) => m.type === 'size') && seen.includes('before-42'));
     assert.deepEqual(control[0], { type: 'size', cols: 91, rows: 27 });
     const state = () => call(server, 'GET', '/api/event', { cookie: cara }).then((a) => a.json as AttendeeEventState);
-    assert.deepEqual((await state()).shadow, { lesson: 'getting-started', terminal: 'main', keyboard: 'none' });
+    assert.deepEqual({ ...(await state()).shadow, id: 0 }, { lesson: 'getting-started', terminal: 'main', keyboard: 'none', id: 0 });
     terminal.type('echo live-$((2*3))\r');
     await until('the live output', () => seen.includes('live-6'));
 
@@ -401,7 +403,11 @@ describe('workshop mode', () => {
     await terminal.untilOutput(/after-6/);
     assert.doesNotMatch(terminal.output, /sneaky-2/);
 
-    const allowed = await call(server, 'POST', '/api/event/shadow', { cookie: cara, body: { allow: true } });
+    const shadowId = (await state()).shadow!.id;
+    const stale = await call(server, 'POST', '/api/event/shadow', { cookie: cara, body: { allow: true, id: shadowId + 1000 } });
+    assert.equal(stale.status, 409, 'a yes to another shadowing session than the one shown gives nothing');
+    assert.match(stale.body, /That shadowing session is over/);
+    const allowed = await call(server, 'POST', '/api/event/shadow', { cookie: cara, body: { allow: true, id: shadowId } });
     assert.equal(allowed.status, 200, allowed.body);
     await until('the keyboard given', () => control.some((m) => m.type === 'keyboard' && m.keyboard === 'allowed'));
     shadow.send(encodeClient({ op: 'input', data: new TextEncoder().encode('echo driven-$((4*4))\r') }));
@@ -409,7 +415,7 @@ describe('workshop mode', () => {
 
     // Another attendee cannot end or answer it; Cara can.
     const other = await newAttendee(server.url);
-    assert.equal((await call(server, 'POST', '/api/event/shadow', { cookie: other, body: { allow: true } })).status, 409);
+    assert.equal((await call(server, 'POST', '/api/event/shadow', { cookie: other, body: { allow: true, id: shadowId } })).status, 409);
     const closed = new Promise<number>((resolve) => shadow.once('close', resolve));
     assert.equal((await call(server, 'DELETE', '/api/event/shadow', { cookie: cara })).status, 200);
     await closed;

@@ -14,7 +14,7 @@ import {
   type GridRow,
   type HelpRequest,
 } from '../../protocol/workshop.ts';
-import { eventIdFromPath, instructorCall, SignedOut, toSignIn } from './instructor-api.ts';
+import { eventIdFromPath, followStream, instructorCall, SignedOut, toSignIn } from './instructor-api.ts';
 import { openShadow } from './shadow-view.ts';
 
 const SVG = 'http://www.w3.org/2000/svg';
@@ -159,7 +159,8 @@ export function initDashboard(): void {
       th('Actions'),
     );
     // Rows are rebuilt and may move: the focused button is found again by its label.
-    const focused = document.activeElement instanceof HTMLElement && main.contains(document.activeElement) ? document.activeElement.getAttribute('aria-label') : null;
+    const active = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+    const focused = active?.dataset.action && active.closest<HTMLElement>('tr[data-attendee]')?.dataset.attendee ? { attendee: active.closest<HTMLElement>('tr[data-attendee]')!.dataset.attendee!, action: active.dataset.action } : null;
     const sorted = [...rows.values()].sort(needsHelpFirst);
     $('.room-count').textContent = `(${sorted.length} joined, ${sorted.filter((r) => r.online).length} online)`;
     $('tbody').replaceChildren(
@@ -200,13 +201,13 @@ export function initDashboard(): void {
         stuck.textContent = row.stuck ?? '';
         const actions = document.createElement('td');
         actions.className = 'row-actions';
-        actions.append(button('Hint', () => openHint(row), `Send ${row.name} a hint`));
-        if (row.online) actions.append(button('Watch', () => watch(row), `Watch ${row.name}'s terminal`));
+        actions.append(button('Hint', () => openHint(row), `Send ${row.name} a hint`, 'hint'));
+        if (row.online) actions.append(button('Watch', () => watch(row), `Watch ${row.name}'s terminal`, 'watch'));
         tr.append(onStep, stuck, actions);
         return tr;
       }),
     );
-    if (focused) main.querySelector<HTMLElement>(`[aria-label="${CSS.escape(focused)}"]`)?.focus();
+    if (focused) main.querySelector<HTMLElement>(`tr[data-attendee="${CSS.escape(focused.attendee)}"] [data-action="${focused.action}"]`)?.focus();
   };
 
   const onStepText = (since: string | undefined) => (since ? formatMinutes(Date.now() + skew - Date.parse(since)) : 'done');
@@ -280,8 +281,7 @@ export function initDashboard(): void {
   instructorCall<DashboardSnapshot>(`/api/instructor/events/${id}`)
     .then((first) => {
       apply({ type: 'snapshot', snapshot: first });
-      const stream = new EventSource(`/api/instructor/events/${id}/stream`);
-      stream.onmessage = (message) => apply(JSON.parse(message.data as string) as DashboardEvent);
+      followStream(`/api/instructor/events/${id}/stream`, (data) => apply(data as DashboardEvent), (message) => (result.textContent = message));
       setInterval(() => {
         tick();
         for (const cell of main.querySelectorAll<HTMLElement>('.on-step[data-since]')) cell.textContent = onStepText(cell.dataset.since);
@@ -301,9 +301,10 @@ function th(text: string): HTMLTableCellElement {
   return cell;
 }
 
-function button(text: string, onClick: () => unknown, label?: string): HTMLButtonElement {
+function button(text: string, onClick: () => unknown, label?: string, action?: string): HTMLButtonElement {
   const b = document.createElement('button');
   b.type = 'button';
+  if (action) b.dataset.action = action;
   b.textContent = text;
   if (label) b.setAttribute('aria-label', label);
   b.addEventListener('click', () => void onClick());

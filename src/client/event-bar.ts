@@ -92,7 +92,8 @@ export function initEventBar(): void {
         if (response.ok && body) render(body);
       })
       .catch(() => undefined);
-  const json = (allow: boolean): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ allow }) });
+  // The answer names the shadowing session this page shows: a yes never goes to another one.
+  const json = (allow: boolean): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ allow, id: state?.shadow?.id }) });
   shadowNotice.querySelector('.shadow-allow')!.addEventListener('click', () => void answerShadow(json(true)));
   shadowNotice.querySelector('.shadow-deny')!.addEventListener('click', () => void answerShadow(json(false)));
   shadowNotice.querySelector('.shadow-end')!.addEventListener('click', () => void answerShadow({ method: 'DELETE' }));

@@ -23,3 +23,27 @@ export function toSignIn(): void {
 export function eventIdFromPath(): string {
   return /^\/instructor\/events\/([0-9a-f]{12})/.exec(location.pathname)?.[1] ?? '';
 }
+
+/**
+ * Follows an instructor stream. EventSource retries by itself after a dropped connection, but
+ * gives up for good on an answer that is not a stream (a 401 once the cookie expired, a proxy's
+ * 502 while the server restarts): then this asks again, sending a signed-out instructor to sign
+ * in, and otherwise reopens it a little later, saying so meanwhile.
+ */
+export function followStream(path: string, onData: (data: unknown) => void, say: (message: string) => void): void {
+  const open = () => {
+    const stream = new EventSource(path);
+    stream.onmessage = (message) => onData(JSON.parse(message.data as string));
+    stream.onerror = () => {
+      if (stream.readyState !== EventSource.CLOSED) return say('Connection lost: reconnecting…');
+      say('Connection lost: trying again…');
+      setTimeout(() => {
+        instructorCall(path.replace(/\/stream$/, ''))
+          .then(open)
+          .catch((error: Error) => (error instanceof SignedOut ? toSignIn() : open()));
+      }, 2000);
+    };
+    stream.onopen = () => say('');
+  };
+  open();
+}

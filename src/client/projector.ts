@@ -5,7 +5,7 @@
  */
 import QRCode from 'qrcode';
 import { clockLeftMs, formatJoinCode, formatMinutes, type DashboardEvent, type EventInfo } from '../../protocol/workshop.ts';
-import { eventIdFromPath, instructorCall, SignedOut, toSignIn } from './instructor-api.ts';
+import { eventIdFromPath, followStream, instructorCall, SignedOut, toSignIn } from './instructor-api.ts';
 
 export function initProjector(): void {
   const id = eventIdFromPath();
@@ -45,14 +45,13 @@ export function initProjector(): void {
       event = first.event;
       skew = Date.parse(first.now) - Date.now();
       render();
-      const stream = new EventSource(`/api/instructor/events/${id}/stream`);
-      stream.onmessage = (message) => {
-        const data = JSON.parse(message.data as string) as DashboardEvent;
+      followStream(`/api/instructor/events/${id}/stream`, (message) => {
+        const data = message as DashboardEvent;
         if (data.type === 'snapshot') [event, skew] = [data.snapshot.event, Date.parse(data.snapshot.now) - Date.now()];
         else if (data.type === 'event') [event, skew] = [data.event, Date.parse(data.now) - Date.now()];
         else return;
         render();
-      };
+      }, () => undefined); // the room's screen reconnects quietly
       setInterval(tick, 1000);
     })
     .catch((error: Error) => (error instanceof SignedOut ? toSignIn() : ($('.projector-title').textContent = `This event could not be loaded: ${error.message}`)));

@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { clockLeftMs } from '../../protocol/workshop.ts';
+import { loadCatalog } from '../../src/lessons/catalog.ts';
+import { projectRoot } from './config.ts';
+import { openDatabase } from './database.ts';
+import { EventStore } from './event-store.ts';
+import { ProgressStore } from './store.ts';
+import { Workshop } from './workshop.ts';
+import { join } from 'node:path';
+
+function workshop(warm?: { targets: Map<string, number> }) {
+  const db = openDatabase(':memory:');
+  const events = new EventStore(db);
+  const lessons = new Map(loadCatalog(join(projectRoot, 'lessons')).map((l) => [l.slug, l]));
+  const w = new Workshop({
+    events,
+    progress: new ProgressStore(db),
+    lessons,
+    endGraceMs: 60_000,
+    stopSandboxes: async () => undefined,
+    ...(warm
+      ? {
+          warm: {
+            setTargets: (t) => void (warm.targets = new Map(t)),
+            status: () => ({ ready: 0, target: 0, memoryBound: false }),
+            canPool: () => true,
+            bringUpServices: () => undefined,
+            holdsSandbox: () => false,
+          },
+        }
+      : {}),
+  });
+  return { w, events };
+}
+
+const at = (iso: string) => new Date(iso);
+
+test('the clock: a pause before the lesson starts adds nothing; pauses after it and extensions count; next lesson starts afresh', () => {
+  const { w } = workshop();
+  const { event } = w.create({ title: 't', lessons: ['getting-started', 'zerovm'], starts: '2026-12-01T09:00:00Z', expected: 10 }, at('2026-12-01T08:00:00Z'));
+  w.clock(event.id, 'pause', 5, at('2026-12-01T08:55:00Z'));
+  const resumed = w.clock(event.id, 'resume', 5, at('2026-12-01T09:02:00Z'));
+  assert.equal(resumed.clock.pausedMs, 2 * 60_000, 'only the 2 minutes after 09:00 were paused');
+  // getting-started is 5 minutes: at 09:04 with 2 paused, 3 left.
+  assert.equal(clockLeftMs(resumed.agenda, resumed.clock, Date.parse('2026-12-01T09:04:00Z')), 3 * 60_000);
+  const extended = w.clock(event.id, 'extend', 5, at('2026-12-01T09:04:00Z'));
+  assert.equal(clockLeftMs(extended.agenda, extended.clock, Date.parse('2026-12-01T09:04:00Z')), 8 * 60_000);
+  const next = w.clock(event.id, 'next', 5, at('2026-12-01T09:10:00Z'));
+  assert.deepEqual([next.clock.lessonIndex, next.clock.pausedMs, next.clock.extendedMs], [1, 0, 0]);
+  assert.equal(clockLeftMs(next.agenda, next.clock, Date.parse('2026-12-01T09:10:00Z')), 20 * 60_000);
+  assert.throws(() => w.clock(event.id, 'next'), /last lesson of the agenda/);
+  w.close();
+});
+
+test('a pause does not make the room stuck: paused time is not time on a step', () => {
+  const { w, events } = workshop();
+  // getting-started: 5 minutes, 4 steps → 75 s per step.
+  const { event } = w.create({ title: 't', lessons: ['getting-started'], starts: '2026-12-01T09:00:00Z', expected: 2 }, at('2026-12-01T08:00:00Z'));
+  events.join(event.id, 'ann', 'Ann', at('2026-12-01T09:00:00Z'));
+  w.clock(event.id, 'pause', 5, at('2026-12-01T09:00:30Z'));
+  w.clock(event.id, 'resume', 5, at('2026-12-01T09:30:00Z'));
+  const calm = w.snapshot(event.id, at('2026-12-01T09:30:30Z')).rows[0]!;
+  assert.equal(calm.stuck, undefined, 'a minute of work after a 29.5-minute break');
+  const stuck = w.snapshot(event.id, at('2026-12-01T09:32:00Z')).rows[0]!;
+  assert.match(stuck.stuck ?? '', /min on "Create a file" \(its share of the agenda: 1 min\)/);
+  w.close();
+});
+
+test('the warm pool asks for 70 % of the attendees expected, however many join; warming ends with the agenda', () => {
+  const warm = { targets: new Map<string, number>() };
+  const { w, events } = workshop(warm);
+  const now = Date.now();
+  const { event } = w.create({ title: 't', lessons: ['getting-started'], starts: new Date(now + 60_000).toISOString(), expected: 10 });
+  for (let i = 0; i < 40; i++) events.join(event.id, `a${i}`, `A${i}`);
+  (w as unknown as { rewarm(): void }).rewarm();
+  assert.equal(warm.targets.get('getting-started'), 7);
+  const old = w.create({ title: 'old', lessons: ['zerovm'], starts: new Date(now - 5 * 3600_000).toISOString(), expected: 10 });
+  (w as unknown as { rewarm(): void }).rewarm();
+  assert.equal(warm.targets.has('zerovm'), false, 'an event whose agenda ended hours ago and nobody ended is not warmed');
+  assert.equal(w.snapshot(old.event.id).warm.active, false);
+  w.close();
+});
