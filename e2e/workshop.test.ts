@@ -149,6 +149,22 @@ test('a workshop: projector, dashboard and two attendees, live', async ({ browse
   expect(await csv.text()).toMatch(/,Ann,getting-started,create-file,passed,1,/);
 
 
+  // Every workshop page fits a phone's screen (the grid scrolls inside its own box).
+  const phone = await instructorContext.newPage();
+  await phone.setViewportSize({ width: 390, height: 844 });
+  const dashboardPath = new URL(instructor.url()).pathname;
+  for (const [path, loaded] of [
+    ['/join', phone.getByRole('button', { name: 'Join' })],
+    ['/instructor', phone.getByRole('heading', { name: 'Create an event' })],
+    [dashboardPath, phone.locator('main.dashboard[aria-busy="false"]')],
+    [`${dashboardPath}/projector`, phone.locator('main.projector[aria-busy="false"]')],
+  ] as const) {
+    await phone.goto(path);
+    await expect(loaded).toBeVisible();
+    await noHorizontalOverflow(phone);
+  }
+  await phone.close();
+
   // The instructor ends the event: the attendees' pages say so, and no one can join any more.
   instructor.once('dialog', (dialog) => void dialog.accept());
   await instructor.getByRole('button', { name: 'End event' }).click();
