@@ -78,10 +78,14 @@ test('a workshop: projector, dashboard and two attendees, live', async ({ browse
   await expect(ann.locator('.event-clock')).toContainText(/\d+:\d\d left/);
 
   const bob = await attendeePage(browser, true);
+  // By keyboard only: the code field has the focus, Tab goes to the name, Enter joins.
   await bob.goto('/join');
-  await bob.getByLabel('Event code').fill(code.toLowerCase());
-  await bob.getByLabel('Your name').fill('Bob');
-  await bob.getByRole('button', { name: 'Join' }).click();
+  await expect(bob.getByLabel('Event code')).toBeFocused();
+  await bob.keyboard.type(code.toLowerCase());
+  await bob.keyboard.press('Tab');
+  await expect(bob.getByLabel('Your name')).toBeFocused();
+  await bob.keyboard.type('Bob');
+  await bob.keyboard.press('Enter');
   await expect(bob).toHaveURL(/\/lessons\/getting-started\/$/);
   await noHorizontalOverflow(bob);
 
@@ -100,10 +104,14 @@ test('a workshop: projector, dashboard and two attendees, live', async ({ browse
   await expect(rowOf('Ann').locator('td[data-step="create-file"]')).toHaveText('✓');
 
   // Bob raises his hand with a line of text: it is in the queue; "On my way" reaches his page.
-  await bob.locator('.event-bar').getByRole('button', { name: /Raise hand/ }).click();
+  // By keyboard: Enter on the button opens the dialog with the text field focused; Enter raises the hand.
+  await bob.locator('.event-bar').getByRole('button', { name: /Raise hand/ }).focus();
+  await bob.keyboard.press('Enter');
   const dialog = bob.getByRole('dialog', { name: 'Ask the instructor for help' });
-  await dialog.getByLabel('What are you stuck on?').fill('where is my home?');
-  await dialog.getByRole('button', { name: 'Raise hand' }).click();
+  await expect(dialog.getByLabel('What are you stuck on?')).toBeFocused();
+  await bob.keyboard.type('where is my home?');
+  await bob.keyboard.press('Enter');
+  await expect(dialog).toBeHidden();
   await expect(bob.locator('.hand-button')).toHaveAttribute('data-hand', 'waiting');
   await expect(instructor.locator('.help-list li')).toContainText('Bob');
   await expect(instructor.locator('.help-list li')).toContainText('where is my home?');
