@@ -9,7 +9,7 @@ import { ProgressStore } from './store.ts';
 import { Workshop } from './workshop.ts';
 import { join } from 'node:path';
 
-function workshop(warm?: { targets: Map<string, number> }) {
+function workshop(warm?: { targets: Map<string, number>; broughtUp?: string[] }) {
   const db = openDatabase(':memory:');
   const events = new EventStore(db);
   const lessons = new Map(loadCatalog(join(projectRoot, 'lessons')).map((l) => [l.slug, l]));
@@ -24,8 +24,8 @@ function workshop(warm?: { targets: Map<string, number> }) {
           warm: {
             setTargets: (t) => void (warm.targets = new Map(t)),
             status: () => ({ ready: 0, target: 0, memoryBound: false }),
-            canPool: () => true,
-            bringUpServices: () => undefined,
+            canPool: (lesson) => lessons.get(lesson)!.services.length === 0,
+            bringUpServices: (lesson) => void (warm.broughtUp ??= []).push(lesson),
             holdsSandbox: () => false,
           },
         }
@@ -79,5 +79,20 @@ test('the warm pool asks for 70 % of the attendees expected, however many join; 
   (w as unknown as { rewarm(): void }).rewarm();
   assert.equal(warm.targets.has('zerovm'), false, 'an event whose agenda ended hours ago and nobody ended is not warmed');
   assert.equal(w.snapshot(old.event.id).warm.active, false);
+  w.close();
+});
+
+test('a lesson with shared services is not pooled: its services are brought up, once, when the warm window opens', () => {
+  const warm = { targets: new Map<string, number>(), broughtUp: [] as string[] };
+  const { w } = workshop(warm);
+  const rewarm = () => (w as unknown as { rewarm(): void }).rewarm();
+  const later = w.create({ title: 'later', lessons: ['nova-shelving'], starts: new Date(Date.now() + 3600_000).toISOString(), expected: 10 });
+  rewarm();
+  assert.deepEqual(warm.broughtUp, [], 'an hour ahead: not yet');
+  w.warmNow(later.event.id);
+  rewarm();
+  assert.deepEqual(warm.broughtUp, ['nova-shelving']);
+  assert.equal(warm.targets.get('nova-shelving') ?? 0, 0, 'its sandboxes carry each attendee\'s own credentials: none made in advance');
+  assert.deepEqual(w.snapshot(later.event.id).warm.services, ['openstack']);
   w.close();
 });
