@@ -20,6 +20,7 @@ import type { ServerConfig } from './config.ts';
 import type { SessionManager } from './sessions.ts';
 import { StaticSite } from './static-site.ts';
 import { isWorkshopPath } from './workshop-api.ts';
+import { sendJson as json } from './http-json.ts';
 import { isDone, type ProgressStore } from './store.ts';
 
 export const WS_PATH = '/ws';
@@ -51,11 +52,6 @@ const EVENT_PAGES: Array<[RegExp, string]> = [
   [/^\/instructor\/events\/[0-9a-f]{12}\/?$/, '/instructor/event/'],
   [/^\/instructor\/events\/[0-9a-f]{12}\/projector\/?$/, '/instructor/projector/'],
 ];
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
-  res.end(JSON.stringify(body));
-}
 
 /**
  * A request target as a URL. Not `new URL(target, base)`: a target like `//x` would be read as

@@ -28,9 +28,14 @@ export class SseStream {
   }
 
   send(data: unknown): void {
+    this.sendJson(JSON.stringify(data));
+  }
+
+  /** An event already serialised (one message to many streams is serialised once). */
+  sendJson(text: string): void {
     if (this.closed) return;
     if (this.res.writableLength > MAX_BUFFERED_BYTES) return this.close();
-    this.res.write(`data: ${JSON.stringify(data)}\n\n`);
+    this.res.write(`data: ${text}\n\n`);
   }
 
   onClose(handler: () => void): void {

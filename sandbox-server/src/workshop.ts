@@ -559,8 +559,20 @@ export class Workshop {
     const who = this.o.events.attendee(record.id, attendee);
     if (!who) return;
     const row = this.row(record, who, new Date());
-    this.sentRows.set(`${record.id}/${attendee}`, JSON.stringify(row));
+    this.rememberRow(record.id, row);
     this.toDashboards(record.id, { type: 'row', row });
+  }
+
+  /**
+   * Notes the row as the dashboards have it; true when it differs from the last one sent. The
+   * minutes in "stuck" move on every minute by themselves: only a change besides them counts.
+   */
+  private rememberRow(eventId: string, row: GridRow): boolean {
+    const key = `${eventId}/${row.attendee}`;
+    const text = JSON.stringify({ ...row, stuck: row.stuck?.replace(/^\d+ min/, '') });
+    if (this.sentRows.get(key) === text) return false;
+    this.sentRows.set(key, text);
+    return true;
   }
 
   private helpChanged(record: EventRecord, attendee: string): void {
@@ -578,14 +590,15 @@ export class Workshop {
   }
 
   private toDashboards(eventId: string, message: DashboardEvent): void {
-    for (const stream of this.dashboards.get(eventId) ?? []) stream.send(message);
+    const text = JSON.stringify(message); // once, however many dashboards are open
+    for (const stream of this.dashboards.get(eventId) ?? []) stream.sendJson(text);
   }
 
   private pushTo(attendee: string): void {
     const streams = this.pages.get(attendee);
     if (!streams?.size) return;
-    const state = this.attendeeState(attendee);
-    for (const stream of streams) stream.send(state ?? null);
+    const text = JSON.stringify(this.attendeeState(attendee) ?? null);
+    for (const stream of streams) stream.sendJson(text);
   }
 
   /** Time passes: rows whose "stuck" changed are sent again. */
@@ -597,12 +610,7 @@ export class Workshop {
       if (!record || record.clock.endedAt) continue;
       for (const who of this.o.events.attendees(eventId)) {
         const row = this.row(record, who, now);
-        const key = `${eventId}/${who.attendee}`;
-        const previous = this.sentRows.get(key);
-        const text = JSON.stringify({ ...row, stuck: row.stuck?.replace(/^\d+ min/, '') });
-        if (previous === text) continue;
-        this.sentRows.set(key, text);
-        if (previous !== undefined) this.toDashboards(eventId, { type: 'row', row });
+        if (this.rememberRow(eventId, row)) this.toDashboards(eventId, { type: 'row', row });
       }
     }
   }
@@ -612,7 +620,7 @@ export class Workshop {
     let streams = this.dashboards.get(eventId);
     if (!streams) this.dashboards.set(eventId, (streams = new Set()));
     streams.add(stream);
-    for (const row of snapshot.rows) this.sentRows.set(`${eventId}/${row.attendee}`, JSON.stringify({ ...row, stuck: row.stuck?.replace(/^\d+ min/, '') }));
+    for (const row of snapshot.rows) this.rememberRow(eventId, row);
     stream.send({ type: 'snapshot', snapshot } satisfies DashboardEvent);
     stream.onClose(() => streams.delete(stream));
   }
