@@ -2,7 +2,6 @@
 import { defineConfig } from 'astro/config';
 import mdx from '@astrojs/mdx';
 import { precompressIntegration } from './src/build/precompress.ts';
-import { lessonsIntegration } from './src/lessons/integration.ts';
 import { scrollableTables } from './src/lessons/rehype-tables.ts';
 import { runnableCodeBlocks } from './src/lessons/shiki-run.ts';
 
@@ -11,7 +10,7 @@ const serverPort = Number(process.env.OPSLAB_DEV_SERVER_PORT ?? 4322);
 export default defineConfig({
   // Lessons are content: pages are built once; per-attendee state arrives over /api and the WebSocket.
   output: 'static',
-  integrations: [lessonsIntegration(), mdx(), precompressIntegration()],
+  integrations: [mdx(), precompressIntegration()],
   markdown: {
     rehypePlugins: [scrollableTables],
     shikiConfig: {

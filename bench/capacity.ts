@@ -8,7 +8,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { defaultProfiles, projectRoot } from '../sandbox-server/src/config.ts';
-import { sandboxProfiles, type SandboxProfile } from '../src/schemas/lesson.ts';
+import { sandboxProfiles, type SandboxProfile } from '../lesson-model/schema.ts';
 import { BenchAttendee } from './attendee.ts';
 import { measureEcho, quiet } from './shell.ts';
 import { MEMORY_RESERVE, memAvailable, settle, startBenchServer } from './server.ts';

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { projectRoot } from '../sandbox-server/src/config.ts';
-import { loadCatalog } from '../src/lessons/catalog.ts';
+import { loadCatalog } from '../lesson-model/catalog.ts';
 import { launchChromium, benchLessonPages, benchPage } from './browser.ts';
 import { benchGlyph } from './glyph.ts';
 import { benchBurst } from './burst.ts';

@@ -13,7 +13,7 @@ import { EventStore } from '../sandbox-server/src/event-store.ts';
 import { log } from '../sandbox-server/src/log.ts';
 import { ProgressStore } from '../sandbox-server/src/store.ts';
 import { Workshop, WorkshopError } from '../sandbox-server/src/workshop.ts';
-import { loadCatalog } from '../src/lessons/catalog.ts';
+import { loadCatalog } from '../lesson-model/catalog.ts';
 
 const USAGE = `usage:
   npm run event -- create --title "OpenStack Ops Day" --lessons getting-started,zerovm,nova-shelving,galera,pxe \\

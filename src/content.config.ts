@@ -1,11 +1,7 @@
 import { defineCollection } from 'astro:content';
-import { glob } from 'astro/loaders';
-import { lessonFrontmatterSchema } from './schemas/lesson.ts';
+import { lessonsLoader } from './lessons/loader.ts';
 
-const lessons = defineCollection({
-  // One folder per lesson: lessons/<slug>/index.mdx; the folder name is the slug.
-  loader: glob({ pattern: '*/index.mdx', base: './lessons', generateId: ({ entry }) => entry.split('/')[0]! }),
-  schema: lessonFrontmatterSchema,
-});
+// One folder per lesson: lessons/<slug>/index.mdx; the folder name is the slug.
+const lessons = defineCollection({ loader: lessonsLoader('lessons/') });
 
 export const collections = { lessons };

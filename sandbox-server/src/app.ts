@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { loadCatalog } from '../../src/lessons/catalog.ts';
+import { loadCatalog } from '../../lesson-model/catalog.ts';
 import { RoomServices } from './cloud/services.ts';
 import type { ServerConfig } from './config.ts';
 import { AttendeeIdentity } from './attendee.ts';

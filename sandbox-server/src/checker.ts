@@ -1,8 +1,12 @@
 /**
  * Runs a step's check.sh / solve.sh inside the attendee's sandbox (never on the host), with the
  * step's timeout. check.sh: exit 0 = passed; its output is the learner's feedback.
+ *
+ * A <Quiz> is a step whose check is the server's own: the answer is the chosen options' indexes
+ * ("0,2"), compared with those the author marked correct, which never leave the server. Its "solve"
+ * prints the correct indexes, so "Solve it for me" and lessons:test treat it like any answer step.
  */
-import type { Lesson, StepSpec } from '../../src/lessons/catalog.ts';
+import type { Lesson, QuizStep, StepSpec } from '../../lesson-model/catalog.ts';
 import type { Sandbox } from './sandbox/backend.ts';
 
 const IN_SANDBOX = '/opt/opslab/lesson';
@@ -30,7 +34,30 @@ function clip(text: string): string {
   return trimmed.length <= FEEDBACK_LIMIT ? trimmed : `…${trimmed.slice(-FEEDBACK_LIMIT)}`;
 }
 
+/** "0,2" → [0, 2]; anything else than distinct option indexes → undefined. */
+export function parseQuizAnswer(step: QuizStep, answer: string | undefined): number[] | undefined {
+  if (answer === undefined || !/^\d{1,3}(,\d{1,3})*$/.test(answer.trim())) return undefined;
+  const chosen = answer.trim().split(',').map(Number);
+  if (new Set(chosen).size !== chosen.length || chosen.some((i) => i >= step.options.length)) return undefined;
+  return chosen.sort((a, b) => a - b);
+}
+
+export function gradeQuiz(step: QuizStep, answer: string | undefined): CheckOutcome {
+  const chosen = parseQuizAnswer(step, answer);
+  if (chosen === undefined || chosen.length === 0) {
+    return { passed: false, feedback: step.correct.length > 1 ? 'Choose the options you think are right, then Check.' : 'Choose an option, then Check.', durationMs: 0 };
+  }
+  const passed = chosen.length === step.correct.length && chosen.every((i, n) => i === step.correct[n]);
+  const feedback = passed
+    ? 'Right.'
+    : step.correct.length > 1
+      ? 'Not quite: more than one option is right, and every chosen one must be. Read the step again and try once more.'
+      : 'Not quite. Read the step again and try once more.';
+  return { passed, feedback, durationMs: 0 };
+}
+
 export async function runCheck(sandbox: Sandbox, step: StepSpec, answer?: string): Promise<CheckOutcome> {
+  if (step.kind === 'quiz') return gradeQuiz(step, answer);
   const argv = ['bash', scriptPath(step, 'check'), ...(answer !== undefined ? [answer] : [])];
   // In the checker's view: covering the check, bash or its tools in the terminal changes nothing here.
   const result = await sandbox.exec(argv, { timeoutMs: step.timeout * 1000, checker: true });
@@ -42,13 +69,14 @@ export async function runCheck(sandbox: Sandbox, step: StepSpec, answer?: string
 }
 
 export async function runSolve(sandbox: Sandbox, step: StepSpec): Promise<SolveOutcome> {
+  if (step.kind === 'quiz') return { ok: true, output: step.correct.join(','), durationMs: 0 };
   const result = await sandbox.exec(['bash', scriptPath(step, 'solve')], { timeoutMs: step.timeout * 1000 });
   return { ok: result.code === 0 && !result.timedOut, output: result.output.trim(), durationMs: result.durationMs };
 }
 
 /** For answer steps, solve.sh prints the answer; its last line is what a learner would paste. */
 export function answerFrom(step: StepSpec, solveOutput: string): string | undefined {
-  if (step.answer === undefined) return undefined;
+  if (step.kind === 'script' && step.answer === undefined) return undefined;
   return solveOutput.split('\n').filter(Boolean).pop() ?? '';
 }
 

@@ -5,7 +5,7 @@
 import { availableParallelism, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { SandboxProfile } from '../../src/schemas/lesson.ts';
+import type { SandboxProfile } from '../../lesson-model/schema.ts';
 import type { OpenStackOptions } from './cloud/openstack.ts';
 import type { ConnectionLimits } from './connection.ts';
 import type { SandboxDevice, TmpfsBytes } from './sandbox/backend.ts';

@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Lesson } from '../../src/lessons/catalog.ts';
+import type { Lesson } from '../../lesson-model/catalog.ts';
 import { projectRoot } from './config.ts';
 
 const LESSON_ENTRIES = ['setup.sh', 'steps', 'files', 'bin', 'lib', 'native/build'];

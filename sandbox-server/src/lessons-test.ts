@@ -10,7 +10,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadCatalog, type Lesson } from '../../src/lessons/catalog.ts';
+import { loadCatalog, type Lesson } from '../../lesson-model/catalog.ts';
 import { answerFrom, runCheck, runSetup, runSolve } from './checker.ts';
 import { loadConfig, type ProfileSpec } from './config.ts';
 import { stageLesson } from './lesson-staging.ts';

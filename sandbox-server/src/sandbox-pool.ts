@@ -13,7 +13,7 @@
  * machine keeps `memoryReserveBytes` available.
  */
 import type { LimitFunction } from 'p-limit';
-import type { SandboxProfile } from '../../src/schemas/lesson.ts';
+import type { SandboxProfile } from '../../lesson-model/schema.ts';
 import type { ProfileSpec } from './config.ts';
 import { log } from './log.ts';
 import type { Sandbox, SandboxBackend } from './sandbox/backend.ts';

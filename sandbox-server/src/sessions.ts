@@ -8,7 +8,7 @@
  */
 import type { CheckResultPayload, ProgressPayload, StatusPayload } from '../../protocol/messages.ts';
 import type { SandboxSummary } from '../../protocol/sandboxes.ts';
-import type { Lesson, StepSpec } from '../../src/lessons/catalog.ts';
+import type { Lesson, StepSpec } from '../../lesson-model/catalog.ts';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
@@ -18,7 +18,7 @@ import { log } from './log.ts';
 import { SandboxPool } from './sandbox-pool.ts';
 import type { Sandbox, SandboxAttachment, SandboxBackend } from './sandbox/backend.ts';
 import type { ProfileSpec } from './config.ts';
-import type { SandboxProfile } from '../../src/schemas/lesson.ts';
+import type { SandboxProfile } from '../../lesson-model/schema.ts';
 import { isDone, type ProgressStore } from './store.ts';
 import { Terminal } from './terminal.ts';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { clockLeftMs } from '../../protocol/workshop.ts';
-import { loadCatalog } from '../../src/lessons/catalog.ts';
+import { loadCatalog } from '../../lesson-model/catalog.ts';
 import { projectRoot } from './config.ts';
 import { openDatabase } from './database.ts';
 import { EventStore } from './event-store.ts';

@@ -4,7 +4,7 @@
  * (server-sent events, sse.ts). Everything it knows is in the database (event-store.ts, store.ts),
  * so a restart mid-event loses nothing: pages reconnect and get a fresh snapshot.
  */
-import type { Lesson } from '../../src/lessons/catalog.ts';
+import type { Lesson } from '../../lesson-model/catalog.ts';
 import {
   needsHelpFirst,
   type AttendeeEventState,

@@ -18,7 +18,7 @@ import { STARTING_CPU_SHARES, type ResourceLimits } from '../src/sandbox/cgroups
 import { defaultProfiles, projectRoot } from '../src/config.ts';
 import { stageLesson } from '../src/lesson-staging.ts';
 import { processesWhere } from '../src/sandbox/procfs.ts';
-import { loadLesson } from '../../src/lessons/catalog.ts';
+import { loadLesson } from '../../lesson-model/catalog.ts';
 import { startTestServer, type TestServer } from './helpers.ts';
 
 const small = defaultProfiles.small.limits;

@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { decodeServer, encodeClient } from '../../protocol/messages.ts';
 import type { AttendeeEventState, DashboardEvent, DashboardSnapshot, GridRow, HelpRequest, ShadowServerMessage } from '../../protocol/workshop.ts';
-import { loadCatalog } from '../../src/lessons/catalog.ts';
+import { loadCatalog } from '../../lesson-model/catalog.ts';
 import { ENDED_MESSAGE } from '../src/workshop.ts';
 import { newAttendee, startTestServer, TestClient, type TestServer } from './helpers.ts';
 

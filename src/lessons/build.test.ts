@@ -10,7 +10,7 @@ const root = join(import.meta.dirname, '../..');
 const copy = mkdtempSync(join(tmpdir(), 'opslab-build-'));
 after(() => rmSync(copy, { recursive: true, force: true }));
 
-for (const entry of ['astro.config.mjs', 'tsconfig.json', 'package.json', 'src', 'lessons', 'protocol']) cpSync(join(root, entry), join(copy, entry), { recursive: true });
+for (const entry of ['astro.config.mjs', 'tsconfig.json', 'package.json', 'src', 'lessons', 'protocol', 'lesson-model']) cpSync(join(root, entry), join(copy, entry), { recursive: true });
 symlinkSync(join(root, 'node_modules'), join(copy, 'node_modules'));
 
 function build(): { status: number | null; output: string } {
@@ -25,7 +25,7 @@ test('a lesson with a broken frontmatter field fails the build with file, field 
   try {
     const { status, output } = build();
     assert.notEqual(status, 0);
-    assert.match(output, /lessons\/getting-started\/index\.mdx: duration: Expected number, received string/);
+    assert.match(output, /lessons\/getting-started\/index\.mdx:\d+: duration: Expected number, received string\. Fix: give duration a number value/);
   } finally {
     writeFileSync(file, original);
   }
@@ -35,5 +35,5 @@ test('a step without check.sh fails the build and says which file to create', ()
   rmSync(join(copy, 'lessons/getting-started/steps/stop-server/check.sh'));
   const { status, output } = build();
   assert.notEqual(status, 0);
-  assert.match(output, /<Step id="stop-server">: has no check script: create steps\/stop-server\/check\.sh/);
+  assert.match(output, /lessons\/getting-started\/index\.mdx:\d+: <Step id="stop-server">: has no check script\. Fix: create lessons\/getting-started\/steps\/stop-server\/check\.sh/);
 });

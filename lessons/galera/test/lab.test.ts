@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { loadCatalog } from '../../../src/lessons/catalog.ts';
+import { loadCatalog } from '../../../lesson-model/catalog.ts';
 import { runCheck } from '../../../sandbox-server/src/checker.ts';
 import { defaultProfiles } from '../../../sandbox-server/src/config.ts';
 import type { Sandbox } from '../../../sandbox-server/src/sandbox/backend.ts';

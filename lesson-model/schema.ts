@@ -3,7 +3,10 @@
  * (src/content.config.ts) and the sandbox server (which needs the profile, terminals and timeouts).
  */
 import { z } from 'zod';
-import { idPattern } from '../../protocol/messages.ts';
+import { idPattern } from '../protocol/messages.ts';
+
+/** Debian policy §5.6.1: at least two characters, starting with a letter or digit. */
+const debianPackage = /^[a-z0-9][a-z0-9+.-]+$/;
 
 const id = z.string().regex(idPattern, 'must be lowercase letters, digits and dashes (max 64)');
 
@@ -33,6 +36,11 @@ export const lessonFrontmatterSchema = z
     /** Position on the index page and in the agenda. */
     order: z.number().int().nonnegative(),
     profile: z.enum(sandboxProfiles).default('small'),
+    /**
+     * Debian packages the lesson's sandbox uses (its programs run from the host's /usr, read-only):
+     * `npm run setup` installs the union of every lesson's, `-- --lessons a,b` only those lessons'.
+     */
+    packages: z.array(z.string().regex(debianPackage, 'must be a Debian package name (lowercase letters, digits, + - .)')).default([]),
     /** Shared services the lesson needs (e.g. `openstack`). */
     services: z.array(z.enum(sharedServices)).default([]),
     terminals: z.array(terminalSchema).min(1).default([{ id: 'main', title: 'Terminal' }]),
@@ -48,3 +56,20 @@ export const lessonFrontmatterSchema = z
   })
   .strict();
 export type LessonFrontmatter = z.infer<typeof lessonFrontmatterSchema>;
+
+/** What a page needs of a lesson (the site's content collection holds these): no paths on this machine. */
+export const lessonPageSchema = lessonFrontmatterSchema.extend({
+  slug: id,
+  steps: z.array(
+    z
+      .object({
+        id,
+        title: z.string(),
+        answer: z.string().optional(),
+        /** A <Quiz>: its options as the page shows them; which are correct stays on the server. */
+        quiz: z.object({ options: z.array(z.string()), multiple: z.boolean() }).strict().optional(),
+      })
+      .strict(),
+  ),
+});
+export type LessonPage = z.infer<typeof lessonPageSchema>;
