@@ -105,9 +105,17 @@ interface MdxNode {
   type: string;
   name?: string | null;
   value?: string;
+  meta?: string | null;
   attributes?: Array<{ type: string; name?: string; value?: unknown }>;
   children?: MdxNode[];
   position?: { start: { line: number } };
+}
+
+/** A terminal named in the text: by a <Terminal id> link or a click-to-run block (```bash run=id). */
+interface NamedTerminal {
+  id: string;
+  line: number;
+  what: string;
 }
 
 interface FoundStep {
@@ -139,7 +147,7 @@ function isElement(node: MdxNode, name: string): boolean {
 }
 
 /** Every <Step> and <Quiz> of an MDX body, in document order. */
-function findSteps(body: string, problems: Problems, lineOffset: number): FoundStep[] | undefined {
+function findSteps(body: string, problems: Problems, lineOffset: number, terminalsNamed: NamedTerminal[]): FoundStep[] | undefined {
   let tree: MdxNode;
   try {
     tree = mdxParser.parse(body) as MdxNode;
@@ -178,7 +186,20 @@ function findSteps(body: string, problems: Problems, lineOffset: number): FoundS
         node.children?.forEach(collect);
       }
       if (id && idPattern.test(id) && title) steps.push({ kind, id, title, answer: attr('answer'), line, options });
-      return; // steps do not nest
+    }
+    const line = (node.position?.start.line ?? 0) + lineOffset;
+    if (isElement(node, 'Terminal')) {
+      const id = node.attributes?.find((a) => a.type === 'mdxJsxAttribute' && a.name === 'id')?.value;
+      terminalsNamed.push({ id: typeof id === 'string' ? id : '', line, what: '<Terminal>' });
+    }
+    if (isElement(node, 'Callout')) {
+      const type = node.attributes?.find((a) => a.type === 'mdxJsxAttribute' && a.name === 'type')?.value;
+      if (type !== undefined && type !== 'note' && type !== 'warning') problems.add('<Callout>: type', `"${String(type)}" is not a callout type`, 'use type="note" or type="warning"', line);
+    }
+    // ```bash run=node-2: the click-to-run button types the block into that terminal.
+    if (node.type === 'code') {
+      const run = /(?:^|\s)run=([^\s]+)/.exec(node.meta ?? '');
+      if (run) terminalsNamed.push({ id: run[1]!, line, what: 'run block' });
     }
     node.children?.forEach(walk);
   };
@@ -257,7 +278,15 @@ export function readLesson(dir: string, slug: string, root = join(dir, '..')): L
   }
   // Lines of the frontmatter block, so that step line numbers point into the real file.
   const lineOffset = source.slice(0, source.length - parsed.content.length).split('\n').length - 1;
-  const found = findSteps(parsed.content, problems, lineOffset) ?? [];
+  const terminalsNamed: NamedTerminal[] = [];
+  const found = findSteps(parsed.content, problems, lineOffset, terminalsNamed) ?? [];
+  if (frontmatter) {
+    for (const named of terminalsNamed) {
+      if (!terminalIds.has(named.id)) {
+        problems.add(named.what, `names the terminal "${named.id}", which this lesson does not have`, `name one of ${[...terminalIds].join(', ')}, or add it under terminals: in the frontmatter`, named.line);
+      }
+    }
+  }
   const seen = new Set<string>();
   const timeoutOf = (id: string) => frontmatter?.stepTimeouts[id] ?? frontmatter?.checkTimeout ?? 30;
   const steps: StepSpec[] = [];

@@ -1,5 +1,5 @@
 /**
- * `npm test`: every suite, in order — typecheck, unit + integration (node --test), site build,
+ * `npm test`: every suite, in order — typecheck, lessons:lint, unit + integration (node --test), site build,
  * lessons:test, e2e (Playwright in Debian chromium), a quick benchmark run — then one line:
  * `N passed, N failed`.
  *
@@ -43,6 +43,16 @@ const gate = (name: string, command: string, args: string[]): Counts => {
 
 const stages: Record<string, () => Counts> = {
   typecheck: () => gate('typecheck', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']),
+  // Every lesson through lessons:lint (schema, scripts, shellcheck, packages, evidence): one count per lesson.
+  lint: () => {
+    console.log('\n=== lessons:lint');
+    const json = join(results, 'lessons-lint.json');
+    const status = run('npx', ['tsx', 'scripts/lessons-lint.ts', '--json', json]);
+    const lessons = existsSync(json) ? (JSON.parse(readFileSync(json, 'utf8')) as Array<{ problems: unknown[] }>) : [];
+    const counts = { passed: lessons.filter((l) => l.problems.length === 0).length, failed: lessons.filter((l) => l.problems.length > 0).length };
+    if (status !== 0 && counts.failed === 0) counts.failed = 1;
+    return counts;
+  },
   unit: () => {
     console.log('\n=== unit and integration tests (node --test)');
     const tap = join(results, 'node-test.tap');

@@ -12,7 +12,7 @@ import type { Lesson, StepSpec } from '../../lesson-model/catalog.ts';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
-import { answerFrom, runCheck, runSetup, runSolve } from './checker.ts';
+import { answerFrom, gradeQuiz, runCheck, runSetup, runSolve } from './checker.ts';
 import { nextLoopTurn } from './loop-turns.ts';
 import { log } from './log.ts';
 import { SandboxPool } from './sandbox-pool.ts';
@@ -320,8 +320,8 @@ export class LessonSession {
   check(stepId: string, answer: string | undefined): Promise<CheckResultPayload> {
     return this.enqueue(async () => {
       const step = this.step(stepId);
-      const sandbox = await this.readySandbox();
-      const outcome = await runCheck(sandbox, step, answer);
+      // A quiz is graded here, on the server: it needs no sandbox.
+      const outcome = step.kind === 'quiz' ? gradeQuiz(step, answer) : await runCheck(await this.readySandbox(), step, answer);
       return this.finish(step, outcome.passed, false, outcome.feedback, outcome.durationMs);
     });
   }

@@ -158,6 +158,21 @@ export class TestClient {
     }, 'a ready sandbox and a prompt', 30_000);
   }
 
+  /**
+   * Types `command` into the shell and waits for it to finish; returns what the terminal printed
+   * meanwhile and the command's exit status. The end marker is typed in two halves, so that its
+   * echo does not end the wait: only its output does.
+   */
+  async run(command: string, timeoutMs = 120_000): Promise<{ output: string; status: number }> {
+    const marker = `done-${Math.random().toString(36).slice(2)}`;
+    const from = this.output.length;
+    const pattern = new RegExp(`${marker} (\\d+)`);
+    this.type(`${command}; echo "${marker.slice(0, 5)}""${marker.slice(5)} $?"\r`);
+    await this.until(() => pattern.test(this.output.slice(from)), `the end of: ${command}`, timeoutMs);
+    const output = this.output.slice(from);
+    return { output, status: Number(pattern.exec(output)![1]) };
+  }
+
   async check(step: string, answer?: string): Promise<CheckResultPayload> {
     const before = this.results.length;
     this.send({ op: 'check', request: { step, ...(answer !== undefined ? { answer } : {}) } });

@@ -101,6 +101,16 @@ export function initLessonPage(): void {
 
   const visibleView = () => views.find((v) => !v.element.hidden);
 
+  // <Terminal id="…"> links in the text: show that terminal and put the keyboard in it.
+  text.addEventListener('click', (event) => {
+    const link = (event.target as Element).closest<HTMLAnchorElement>('a[data-terminal-link]');
+    const view = link && views.find((v) => v.id === link.dataset.terminalLink);
+    if (!view) return;
+    event.preventDefault();
+    ui.reveal(view.id);
+    view.term.focus();
+  });
+
   // The terminals take the sockets the page opened early, beside this call (connection.ts).
   views.forEach((view) => view.start());
   const lesson = page.dataset.lesson!;

@@ -28,7 +28,9 @@ export class StepsUi {
       const form = section.querySelector<HTMLFormElement>('form.step-check')!;
       form.addEventListener('submit', (event) => {
         event.preventDefault();
-        const answer = form.querySelector<HTMLInputElement>('input[name=answer]')?.value;
+        // A quiz's answer is its chosen options' indexes ("0,2"); other steps may have a text field.
+        const options = [...form.querySelectorAll<HTMLInputElement>('input[name=option]')];
+        const answer = options.length > 0 ? options.filter((o) => o.checked).map((o) => o.value).join(',') : form.querySelector<HTMLInputElement>('input[name=answer]')?.value;
         this.busy(id, 'Checking…', this.actions.check(id, answer));
       });
       section.querySelector('.solve-button')?.addEventListener('click', () => this.busy(id, 'Solving…', this.actions.solve(id)));

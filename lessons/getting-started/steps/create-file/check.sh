@@ -1,4 +1,6 @@
 #!/bin/bash
+# The messages name the file as the learner knows it: ~ is text there, not a path to expand.
+# shellcheck disable=SC2088
 # Evidence: the file itself and its exact content.
 f=/root/hello.txt
 if [ ! -e "$f" ]; then echo "There is no ~/hello.txt yet."; exit 1; fi

@@ -1,7 +1,7 @@
 #!/bin/bash
 # wc.out must hold what wc.nexe computed under zerovm (the journal says so) and be right for this
 # sandbox's own corpus (recomputed here).
-cd /root/zerovm
+cd /root/zerovm 2>/dev/null || { echo "There is no ~/zerovm any more: Reset lesson (top of the step list) brings it back."; exit 1; }
 PYTHONPATH=/opt/opslab/lesson/lib python3 - <<'PY'
 import zvm_journal, subprocess, sys
 wc_runs = zvm_journal.runs("wc.nexe")

@@ -1,6 +1,6 @@
 #!/bin/bash
 # counts.txt must be the word counts of this sandbox's corpus, made by 3 mappers and 1 reducer.
-cd /root/zerovm
+cd /root/zerovm 2>/dev/null || { echo "There is no ~/zerovm any more: Reset lesson (top of the step list) brings it back."; exit 1; }
 PYTHONPATH=/opt/opslab/lesson/lib python3 - <<'PY'
 import zvm_journal, collections, re, sys
 reduces = [r for r in zvm_journal.runs("reduce.nexe") if r["state"] == "ok"]

@@ -1,6 +1,6 @@
 #!/bin/bash
 # sort.nexe must have finished under a manifest that still runs sort.nexe, with sorted.txt right.
-cd /root/zerovm
+cd /root/zerovm 2>/dev/null || { echo "There is no ~/zerovm any more: Reset lesson (top of the step list) brings it back."; exit 1; }
 PYTHONPATH=/opt/opslab/lesson/lib python3 - <<'PY'
 import zvm_journal, subprocess, sys
 sorts = zvm_journal.runs("sort.nexe")

@@ -1,4 +1,4 @@
 #!/bin/bash
-cd /root/zerovm
+cd /root/zerovm || exit
 echo file | zerovm misbehave.manifest || true
 echo socket | zerovm misbehave.manifest || true
