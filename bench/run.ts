@@ -5,10 +5,10 @@
  * Numbers are reported, never asserted; the run fails only if a benchmark cannot run or loses bytes.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { projectRoot } from '../sandbox-server/src/config.ts';
 import { loadCatalog } from '../lesson-model/catalog.ts';
@@ -18,10 +18,8 @@ import { benchBurst } from './burst.ts';
 import { benchCapacity, type ProfileCapacity } from './capacity.ts';
 import { benchEcho } from './echo.ts';
 import { benchEvent } from './event.ts';
-import { benchGalera } from './galera.ts';
-import { benchOpenStack } from './openstack.ts';
-import { benchPxe } from './pxe.ts';
 import { benchLatency } from './latency.ts';
+import type { LessonBench } from './lesson-bench.ts';
 import { benchPageWeight } from './page-weight.ts';
 import { benchReaping } from './reaping.ts';
 import { capacityChart, renderReport } from './report.ts';
@@ -29,9 +27,14 @@ import { settle, startBenchServer } from './server.ts';
 import type { FigureRow, LatencyRow } from './stats.ts';
 import { benchThroughput } from './throughput.ts';
 
+// The lessons' own stages (lessons/<slug>/bench.ts), in lesson order, named after their lesson.
+const lessonsDir = process.env.OPSLAB_LESSONS_DIR ?? join(projectRoot, 'lessons');
+const lessonBenches = loadCatalog(lessonsDir)
+  .map((lesson) => ({ slug: lesson.slug, file: join(lesson.dir, 'bench.ts') }))
+  .filter(({ file }) => existsSync(file));
 // Capacity last: the kernel takes minutes to free a thousand sandboxes' namespaces.
-const STAGES = ['latency', 'echo', 'burst', 'event', 'reaping', 'browser', 'galera', 'pxe', 'openstack', 'capacity'] as const;
-type Stage = (typeof STAGES)[number];
+const STAGES = ['latency', 'echo', 'burst', 'event', 'reaping', 'browser', ...lessonBenches.map((b) => b.slug), 'capacity'];
+type Stage = string;
 
 const { values } = parseArgs({
   options: {
@@ -41,7 +44,7 @@ const { values } = parseArgs({
   },
 });
 const only = values.only ? values.only.split(',') : [...STAGES];
-const unknown = only.filter((s) => !(STAGES as readonly string[]).includes(s));
+const unknown = only.filter((s) => !STAGES.includes(s));
 if (unknown.length > 0) {
   console.error(`unknown stage(s): ${unknown.join(', ')}; stages: ${STAGES.join(', ')}`);
   process.exit(2);
@@ -63,8 +66,8 @@ const MiB = 1024 * 1024;
 
 /** Sizes of a full run and of the smoke test's quick one. */
 const sizes = quick
-  ? { iterations: 5, keys: 40, streamers: 5, burst: 15, burstWindowMs: 2000, pooledRounds: 1, reaped: 10, galera: 1, pxe: 2, openstack: { attendees: 3, alone: 3, roomSeconds: 20, thinkMs: 5000, unshelves: 1 }, levels: [5, 10], floodBytes: 2 * MiB, pageIterations: 3, glyphs: 20, eventAttendees: 15, checkWindowMs: 2000 }
-  : { iterations: 30, keys: 300, streamers: 50, burst: 150, burstWindowMs: 10_000, pooledRounds: 5, reaped: 300, galera: 24, pxe: 8, openstack: { attendees: 30, alone: 10, roomSeconds: 120, thinkMs: 10_000, unshelves: 5 }, levels: [50, 100, 200, 400, 600, 800, 1000], floodBytes: 200 * MiB, pageIterations: 15, glyphs: 200, eventAttendees: 150, checkWindowMs: 10_000 };
+  ? { iterations: 5, keys: 40, streamers: 5, burst: 15, burstWindowMs: 2000, pooledRounds: 1, reaped: 10, levels: [5, 10], floodBytes: 2 * MiB, pageIterations: 3, glyphs: 20, eventAttendees: 15, checkWindowMs: 2000 }
+  : { iterations: 30, keys: 300, streamers: 50, burst: 150, burstWindowMs: 10_000, pooledRounds: 5, reaped: 300, levels: [50, 100, 200, 400, 600, 800, 1000], floodBytes: 200 * MiB, pageIterations: 15, glyphs: 200, eventAttendees: 150, checkWindowMs: 10_000 };
 
 const started = performance.now();
 const latency: LatencyRow[] = [];
@@ -99,7 +102,7 @@ try {
       figures.push(...(await benchThroughput(browser, server, { floodBytes: sizes.floodBytes, concurrent: quick ? 3 : 20, concurrentBytes: quick ? MiB : 20 * MiB })));
       figures.push(...(await benchPageWeight(browser, server.url, ['getting-started', 'zerovm'])));
       // Every lesson of the agenda, as an attendee meets it; a full run also starts the cloud cold once.
-      const lessons = loadCatalog(join(projectRoot, 'lessons'));
+      const lessons = loadCatalog(lessonsDir);
       const stopCloud = () => void execFileSync('bash', [join(projectRoot, 'services/openstack/control-plane.sh'), 'stop'], { stdio: 'ignore', timeout: 120_000 });
       const pages = await benchLessonPages(browser, server.url, lessons, { iterations: quick ? 1 : 5, coldCloud: () => (quick ? undefined : Promise.resolve(stopCloud())) });
       latency.push(...pages.latency);
@@ -109,20 +112,12 @@ try {
       await server.stop();
     }
   }
-  if (await run('galera')) {
-    const galera = await benchGalera({ attendees: sizes.galera, keys: sizes.keys, uidBase: 840_000 });
-    latency.push(...galera.latency);
-    figures.push(...galera.figures);
-  }
-  if (await run('pxe')) {
-    const pxe = await benchPxe({ attendees: sizes.pxe, keys: sizes.keys, uidBase: 845_000 });
-    latency.push(...pxe.latency);
-    figures.push(...pxe.figures);
-  }
-  if (await run('openstack')) {
-    const openstack = await benchOpenStack({ ...sizes.openstack, uidBase: 850_000 });
-    latency.push(...openstack.latency);
-    figures.push(...openstack.figures);
+  for (const [index, { slug, file }] of lessonBenches.entries()) {
+    if (!(await run(slug))) continue;
+    const bench = (await import(pathToFileURL(file).href)).default as LessonBench;
+    const result = await bench({ quick, keys: sizes.keys, uidBase: 840_000 + index * 5000 });
+    latency.push(...result.latency);
+    figures.push(...result.figures);
   }
   if (await run('capacity')) {
     const capacity = await benchCapacity({ levels: sizes.levels, keys: sizes.keys, uidBase: 820_000 });

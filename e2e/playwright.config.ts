@@ -1,11 +1,19 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from '@playwright/test';
 
 const port = Number(process.env.OPSLAB_E2E_PORT ?? 4391);
 const stateDir = `/tmp/opslab-e2e-${port}`;
 
+// The lessons' own walks (lessons/<slug>/e2e/*.test.ts), beside the platform's (e2e/*.test.ts).
+// OPSLAB_LESSONS_DIR points both the server and this at another lessons folder (inside the project,
+// for its walks' imports to resolve).
+const lessonsDir = process.env.OPSLAB_LESSONS_DIR ?? fileURLToPath(new URL('../lessons', import.meta.url));
+
 export default defineConfig({
-  testDir: '.',
-  testMatch: '*.test.ts',
+  projects: [
+    { name: 'platform', testDir: '.', testMatch: '*.test.ts' },
+    { name: 'lessons', testDir: lessonsDir, testMatch: '*/e2e/*.test.ts' },
+  ],
   timeout: 60_000,
   // A check or a prompt on a busy machine (CI boots the cloud beside the suite) may take more than
   // the default 5 s: assertions wait for the state, and a slow machine only makes them slower.

@@ -32,8 +32,22 @@ test('a lesson with a broken frontmatter field fails the build with file, field 
 });
 
 test('a step without check.sh fails the build and says which file to create', () => {
-  rmSync(join(copy, 'lessons/getting-started/steps/stop-server/check.sh'));
-  const { status, output } = build();
-  assert.notEqual(status, 0);
-  assert.match(output, /lessons\/getting-started\/index\.mdx:\d+: <Step id="stop-server">: has no check script\. Fix: create lessons\/getting-started\/steps\/stop-server\/check\.sh/);
+  const check = 'lessons/getting-started/steps/stop-server/check.sh';
+  rmSync(join(copy, check));
+  try {
+    const { status, output } = build();
+    assert.notEqual(status, 0);
+    assert.match(output, /lessons\/getting-started\/index\.mdx:\d+: <Step id="stop-server">: has no check script\. Fix: create lessons\/getting-started\/steps\/stop-server\/check\.sh/);
+  } finally {
+    cpSync(join(root, check), join(copy, check));
+  }
+});
+
+test('a second build of unchanged lessons renders every lesson page again (entries kept in the content cache)', () => {
+  for (const round of [1, 2]) {
+    rmSync(join(copy, 'dist'), { recursive: true, force: true });
+    const { status, output } = build();
+    assert.equal(status, 0, `build ${round}: ${output.slice(-2000)}`);
+    assert.match(readFileSync(join(copy, 'dist/lessons/getting-started/index.html'), 'utf8'), /data-step="create-file"/, `build ${round}`);
+  }
 });

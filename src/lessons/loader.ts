@@ -28,15 +28,19 @@ export function lessonsLoader(lessonsDir = 'lessons/'): Loader {
         for (const lesson of lessons) {
           seen.add(lesson.slug);
           const data = lessonPage(lesson);
-          store.set({
+          const filePath = relative(fileURLToPath(config.root), lesson.file).split(sep).join('/');
+          const changed = store.set({
             id: lesson.slug,
             data,
             body: lesson.body,
-            filePath: relative(fileURLToPath(config.root), lesson.file).split(sep).join('/'),
+            filePath,
             // The steps live outside index.mdx (steps/<id>/): both belong in the digest.
             digest: generateDigest({ body: lesson.body, data: JSON.stringify(data) }),
             deferredRender: true,
           });
+          // An entry kept from the last build (same digest) is not set again, and so not rendered
+          // unless its module is named again, as Astro's own glob loader does.
+          if (!changed) store.addModuleImport(filePath);
         }
         for (const id of store.keys()) if (!seen.has(id)) store.delete(id);
         return lessons;

@@ -3,11 +3,12 @@
  * mariadbd each, joined by SST); then, with K clusters up and idle, what one costs — memory charged
  * to its sandbox, the machine's CPU — and how many fit, and a host shell's keystroke echo.
  */
-import { defaultProfiles } from '../sandbox-server/src/config.ts';
-import { BenchAttendee } from './attendee.ts';
-import { MEMORY_RESERVE, machineBusyMs, memAvailable, startBenchServer } from './server.ts';
-import { measureEcho, quiet } from './shell.ts';
-import { summarize, type FigureRow, type LatencyRow } from './stats.ts';
+import { defaultProfiles } from '../../sandbox-server/src/config.ts';
+import { BenchAttendee } from '../../bench/attendee.ts';
+import { MEMORY_RESERVE, machineBusyMs, memAvailable, startBenchServer } from '../../bench/server.ts';
+import { measureEcho, quiet } from '../../bench/shell.ts';
+import { summarize, type FigureRow, type LatencyRow } from '../../bench/stats.ts';
+import type { LessonBench } from '../../bench/lesson-bench.ts';
 
 const MiB = 1024 * 1024;
 
@@ -59,3 +60,9 @@ export async function benchGalera(options: { attendees: number; keys: number; ui
     await server.stop();
   }
 }
+
+/** `npm run bench -- --only galera`: 24 attendees' clusters (one in the smoke test). */
+export default (async ({ quick, keys, uidBase }) => {
+  const { latency, figures } = await benchGalera({ attendees: quick ? 1 : 24, keys, uidBase });
+  return { latency, figures };
+}) satisfies LessonBench;

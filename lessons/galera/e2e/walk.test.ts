@@ -3,11 +3,16 @@
  * opens it by itself (its state on the tab), the host tab's `vagrant up` bringing up a real
  * three-node cluster, and mariadb-02 validated from its own tab as in the seed (`sudo su -`, `mysql -uroot`).
  */
+import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { expect, test } from '@playwright/test';
+
+/** This lesson's slug: its folder's name (a copy under another name tests itself). */
+const LESSON = basename(fileURLToPath(new URL('../', import.meta.url)));
 
 test('galera: tabs per node, vagrant up from the host tab, validate from mariadb-02, then every step', async ({ page }) => {
   test.setTimeout(300_000);
-  await page.goto('/lessons/galera/');
+  await page.goto(`/lessons/${LESSON}/`);
   const tabs = page.getByRole('tab');
   await expect(tabs).toHaveText([/^host$/, /^mariadb-01( · .*)?$/, /^mariadb-02( · .*)?$/, /^mariadb-03( · .*)?$/]);
   const terminal = (id: string) => page.locator(`opslab-terminal[data-terminal="${id}"]`);

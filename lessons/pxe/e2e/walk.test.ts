@@ -4,11 +4,15 @@
  * PC that shows the attendee's menu in the web terminal; the arrow keys and Enter reach it.
  */
 import { fileURLToPath } from 'node:url';
+import { basename } from 'node:path';
 import { expect, test } from '@playwright/test';
+
+/** This lesson's slug: its folder's name (a copy under another name tests itself). */
+const LESSON = basename(fileURLToPath(new URL('../', import.meta.url)));
 
 test('pxe: network by hand, NAT/DHCP/menu solved, a PC boots to the menu in the client console', async ({ page }) => {
   test.setTimeout(240_000);
-  await page.goto('/lessons/pxe/');
+  await page.goto(`/lessons/${LESSON}/`);
   const tabs = page.getByRole('tab');
   await expect(tabs).toHaveText(['pxe-server', 'client console']);
   const terminal = (id: string) => page.locator(`opslab-terminal[data-terminal="${id}"]`);
@@ -37,7 +41,7 @@ test('pxe: network by hand, NAT/DHCP/menu solved, a PC boots to the menu in the 
   await expect(console).toContainText('Opslab PXE Boot Menu', { timeout: 90_000 });
   await expect(console).toContainText('Boot from local disk');
   await boot.getByRole('heading').scrollIntoViewIfNeeded();
-  const shot = process.env.OPSLAB_UPDATE_SCREENSHOT ? '../docs/screenshot-pxe.png' : '../test-results/pxe-menu.png';
+  const shot = process.env.OPSLAB_UPDATE_SCREENSHOT ? '../../../docs/screenshot-pxe.png' : '../../../test-results/pxe-menu.png';
   await page.screenshot({ path: fileURLToPath(new URL(shot, import.meta.url)) });
 
   // The menu takes keys from the web terminal: down to the submenu, Enter opens it.

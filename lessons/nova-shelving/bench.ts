@@ -9,11 +9,12 @@ import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { OpenStackCloud } from '../sandbox-server/src/cloud/openstack.ts';
-import { OpenStackSession } from '../sandbox-server/src/cloud/openstack-api.ts';
-import { BenchAttendee } from './attendee.ts';
-import { startBenchServer } from './server.ts';
-import { summarize, type FigureRow, type LatencyRow } from './stats.ts';
+import { OpenStackCloud } from '../../sandbox-server/src/cloud/openstack.ts';
+import { OpenStackSession } from '../../sandbox-server/src/cloud/openstack-api.ts';
+import { BenchAttendee } from '../../bench/attendee.ts';
+import { startBenchServer } from '../../bench/server.ts';
+import { summarize, type FigureRow, type LatencyRow } from '../../bench/stats.ts';
+import type { LessonBench } from '../../bench/lesson-bench.ts';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -139,3 +140,11 @@ export async function benchOpenStack(options: { attendees: number; alone: number
     await server.stop();
   }
 }
+
+/** `npm run bench -- --only nova-shelving`: the room's cloud under 30 attendees' CLIs (3 in the smoke test). */
+export default (async ({ quick, uidBase }) =>
+  benchOpenStack(
+    quick
+      ? { attendees: 3, alone: 3, roomSeconds: 20, thinkMs: 5000, unshelves: 1, uidBase }
+      : { attendees: 30, alone: 10, roomSeconds: 120, thinkMs: 10_000, unshelves: 5, uidBase },
+  )) satisfies LessonBench;

@@ -4,11 +4,12 @@
  * one at a time: each boot's own time to the menu, and each attendee's wait from Enter to menu;
  * meanwhile, a getting-started attendee's keystroke echo.
  */
-import { defaultProfiles } from '../sandbox-server/src/config.ts';
-import { BenchAttendee } from './attendee.ts';
-import { startBenchServer } from './server.ts';
-import { measureEcho, quiet } from './shell.ts';
-import { summarize, type FigureRow, type LatencyRow } from './stats.ts';
+import { defaultProfiles } from '../../sandbox-server/src/config.ts';
+import { BenchAttendee } from '../../bench/attendee.ts';
+import { startBenchServer } from '../../bench/server.ts';
+import { measureEcho, quiet } from '../../bench/shell.ts';
+import { summarize, type FigureRow, type LatencyRow } from '../../bench/stats.ts';
+import type { LessonBench } from '../../bench/lesson-bench.ts';
 
 const MiB = 1024 * 1024;
 
@@ -72,3 +73,6 @@ export async function benchPxe(options: { attendees: number; keys: number; uidBa
     await server.stop();
   }
 }
+
+/** `npm run bench -- --only pxe`: 8 attendees booting (two in the smoke test). */
+export default (async ({ quick, keys, uidBase }) => benchPxe({ attendees: quick ? 2 : 8, keys, uidBase })) satisfies LessonBench;

@@ -2,11 +2,16 @@
  * The ZeroVM lesson walked in a real browser: measure and answer, click-to-run into the wall,
  * Solve it for me for the rest — every check runs in the attendee's own sandbox.
  */
+import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { expect, test } from '@playwright/test';
+
+/** This lesson's slug: its folder's name (a copy under another name tests itself). */
+const LESSON = basename(fileURLToPath(new URL('../', import.meta.url)));
 
 test('zerovm: every step of the lesson, in the browser', async ({ page }) => {
   test.setTimeout(120_000);
-  await page.goto('/lessons/zerovm/');
+  await page.goto(`/lessons/${LESSON}/`);
   const terminal = page.locator('opslab-terminal[data-terminal="main"]');
   await expect(terminal).toHaveAttribute('data-state', 'ready', { timeout: 20_000 });
   const screen = terminal.locator('.xterm-rows');

@@ -3,8 +3,13 @@
  * attendee's own project and test1, real `nova` output in the web terminal, answers read off the
  * screen, Nova's state changed by typed commands and by "Solve it for me".
  */
+import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { expect, test } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
+
+/** This lesson's slug: its folder's name (a copy under another name tests itself). */
+const LESSON = basename(fileURLToPath(new URL('../', import.meta.url)));
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 
@@ -12,8 +17,8 @@ test('a cold cloud: the attendee sees its stages, the time so far and a progress
   test.setTimeout(300_000);
   // The room's control plane, stopped: this attendee's start has to bring it up (or the server's
   // watch is already restarting it; either way the attendee waits for it, and hears it).
-  execFileSync('bash', ['services/openstack/control-plane.sh', 'stop'], { cwd: new URL('..', import.meta.url).pathname, stdio: 'ignore', timeout: 120_000 });
-  await page.goto('/lessons/nova-shelving/');
+  execFileSync('bash', ['services/openstack/control-plane.sh', 'stop'], { cwd: new URL('../../..', import.meta.url).pathname, stdio: 'ignore', timeout: 120_000 });
+  await page.goto(`/lessons/${LESSON}/`);
   const terminal = page.locator('opslab-terminal[data-terminal="main"]');
   const wait = terminal.locator('.terminal-wait');
   await expect(wait.locator('.wait-message')).toContainText(/OpenStack cloud: starting \S+ \(\d+ of \d+\)/, { timeout: 60_000 });
@@ -33,7 +38,7 @@ test('a cold cloud: the attendee sees its stages, the time so far and a progress
 
 test('nova-shelving: log in, shelve, find the snapshot, unshelve, the openstack CLI', async ({ page }) => {
   test.setTimeout(420_000);
-  await page.goto('/lessons/nova-shelving/');
+  await page.goto(`/lessons/${LESSON}/`);
   const terminal = page.locator('opslab-terminal[data-terminal="main"]');
   // The first attendee of the run may start the cloud (about half a minute), then their project and test1.
   await expect(terminal).toHaveAttribute('data-state', 'ready', { timeout: 180_000 });
