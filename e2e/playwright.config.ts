@@ -20,8 +20,9 @@ export default defineConfig({
   expect: { timeout: 30_000 },
   fullyParallel: false,
   workers: 1,
-  reporter: [['list'], ['json', { outputFile: '../test-results/e2e.json' }]],
-  outputDir: '../test-results/e2e',
+  // A run inside a run (e2e/lesson-folder.test.ts) reports and keeps its traces elsewhere.
+  reporter: [['list'], ['json', { outputFile: process.env.OPSLAB_E2E_REPORT ?? '../test-results/e2e.json' }]],
+  outputDir: process.env.OPSLAB_E2E_OUTPUT ?? '../test-results/e2e',
   use: {
     baseURL: `http://localhost:${port}`,
     browserName: 'chromium',

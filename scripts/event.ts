@@ -1,5 +1,5 @@
 /**
- * `npm run event -- create --title "OpenStack Ops Day" --lessons getting-started,zerovm --starts 2026-12-01T09:00 --expected 40 [--minutes 90]`
+ * `npm run event -- create --title "OpenStack Ops Day" --lessons <a>,<b> --starts 2026-12-01T09:00 --expected 40 [--minutes 90]`
  * `npm run event -- list`
  *
  * Works on the server's database directly (SQLite takes writers from two processes), so an event
@@ -16,7 +16,7 @@ import { Workshop, WorkshopError } from '../sandbox-server/src/workshop.ts';
 import { loadCatalog } from '../lesson-model/catalog.ts';
 
 const USAGE = `usage:
-  npm run event -- create --title "OpenStack Ops Day" --lessons getting-started,zerovm,nova-shelving,galera,pxe \\
+  npm run event -- create --title "OpenStack Ops Day" --lessons <slug>,<slug>,… \\
                           --starts 2026-12-01T09:00 --expected 40 [--minutes 90]
   npm run event -- list`;
 

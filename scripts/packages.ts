@@ -3,7 +3,7 @@
  * lesson's `packages:` and those of the shared services it uses, services/<name>/packages), or the
  * lessons and services themselves (to build their programs and run the services' setup.sh).
  *
- *   tsx scripts/packages.ts [--lessons galera,pxe] [--print packages|services|lessons]
+ *   tsx scripts/packages.ts [--lessons <a>,<b>] [--print packages|services|lessons]
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

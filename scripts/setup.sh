@@ -5,7 +5,7 @@
 # lessons' programs, the Astro build.
 #
 #   npm run setup                        every lesson
-#   npm run setup -- --lessons galera,pxe only those lessons' packages and services
+#   npm run setup -- --lessons <a>,<b>  only those lessons' packages and services
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -35,7 +35,7 @@ async function testLesson(lesson: Lesson, backend: BwrapBackend, services: RoomS
     report(only, false, `lesson ${lesson.slug} has no step "${only}"`, started);
     return reports;
   }
-  // A fresh attendee of the shared services (a new OpenStack project with its own test1), removed afterwards.
+  // A fresh attendee of the shared services (say, a new project in the room's cloud), removed afterwards.
   const attendee = `lessons-test-${process.pid}-${lesson.slug}`;
   let attachments;
   try {
