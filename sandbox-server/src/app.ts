@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { watchLessons, type LessonWatch } from './lesson-watch.ts';
 import { loadCatalog } from '../../lesson-model/catalog.ts';
 import { RoomServices } from './cloud/services.ts';
 import type { ServerConfig } from './config.ts';
@@ -35,6 +36,8 @@ export interface RunningApp {
   workshop: Workshop;
   /** The instructor token (OPSLAB_INSTRUCTOR_TOKEN, or the one kept next to the database). */
   instructorToken: string;
+  /** In authoring mode: the lessons' watcher (its re-stages). */
+  lessonWatch?: LessonWatch;
   close(): Promise<void>;
 }
 
@@ -54,6 +57,7 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
   for (const lesson of loadCatalog(config.lessonsDir)) {
     lessons.set(lesson.slug, { lesson, stagedDir: stageLesson(lesson, config.stagingDir) });
   }
+  const lessonWatch = config.authoring ? watchLessons(config.lessonsDir, lessons, config.stagingDir) : undefined;
   const backend = createBwrapBackend(config);
   const orphans = await backend.cleanupOrphans();
   if (orphans > 0) log.warn({ orphans }, 'killed processes left by an earlier run');
@@ -149,8 +153,10 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
     store,
     workshop,
     instructorToken,
+    ...(lessonWatch ? { lessonWatch } : {}),
     close: () =>
       (closing ??= (async () => {
+        lessonWatch?.close();
         workshop.close();
         terminateSockets();
         server.closeAllConnections();

@@ -19,6 +19,11 @@ export interface ServerConfig {
   /** Built Astro site (static files). */
   siteDir: string;
   lessonsDir: string;
+  /**
+   * Authoring (`npm run dev`, OPSLAB_AUTHORING=1): lessons re-staged on every edit (lesson-watch.ts),
+   * and the author's tools on the lesson page (re-run setup). Never in a workshop.
+   */
+  authoring: boolean;
   /** Root-owned, world-readable folder where the platform's and the lessons' sandbox files are staged. */
   stagingDir: string;
   /** SQLite database for progress. */
@@ -138,6 +143,7 @@ export function loadConfig(overrides: Partial<ServerConfig> = {}): ServerConfig 
       inputBytes: { perSecond: 256 * 1024, burst: 1024 * 1024 },
     },
     devUnlimited: process.env.OPSLAB_DEV_UNLIMITED === '1',
+    authoring: process.env.OPSLAB_AUTHORING === '1',
     machineTurns: { slots: int('OPSLAB_MACHINE_TURN_SLOTS', 1), seconds: int('OPSLAB_MACHINE_TURN_SECONDS', 60) },
     eventEndGraceMs: int('OPSLAB_EVENT_END_GRACE_MS', 10 * 60_000),
     openstack: {

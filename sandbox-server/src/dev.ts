@@ -1,14 +1,15 @@
 /**
  * `npm run dev`: the sandbox server on OPSLAB_DEV_SERVER_PORT (4322) and `astro dev` on 4321, which
- * proxies /ws and /api to it (astro.config.mjs). Lesson text reloads live; lesson scripts are
- * staged at server start (restart to pick up changes).
+ * proxies /ws and /api to it (astro.config.mjs). For authors: the lesson's text reloads live (Astro),
+ * and its scripts are re-staged on every save (authoring mode, lesson-watch.ts), so an edited
+ * check.sh is what the next Check runs.
  */
 import { spawn } from 'node:child_process';
 import { startApp } from './app.ts';
 import { loadConfig, projectRoot } from './config.ts';
 
 const port = Number(process.env.OPSLAB_DEV_SERVER_PORT ?? 4322);
-const app = await startApp(loadConfig({ port, publicOrigins: ['http://localhost:4321', 'http://127.0.0.1:4321'] }));
+const app = await startApp(loadConfig({ port, publicOrigins: ['http://localhost:4321', 'http://127.0.0.1:4321'], authoring: true }));
 const astro = spawn('npx', ['astro', 'dev', '--port', '4321'], { cwd: projectRoot, stdio: 'inherit' });
 const stop = async () => {
   astro.kill('SIGTERM');

@@ -5,7 +5,7 @@
  * Symlinks are copied as symlinks, never followed: they resolve inside the sandbox's own view.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Lesson } from '../../lesson-model/catalog.ts';
 import { projectRoot } from './config.ts';
@@ -44,6 +44,35 @@ function buildNative(lesson: Lesson): void {
     const output = `${(error as { stdout?: Buffer }).stdout ?? ''}${(error as { stderr?: Buffer }).stderr ?? ''}`.trim();
     throw new Error(`lessons/${lesson.slug}/native: the build failed (needs gcc, make, libseccomp-dev: run scripts/setup.sh):\n${output}`);
   }
+}
+
+/**
+ * Brings a staged lesson up to date in place (`npm run dev`, on an author's edit): files are
+ * overwritten and stray ones removed inside the same folder, which running sandboxes have mounted —
+ * a new folder would not reach them. The next Check runs the edited check.sh.
+ */
+export function restageLesson(lesson: Lesson, stagingRoot: string): string {
+  buildNative(lesson);
+  const target = join(stagingRoot, 'lessons', lesson.slug);
+  if (!existsSync(target)) return stageLesson(lesson, stagingRoot);
+  const wanted = new Set<string>();
+  for (const entry of LESSON_ENTRIES) {
+    const from = join(lesson.dir, entry);
+    if (!existsSync(from)) continue;
+    cpSync(from, join(target, entry), { recursive: true, force: true, dereference: false, verbatimSymlinks: true, preserveTimestamps: true });
+    // The entry, the folders above it (native for native/build) and everything in it stay.
+    const parts = entry.split('/');
+    parts.forEach((_, i) => wanted.add(parts.slice(0, i + 1).join('/')));
+    for (const path of listTree(from)) wanted.add(join(entry, path));
+  }
+  for (const path of listTree(target)) if (!wanted.has(path)) rmSync(join(target, path), { recursive: true, force: true });
+  return target;
+}
+
+/** Every path under `dir`, relative to it (symlinks listed, not followed). */
+function listTree(dir: string): string[] {
+  if (!lstatSync(dir).isDirectory()) return [];
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => [entry.name, ...(entry.isDirectory() ? listTree(join(dir, entry.name)).map((p) => join(entry.name, p)) : [])]);
 }
 
 export function stageLesson(lesson: Lesson, stagingRoot: string): string {

@@ -1,10 +1,12 @@
 /**
- * `npm run lessons:test [lesson…] [--step <id>] [--json <file>]`
+ * `npm run lessons:test [lesson…] [--step <id>] [--json <file>] [--keep]`
  *
  * Proves every step of every lesson in a fresh, real sandbox: setup.sh, then for each step in
  * order: check.sh must FAIL, solve.sh runs, check.sh must PASS (given solve.sh's answer when the
  * step asks for one). With --step, a fresh sandbox gets the solves of the earlier steps and only
- * that step is tested. Prints a table; exits 1 on any deviation.
+ * that step is tested. Prints a table, then what a failing step printed, in full; exits 1 on any
+ * deviation. With --keep (one lesson), the sandbox stays up as the run left it, with a shell in it
+ * for the author (at a terminal; otherwise the command to open one), until the shell exits or Ctrl-C.
  */
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +17,8 @@ import { answerFrom, runCheck, runSetup, runSolve } from './checker.ts';
 import { loadConfig, type ProfileSpec } from './config.ts';
 import { stageLesson } from './lesson-staging.ts';
 import { RoomServices } from './cloud/services.ts';
-import type { BwrapBackend } from './sandbox/bwrap.ts';
+import type { BwrapBackend, BwrapSandbox } from './sandbox/bwrap.ts';
+import { PtyInput } from './pty-input.ts';
 import { createBwrapBackend } from './sandbox/create-backend.ts';
 
 export interface StepReport {
@@ -26,7 +29,7 @@ export interface StepReport {
   seconds: number;
 }
 
-async function testLesson(lesson: Lesson, backend: BwrapBackend, services: RoomServices, stagingRoot: string, profile: ProfileSpec, only?: string): Promise<StepReport[]> {
+async function testLesson(lesson: Lesson, backend: BwrapBackend, services: RoomServices, stagingRoot: string, profile: ProfileSpec, only?: string, keep?: (sandbox: BwrapSandbox) => void): Promise<StepReport[]> {
   const reports: StepReport[] = [];
   const started = performance.now();
   const report = (step: string, ok: boolean, detail: string, since: number) =>
@@ -78,8 +81,11 @@ async function testLesson(lesson: Lesson, backend: BwrapBackend, services: RoomS
       if (!after.passed) return reports;
     }
   } finally {
-    await sandbox.destroy();
-    if (lesson.services.includes('openstack')) await services.openstack().deprovision(attendee);
+    if (keep) keep(sandbox);
+    else {
+      await sandbox.destroy();
+      if (lesson.services.includes('openstack')) await services.openstack().deprovision(attendee);
+    }
   }
   return reports;
 }
@@ -94,13 +100,50 @@ function printTable(reports: StepReport[]): void {
   for (const row of rows) console.log(line(row));
 }
 
+function printReports(reports: StepReport[]): void {
+  printTable(reports);
+  // The table clips; what a failing step printed is what its author needs, whole.
+  for (const r of reports.filter((r) => !r.ok)) console.log(`\nFAIL ${r.lesson} ${r.step}:\n${r.detail}`);
+  const failed = reports.filter((r) => !r.ok).length;
+  console.log(`\nlessons:test: ${reports.length - failed} passed, ${failed} failed`);
+}
+
+/**
+ * --keep: the sandbox as the run left it, for its author. At a terminal, a shell in it (the
+ * learner's: same namespaces, limits and filters), until it exits; otherwise the command for a shell
+ * from another terminal (nsenter: the sandbox's namespaces and uid, not its seccomp filter or
+ * cgroup), until Ctrl-C.
+ */
+async function keepOpen(sandbox: BwrapSandbox, lesson: Lesson): Promise<void> {
+  if (process.stdin.isTTY && process.stdout.isTTY) {
+    console.log(`\nkept: the sandbox of ${lesson.slug}. A shell in it follows; exit it (Ctrl-D) to tear the sandbox down.\n`);
+    const pty = sandbox.spawnPty({ cols: process.stdout.columns, rows: process.stdout.rows });
+    const input = new PtyInput(pty, 1024 * 1024);
+    process.stdin.setRawMode(true);
+    process.stdin.on('data', (data: Buffer) => input.write(data));
+    process.stdout.on('resize', () => pty.resize(process.stdout.columns, process.stdout.rows));
+    pty.onData((data) => process.stdout.write(data));
+    await new Promise<void>((resolve) => pty.onExit(() => resolve()));
+    process.stdin.setRawMode(false);
+    process.stdin.pause();
+    return;
+  }
+  console.log(`\nkept: the sandbox of ${lesson.slug} (uid ${sandbox.uid}). A shell in it, from another terminal, as root:`);
+  console.log(`  nsenter --target ${sandbox.initPid} --all --setuid 0 --setgid 0 --wd=/root bash -l`);
+  console.log('Ctrl-C here tears it down.');
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+}
+
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { step: { type: 'string' }, json: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { step: { type: 'string' }, json: { type: 'string' }, keep: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help) {
-    console.log('usage: npm run lessons:test -- [lesson…] [--step <id>] [--json <file>]');
+    console.log('usage: npm run lessons:test -- [lesson…] [--step <id>] [--json <file>] [--keep]');
     return 0;
   }
   if (process.getuid?.() !== 0) {
@@ -114,8 +157,8 @@ async function main(): Promise<number> {
     console.error(`unknown lesson(s): ${unknown.join(', ')}; known: ${catalog.map((l) => l.slug).join(', ')}`);
     return 2;
   }
-  if (values.step && positionals.length !== 1) {
-    console.error('--step needs exactly one lesson');
+  if ((values.step || values.keep) && positionals.length !== 1) {
+    console.error(`${values.step ? '--step' : '--keep'} needs exactly one lesson`);
     return 2;
   }
   const lessons = positionals.length > 0 ? catalog.filter((l) => positionals.includes(l.slug)) : catalog;
@@ -133,16 +176,17 @@ async function main(): Promise<number> {
   await backend.cleanupOrphans();
   const services = new RoomServices({ stagingDir: stagingRoot, openstack: config.openstack });
   const reports: StepReport[] = [];
+  let kept: BwrapSandbox | undefined;
   try {
-    for (const lesson of lessons) reports.push(...(await testLesson(lesson, backend, services, stagingRoot, config.profiles[lesson.profile], values.step)));
+    for (const lesson of lessons) reports.push(...(await testLesson(lesson, backend, services, stagingRoot, config.profiles[lesson.profile], values.step, values.keep ? (sandbox) => (kept = sandbox) : undefined)));
+    printReports(reports);
+    if (kept) await keepOpen(kept, lessons[0]!);
   } finally {
     await backend.destroyAll();
     await services.stop();
     rmSync(stagingRoot, { recursive: true, force: true });
   }
-  printTable(reports);
   const failed = reports.filter((r) => !r.ok).length;
-  console.log(`\nlessons:test: ${reports.length - failed} passed, ${failed} failed`);
   if (values.json) writeFileSync(values.json, JSON.stringify(reports, null, 2));
   return failed > 0 ? 1 : 0;
 }

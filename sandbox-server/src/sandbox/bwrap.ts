@@ -145,7 +145,7 @@ function assertUsableDevice(device: SandboxDevice): void {
   }
 }
 
-class BwrapSandbox implements Sandbox {
+export class BwrapSandbox implements Sandbox {
   private exitListeners: Array<(reason: string) => void> = [];
   private dead = false;
   private destroying: Promise<void> | undefined;
@@ -157,7 +157,7 @@ class BwrapSandbox implements Sandbox {
     readonly id: string,
     readonly uid: number,
     /** Host pid of the sandbox's pid-1: whose namespaces every process joins. */
-    private readonly initPid: number,
+    readonly initPid: number,
     private readonly bwrap: SpawnedProcess,
     /** Holds the checker's view (Spawner.view); its pid names that mount namespace. */
     private readonly checkView: SpawnedProcess,
@@ -290,7 +290,7 @@ export class BwrapBackend implements SandboxBackend {
     return this.live.size;
   }
 
-  async create(request: SandboxRequest): Promise<Sandbox> {
+  async create(request: SandboxRequest): Promise<BwrapSandbox> {
     const uid = this.pool.lease();
     const group = `u${uid}`;
     const { cgroups, turns } = this.options;

@@ -1,0 +1,81 @@
+/**
+ * Authoring mode (`npm run dev`): an author's save reaches the running server. A scaffolded lesson,
+ * a real sandbox and its shell: check.sh edited on the host is what the next Check runs, in the same
+ * sandbox (no restart, no new prompt); a file removed from the lesson is gone from the sandbox's
+ * view; a broken edit is refused with the lesson's problems and the last good lesson keeps working.
+ */
+import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { scaffoldLesson } from '../../scripts/new-lesson.ts';
+import { newAttendee, startTestServer, TestClient, type TestServer } from './helpers.ts';
+
+const SLUG = 'edited-live';
+const lessons = mkdtempSync(join(tmpdir(), 'opslab-authoring-'));
+chmodSync(lessons, 0o755);
+const check = join(lessons, SLUG, 'steps/write-note/check.sh');
+let server: TestServer;
+
+before(async () => {
+  scaffoldLesson(lessons, { slug: SLUG });
+  server = await startTestServer({ lessonsDir: lessons, authoring: true });
+});
+after(async () => {
+  await server.stop();
+  rmSync(lessons, { recursive: true, force: true });
+});
+
+/** Saves `text` into `file` and waits for the server's re-read of the lesson. */
+async function save(file: string, text: string) {
+  const next = server.lessonWatch!.next(SLUG);
+  writeFileSync(file, text);
+  return next;
+}
+
+test('an edited check.sh is what the next Check runs, in the same sandbox', async () => {
+  const client = new TestClient(server.url, await newAttendee(server.url));
+  await client.hello(SLUG);
+  await client.ready();
+  const before = await client.check('write-note');
+  assert.equal(before.passed, false);
+  assert.match(before.feedback, /There is no note yet/);
+
+  const original = readFileSync(check, 'utf8');
+  const outcome = await save(check, original.replace('There is no note yet', 'Still no note (edited while the sandbox ran)'));
+  assert.deepEqual(outcome, { restaged: true, problems: [] });
+  const after = await client.check('write-note');
+  assert.equal(after.passed, false);
+  assert.match(after.feedback, /Still no note \(edited while the sandbox ran\)/);
+  // The same sandbox: it was not restarted to pick the edit up.
+  assert.equal(client.statuses.filter((s) => s.state === 'ready').length, 1);
+
+  // A file taken out of the lesson is gone from the sandbox's view too.
+  const { output } = await client.run('ls /opt/opslab/lesson/; cat /opt/opslab/lesson/setup.sh >/dev/null && echo setup-there');
+  assert.match(output, /setup-there/);
+  const gone = server.lessonWatch!.next(SLUG);
+  rmSync(join(lessons, SLUG, 'setup.sh'));
+  assert.equal((await gone).restaged, true);
+  const { output: after2 } = await client.run('test -e /opt/opslab/lesson/setup.sh || echo setup-gone');
+  assert.match(after2, /setup-gone/);
+  await client.close();
+});
+
+test('a broken edit is refused with its problems, and the last good lesson keeps working', async () => {
+  const index = join(lessons, SLUG, 'index.mdx');
+  const original = readFileSync(index, 'utf8');
+  const outcome = await save(index, original.replace(/^duration: 10$/m, 'duration: ten'));
+  assert.equal(outcome.restaged, false);
+  assert.match(outcome.problems[0]!.field, /^duration$/);
+  assert.match(outcome.problems[0]!.fix, /give duration a number/);
+
+  const client = new TestClient(server.url, await newAttendee(server.url));
+  await client.hello(SLUG);
+  await client.ready();
+  const result = await client.check('write-note');
+  assert.equal(result.passed, false);
+  assert.match(result.feedback, /Still no note \(edited while the sandbox ran\)/);
+  await client.close();
+  assert.equal((await save(index, original)).restaged, true);
+});
