@@ -27,32 +27,30 @@ export const terminalSchema = z
   .strict();
 export type TerminalSpec = z.infer<typeof terminalSchema>;
 
+/*
+ * Each field's description is the authoring guide's frontmatter reference: scripts/frontmatter-doc.ts
+ * writes it into docs/authoring.md, and a test fails when the two differ.
+ */
 export const lessonFrontmatterSchema = z
   .object({
-    title: z.string().min(1),
-    summary: z.string().min(1),
-    /** Minutes the lesson takes in an instructor-led workshop. */
-    duration: z.number().int().positive().max(600),
-    /** Position on the index page and in the agenda. */
-    order: z.number().int().nonnegative(),
-    profile: z.enum(sandboxProfiles).default('small'),
-    /**
-     * Debian packages the lesson's sandbox uses (its programs run from the host's /usr, read-only):
-     * `npm run setup` installs the union of every lesson's, `-- --lessons a,b` only those lessons'.
-     */
-    packages: z.array(z.string().regex(debianPackage, 'must be a Debian package name (lowercase letters, digits, + - .)')).default([]),
-    /** Shared services the lesson needs (e.g. `openstack`). */
-    services: z.array(z.enum(sharedServices)).default([]),
-    terminals: z.array(terminalSchema).min(1).default([{ id: 'main', title: 'Terminal' }]),
-    /**
-     * Columns the lesson's commands need (e.g. 132 for `nova list` tables): the page's default split
-     * gives the terminal that many where the window allows. Without it, 80.
-     */
-    columns: z.number().int().min(40).max(250).optional(),
-    /** Seconds a check.sh may run before it counts as failed. */
-    checkTimeout: z.number().int().positive().max(600).default(30),
-    /** Per-step overrides of checkTimeout, keyed by step id. */
-    stepTimeouts: z.record(id, z.number().int().positive().max(600)).default({}),
+    title: z.string().min(1).describe('The lesson\'s name, on its page, the index and the agenda.'),
+    summary: z.string().min(1).describe('One or two sentences on the index page: what the learner does and why.'),
+    duration: z.number().int().positive().max(600).describe('Minutes the lesson takes in an instructor-led workshop; an event\'s agenda adds them up.'),
+    order: z.number().int().nonnegative().describe('Position on the index page and in the agenda.'),
+    profile: z.enum(sandboxProfiles).default('small').describe('What the sandbox may do: `small` (a shell), `cluster` (several servers, more memory), `network` (its own LAN, NAT, `/dev/net/tun`, the machine\'s turn queue).'),
+    packages: z
+      .array(z.string().regex(debianPackage, 'must be a Debian package name (lowercase letters, digits, + - .)'))
+      .default([])
+      .describe('Debian packages the sandbox\'s programs come from (the host\'s `/usr`, read-only): `npm run setup` installs every lesson\'s, `-- --lessons a,b` those of a and b.'),
+    services: z.array(z.enum(sharedServices)).default([]).describe('Shared services of the room the lesson needs (`openstack`): each sandbox gets its own part of it.'),
+    terminals: z
+      .array(terminalSchema)
+      .min(1)
+      .default([{ id: 'main', title: 'Terminal' }])
+      .describe('The terminals beside the text, as tabs: `{ id, title, command? }`; `command` is typed into the shell once it starts.'),
+    columns: z.number().int().min(40).max(250).optional().describe('Columns the lesson\'s output needs (132 for `nova list` tables): the page\'s split gives the terminal that many where the window allows; 80 without it.'),
+    checkTimeout: z.number().int().positive().max(600).default(30).describe('Seconds a `check.sh` or `solve.sh` may run before it counts as failed.'),
+    stepTimeouts: z.record(id, z.number().int().positive().max(600)).default({}).describe('Per-step overrides of `checkTimeout`, by step id: `{ bootstrap: 120 }`.'),
   })
   .strict();
 export type LessonFrontmatter = z.infer<typeof lessonFrontmatterSchema>;
