@@ -57,7 +57,15 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
   for (const lesson of loadCatalog(config.lessonsDir)) {
     lessons.set(lesson.slug, { lesson, stagedDir: stageLesson(lesson, config.stagingDir) });
   }
-  const lessonWatch = config.authoring ? watchLessons(config.lessonsDir, lessons, config.stagingDir) : undefined;
+  // The workshop's view of the lessons; in authoring mode, a saved lesson replaces its entry.
+  const workshopLessons = new Map([...lessons].map(([slug, s]) => [slug, s.lesson]));
+  const lessonSteps = new Map([...lessons].map(([slug, s]) => [slug, s.lesson.steps.map((step) => step.id)]));
+  const lessonWatch = config.authoring
+    ? watchLessons(config.lessonsDir, lessons, config.stagingDir, (lesson) => {
+        workshopLessons.set(lesson.slug, lesson);
+        lessonSteps.set(lesson.slug, lesson.steps.map((step) => step.id));
+      })
+    : undefined;
   const backend = createBwrapBackend(config);
   const orphans = await backend.cleanupOrphans();
   if (orphans > 0) log.warn({ orphans }, 'killed processes left by an earlier run');
@@ -91,7 +99,7 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
   workshop = new Workshop({
     events: new EventStore(db),
     progress: store,
-    lessons: new Map([...lessons].map(([slug, s]) => [slug, s.lesson])),
+    lessons: workshopLessons,
     endGraceMs: config.eventEndGraceMs,
     stopSandboxes: async (attendee, message) => {
       for (const session of sessions.sandboxesOf(attendee)) await session.stop(message);
@@ -121,7 +129,7 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
     siteDir: config.siteDir,
     sessions,
     store,
-    lessonSteps: new Map([...lessons].map(([slug, s]) => [slug, s.lesson.steps.map((step) => step.id)])),
+    lessonSteps,
     identity,
     origins: () => origins,
     upgradeLimits: config.upgradeLimits,

@@ -7,7 +7,7 @@
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
-import { formatProblem, readLesson, type LessonProblem } from '../../lesson-model/catalog.ts';
+import { formatProblem, readLesson, type Lesson, type LessonProblem } from '../../lesson-model/catalog.ts';
 import { restageLesson } from './lesson-staging.ts';
 import { log } from './log.ts';
 import type { StagedLesson } from './sessions.ts';
@@ -27,7 +27,7 @@ export interface LessonWatch {
   close(): void;
 }
 
-export function watchLessons(lessonsDir: string, lessons: Map<string, StagedLesson>, stagingDir: string): LessonWatch {
+export function watchLessons(lessonsDir: string, lessons: Map<string, StagedLesson>, stagingDir: string, onRestaged: (lesson: Lesson) => void = () => {}): LessonWatch {
   const pending = new Map<string, ReturnType<typeof setTimeout>>();
   const waiters = new Map<string, Array<(outcome: Restage) => void>>();
   const settle = (slug: string, outcome: Restage) => {
@@ -48,6 +48,7 @@ export function watchLessons(lessonsDir: string, lessons: Map<string, StagedLess
       return settle(slug, { restaged: false, problems: [{ file: lesson.file, field: 'native', reason: (error as Error).message, fix: 'fix the build and save again' }] });
     }
     staged.lesson = lesson;
+    onRestaged(lesson);
     log.info(`lesson ${slug} re-staged: the next Check uses what you saved`);
     settle(slug, { restaged: true, problems: [] });
   };

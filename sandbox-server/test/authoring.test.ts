@@ -79,3 +79,32 @@ test('a broken edit is refused with its problems, and the last good lesson keeps
   await client.close();
   assert.equal((await save(index, original)).restaged, true);
 });
+
+test('a <Quiz> is checked on the server, recorded like a step, and shown on the instructor grid', async () => {
+  const index = join(lessons, SLUG, 'index.mdx');
+  const quiz = '\n<Quiz id="which-folder" title="Where is the note?">\nWhich folder holds it?\n<Option>/tmp</Option>\n<Option correct>notes, in the home folder</Option>\n</Quiz>\n';
+  assert.equal((await save(index, readFileSync(index, 'utf8') + quiz)).restaged, true);
+  const { event } = server.workshop.create({ title: 'Quiz day', lessons: [SLUG], starts: new Date().toISOString(), expected: 2 });
+  const cookie = await newAttendee(server.url);
+  const attendee = decodeURIComponent(cookie.split('=')[1]!).split('.')[0]!;
+  server.workshop.join(event.code, 'Quinn', attendee);
+
+  const client = new TestClient(server.url, cookie);
+  await client.hello(SLUG);
+  await client.ready();
+  const none = await client.check('which-folder', '');
+  assert.deepEqual([none.passed, none.feedback], [false, 'Choose an option, then Check.']);
+  const forged = await client.check('which-folder', '0,1');
+  assert.equal(forged.passed, false, 'two options where one is right do not pass');
+  const wrong = await client.check('which-folder', '0');
+  assert.deepEqual([wrong.passed, wrong.feedback], [false, 'Not quite. Read the step again and try once more.']);
+  const right = await client.check('which-folder', '1');
+  assert.deepEqual([right.passed, right.feedback], [true, 'Right.']);
+  assert.equal(client.progress?.steps['which-folder']?.status, 'passed');
+
+  const snapshot = server.workshop.snapshot(event.id);
+  assert.ok(snapshot.steps.some((s) => s.id === 'which-folder' && s.title === 'Where is the note?'));
+  const row = snapshot.rows.find((r) => r.name === 'Quinn')!;
+  assert.deepEqual([row.cells['which-folder']?.state, row.cells['which-folder']?.how, row.cells['which-folder']?.attempts], ['passed', 'check', 4]);
+  await client.close();
+});
