@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { LessonProblem } from '../lesson-model/catalog.ts';
 import { lintLesson } from './lessons-lint.ts';
-import { scaffoldLesson } from './new-lesson.ts';
+import { scaffoldLesson } from '../lesson-model/scaffold.ts';
 
 const SLUG = 'lint-me';
 const root = mkdtempSync(join(tmpdir(), 'opslab-lint-'));

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { loadLesson } from '../lesson-model/catalog.ts';
 import { lintLesson } from './lessons-lint.ts';
-import { scaffoldLesson } from './new-lesson.ts';
+import { scaffoldLesson } from '../lesson-model/scaffold.ts';
 
 const projectRoot = join(import.meta.dirname, '..');
 const root = mkdtempSync(join(tmpdir(), 'opslab-new-lesson-'));

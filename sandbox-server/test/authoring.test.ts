@@ -9,7 +9,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { scaffoldLesson } from '../../scripts/new-lesson.ts';
+import { scaffoldLesson } from '../../lesson-model/scaffold.ts';
 import { newAttendee, startTestServer, TestClient, type TestServer } from './helpers.ts';
 
 const SLUG = 'edited-live';

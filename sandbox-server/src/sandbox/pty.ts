@@ -23,6 +23,9 @@ const DRAIN_MS = 200;
 /** Output kept while nobody listens yet (a pooled sandbox's shell, started before its attendee came). */
 const EARLY_OUTPUT_LIMIT = 64 * 1024;
 
+/** What runs in the pty: the spawner's process, or a test backend's (sandbox/memory.ts). */
+export type PtyProgram = Pick<SpawnedProcess, 'started' | 'exited' | 'kill'>;
+
 export interface PtyExit {
   exitCode: number;
   signal?: number;
@@ -35,7 +38,7 @@ export class Pty {
   readonly fd: number;
   private slave: number | undefined;
   private readonly stream: tty.ReadStream;
-  private process: SpawnedProcess | undefined;
+  private process: PtyProgram | undefined;
   private readonly dataListeners: Array<(data: Buffer) => void> = [];
   private early: Buffer[] = [];
   private earlyBytes = 0;
@@ -59,7 +62,7 @@ export class Pty {
   }
 
   /** The program in it; the server's copy of the slave is closed once the program has its own. */
-  run(process: SpawnedProcess): void {
+  run(process: PtyProgram): void {
     this.process = process;
     process.started.then(
       () => this.closeSlave(),
