@@ -13,6 +13,16 @@ export const stopPath = (lesson: string): string => `${SANDBOXES_PATH}/${encodeU
 /** Where one lesson is reset: its sandbox stopped and its progress forgotten (a fresh start). */
 export const resetPath = (lesson: string): string => `${SANDBOXES_PATH}/${encodeURIComponent(lesson)}/reset`;
 
+/** Authoring mode (npm run dev) only: setup.sh runs again in the running sandbox (files/ copied again first). */
+export const setupPath = (lesson: string): string => `${SANDBOXES_PATH}/${encodeURIComponent(lesson)}/setup`;
+
+/** `POST /api/sandboxes/<lesson>/setup`: whether setup.sh succeeded, and what it printed. */
+export interface SetupResult {
+  lesson: string;
+  ok: boolean;
+  output: string;
+}
+
 /** A listed sandbox is held: starting, being re-created (steps replayed), or running. */
 export type HeldSandboxState = Extract<SandboxState, 'starting' | 'restoring' | 'ready'>;
 

@@ -138,6 +138,7 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
     health: () => ({ sandboxes: backend.size, sessions: sessions.size }),
     workshopApi: createWorkshopApi({ workshop, identity, instructor, origins: () => origins }),
     isInstructor: (req) => instructor.isInstructor(req),
+    authoring: config.authoring,
     shadow: (ws, target) => handleShadow(ws, target, sessions, workshop),
   });
   await new Promise<void>((resolve, reject) => {

@@ -26,6 +26,8 @@ import { isDone, type ProgressStore } from './store.ts';
 export const WS_PATH = '/ws';
 
 export interface HttpDeps {
+  /** Authoring mode (npm run dev): the author's tools answer (sandboxes-api.ts). */
+  authoring: boolean;
   siteDir: string;
   sessions: SessionManager;
   store: ProgressStore;

@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadCatalog, type Lesson } from '../../lesson-model/catalog.ts';
-import { answerFrom, runCheck, runSetup, runSolve } from './checker.ts';
+import { answerFrom, runCheck, runSolve } from './checker.ts';
+import { LessonSandboxError, startLessonSandbox } from './lesson-sandbox.ts';
 import { loadConfig, type ProfileSpec } from './config.ts';
 import { stageLesson } from './lesson-staging.ts';
 import { RoomServices } from './cloud/services.ts';
@@ -31,41 +32,43 @@ export interface StepReport {
 
 async function testLesson(lesson: Lesson, backend: BwrapBackend, services: RoomServices, stagingRoot: string, profile: ProfileSpec, only?: string, keep?: (sandbox: BwrapSandbox) => void): Promise<StepReport[]> {
   const reports: StepReport[] = [];
-  const started = performance.now();
+  const began = performance.now();
   const report = (step: string, ok: boolean, detail: string, since: number) =>
     reports.push({ lesson: lesson.slug, step, ok, detail, seconds: (performance.now() - since) / 1000 });
   if (only && !lesson.steps.some((s) => s.id === only)) {
-    report(only, false, `lesson ${lesson.slug} has no step "${only}"`, started);
+    report(only, false, `lesson ${lesson.slug} has no step "${only}"`, began);
     return reports;
   }
   // A fresh attendee of the shared services (say, a new project in the room's cloud), removed afterwards.
   const attendee = `lessons-test-${process.pid}-${lesson.slug}`;
-  let attachments;
+  // With --step, the steps before it are replayed first, as a restore would.
+  const earlier = only ? lesson.steps.slice(0, lesson.steps.findIndex((s) => s.id === only)) : [];
+  let sandbox: BwrapSandbox;
   try {
-    attachments = await services.attach(lesson.services, attendee, (message) => console.error(`${lesson.slug}: ${message}`));
+    const started = await startLessonSandbox({
+      lesson,
+      stagedDir: stageLesson(lesson, stagingRoot),
+      backend,
+      profile,
+      id: `lessons-test/${lesson.slug}`,
+      services,
+      attendee,
+      replay: earlier,
+      progress: (message) => console.error(`${lesson.slug}: ${message}`),
+      keepOnFailure: keep !== undefined,
+    });
+    sandbox = started.sandbox as BwrapSandbox; // the bwrap backend's
   } catch (error) {
-    report('(services)', false, `the lesson's shared services failed: ${(error as Error).message}`, started);
+    if (!(error instanceof LessonSandboxError)) throw error;
+    if (error.stage === 'replay') report(only!, false, error.message.replace('solve.sh of step', 'solve.sh of the earlier step'), began);
+    else report(error.stage === 'services' ? '(services)' : '(setup)', false, error.message, began);
+    if (error.sandbox) keep?.(error.sandbox as BwrapSandbox);
     return reports;
   }
-  const sandbox = await backend.create({ id: `lessons-test/${lesson.slug}`, lessonDir: stageLesson(lesson, stagingRoot), ...profile, attachments });
   try {
-    const setup = await Promise.all(attachments.map((attachment) => attachment.start?.(sandbox))).then(
-      () => runSetup(sandbox, lesson),
-      (error: Error) => ({ ok: false, output: error.message }),
-    );
-    report('(setup)', setup.ok, setup.ok ? 'setup.sh ran' : `setup failed: ${setup.output}`, started);
-    if (!setup.ok) return reports;
-    for (const step of lesson.steps) {
+    report('(setup)', true, earlier.length > 0 ? `setup.sh ran; ${earlier.length} earlier steps replayed` : 'setup.sh ran', began);
+    for (const step of only ? lesson.steps.filter((s) => s.id === only) : lesson.steps) {
       const since = performance.now();
-      if (only && step.id !== only) {
-        if (reports.some((r) => r.step === only)) break;
-        const solve = await runSolve(sandbox, step);
-        if (!solve.ok) {
-          report(step.id, false, `solve.sh of an earlier step failed: ${solve.output}`, since);
-          return reports;
-        }
-        continue;
-      }
       const before = await runCheck(sandbox, step);
       if (before.passed) {
         report(step.id, false, `check.sh passed before solve.sh ran: ${before.feedback}`, since);

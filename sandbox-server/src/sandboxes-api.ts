@@ -1,7 +1,8 @@
 /**
  * The attendee's own sandboxes: `GET /api/sandboxes` lists them, `POST /api/sandboxes/<lesson>/stop`
  * stops one (progress stays; opening the lesson again restores it), `POST …/<lesson>/reset` starts
- * the lesson over (the sandbox stopped, its progress forgotten). So a lesson opened beyond the
+ * the lesson over (the sandbox stopped, its progress forgotten); in authoring mode (npm run dev),
+ * `POST …/<lesson>/setup` runs setup.sh again in the running sandbox. So a lesson opened beyond the
  * per-attendee cap is never a dead end: the page shows what holds the places and lets one go.
  *
  * Who asks is the signed cookie, and nothing else: no cookie the server signed is a 401 (and, unlike
@@ -11,7 +12,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { idPattern } from '../../protocol/messages.ts';
-import { SANDBOXES_PATH, type ApiError, type SandboxList, type StopResult } from '../../protocol/sandboxes.ts';
+import { SANDBOXES_PATH, type ApiError, type SandboxList, type SetupResult, type StopResult } from '../../protocol/sandboxes.ts';
 import type { AttendeeIdentity } from './attendee.ts';
 import type { PublicOrigins } from './public-origins.ts';
 import { SessionError, type SessionManager } from './sessions.ts';
@@ -26,9 +27,11 @@ export interface SandboxesApiDeps {
   sessions: SessionManager;
   identity: AttendeeIdentity;
   origins: () => PublicOrigins;
+  /** Authoring mode: the author's tools (re-run setup) answer; otherwise they are not there (404). */
+  authoring: boolean;
 }
 
-function json(res: ServerResponse, status: number, body: SandboxList | StopResult | ApiError, headers: Record<string, string> = {}): void {
+function json(res: ServerResponse, status: number, body: SandboxList | StopResult | SetupResult | ApiError, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers });
   res.end(JSON.stringify(body));
 }
@@ -41,7 +44,7 @@ export function isSandboxesPath(pathname: string): boolean {
   return pathname === SANDBOXES_PATH || pathname.startsWith(`${SANDBOXES_PATH}/`);
 }
 
-const STOP_PATH = new RegExp(`^${SANDBOXES_PATH}/([^/]*)/(stop|reset)$`);
+const STOP_PATH = new RegExp(`^${SANDBOXES_PATH}/([^/]*)/(stop|reset|setup)$`);
 
 export async function handleSandboxes(req: IncomingMessage, res: ServerResponse, pathname: string, deps: SandboxesApiDeps): Promise<void> {
   const list = (attendee: string): SandboxList => ({
@@ -59,6 +62,7 @@ export async function handleSandboxes(req: IncomingMessage, res: ServerResponse,
   }
   const stop = STOP_PATH.exec(pathname);
   if (!stop) return json(res, 404, { error: `no such endpoint: ${pathname} (${SANDBOXES_PATH}, or ${SANDBOXES_PATH}/<lesson>/stop or /reset)` });
+  if (stop[2] === 'setup' && !deps.authoring) return json(res, 404, { error: 'setup runs again only in authoring mode (npm run dev)' });
   const reset = stop[2] === 'reset';
   const slug = stop[1]!;
   if (!idPattern.test(slug)) return json(res, 400, { error: 'malformed lesson name: lowercase letters, digits and dashes' });
@@ -68,6 +72,13 @@ export async function handleSandboxes(req: IncomingMessage, res: ServerResponse,
   const attendee = who();
   if (!attendee) return unauthorized();
   if (!deps.sessions.lesson(slug)) return json(res, 404, { error: `there is no lesson "${slug}"` });
+  if (stop[2] === 'setup') {
+    const session = deps.sessions.existing(attendee, slug);
+    if (!session?.running) return json(res, 409, { error: 'no sandbox of this lesson is running: open the lesson first' });
+    const setup = await session.rerunSetup();
+    if (res.destroyed) return;
+    return json(res, 200, { lesson: slug, ...setup });
+  }
   let stopped: boolean;
   try {
     if (reset) {

@@ -12,7 +12,8 @@ import type { Lesson, StepSpec } from '../../lesson-model/catalog.ts';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
-import { answerFrom, gradeQuiz, runCheck, runSetup, runSolve } from './checker.ts';
+import { answerFrom, gradeQuiz, runCheck, runSolve } from './checker.ts';
+import { replaySolves, setUpLesson } from './lesson-sandbox.ts';
 import { nextLoopTurn } from './loop-turns.ts';
 import { log } from './log.ts';
 import { SandboxPool } from './sandbox-pool.ts';
@@ -222,14 +223,7 @@ export class LessonSession {
       report.next();
       report.stage("Setting up the lesson in your sandbox…");
       // A pooled sandbox's setup ran in the pool.
-      const settingUp = pooled ? Promise.resolve({ ok: true, output: '' }) : (async () => {
-        try {
-          for (const attachment of attachments) await attachment.start?.(sandbox);
-        } catch (error) {
-          return { ok: false, output: (error as Error).message };
-        }
-        return runSetup(sandbox, this.lesson);
-      })();
+      const settingUp = pooled ? Promise.resolve({ ok: true, output: '' }) : setUpLesson(sandbox, this.lesson, attachments);
       return { sandbox, settingUp };
     });
     const setup = await settingUp;
@@ -241,12 +235,12 @@ export class LessonSession {
     };
     if (!setup.ok) await fail('The lesson setup failed in your sandbox.', setup.output);
     report.next();
-    for (const [index, step] of done.entries()) {
+    const replayed = await replaySolves(sandbox, done, (step, index) => {
+      if (index > 0) report.next();
       report.stage(`Replaying the steps you completed (${index + 1} of ${done.length}): ${step.title}…`);
-      const solve = await runSolve(sandbox, step);
-      if (!solve.ok) await fail(`Replaying step "${step.title}" failed.`, solve.output);
-      report.next();
-    }
+    });
+    if (!replayed.ok) await fail(`Replaying step "${replayed.step.title}" failed.`, replayed.output);
+    if (done.length > 0) report.next();
     if (this.closed) {
       await sandbox.destroy();
       throw new SessionError('sandbox-failed', 'the session was closed while starting');
@@ -324,6 +318,11 @@ export class LessonSession {
       const outcome = step.kind === 'quiz' ? gradeQuiz(step, answer) : await runCheck(await this.readySandbox(), step, answer);
       return this.finish(step, outcome.passed, false, outcome.feedback, outcome.durationMs);
     });
+  }
+
+  /** An author's "Re-run setup" (authoring mode): files/ and setup.sh again, in the running sandbox. */
+  rerunSetup(): Promise<{ ok: boolean; output: string }> {
+    return this.enqueue(async () => setUpLesson(await this.readySandbox(), this.lesson, []));
   }
 
   /** "Solve it for me": runs solve.sh, then the real check; a pass counts as passed with help. */

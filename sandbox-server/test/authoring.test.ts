@@ -108,3 +108,31 @@ test('a <Quiz> is checked on the server, recorded like a step, and shown on the 
   assert.deepEqual([row.cells['which-folder']?.state, row.cells['which-folder']?.how, row.cells['which-folder']?.attempts], ['passed', 'check', 4]);
   await client.close();
 });
+
+test('"Re-run setup" runs setup.sh again in the running sandbox, in authoring mode only', async () => {
+  const setupFile = join(lessons, SLUG, 'setup.sh');
+  const next = server.lessonWatch!.next(SLUG);
+  writeFileSync(setupFile, '#!/bin/bash\nset -e\nmkdir -p /root/notes\necho "setup ran: $(date +%N)" >> /root/setup-runs\n');
+  chmodSync(setupFile, 0o755);
+  assert.equal((await next).restaged, true);
+  const cookie = await newAttendee(server.url);
+  const client = new TestClient(server.url, cookie);
+  await client.hello(SLUG);
+  await client.ready();
+  const post = (url: string) => fetch(`${url}/api/sandboxes/${SLUG}/setup`, { method: 'POST', headers: { cookie, origin: url } });
+  const response = await post(server.url);
+  assert.equal(response.status, 200);
+  assert.deepEqual(await response.json(), { lesson: SLUG, ok: true, output: '' });
+  const { output } = await client.run('wc -l < /root/setup-runs');
+  assert.match(output, /^2\r?$/m, 'setup.sh ran twice: at the start and again');
+  await client.close();
+
+  const workshop = await startTestServer({ lessonsDir: lessons });
+  try {
+    const refused = await fetch(`${workshop.url}/api/sandboxes/${SLUG}/setup`, { method: 'POST', headers: { cookie: await newAttendee(workshop.url), origin: workshop.url } });
+    assert.equal(refused.status, 404);
+    assert.match(((await refused.json()) as { error: string }).error, /only in authoring mode \(npm run dev\)/);
+  } finally {
+    await workshop.stop();
+  }
+});

@@ -5,7 +5,7 @@
 import type { StatusPayload } from '../../protocol/messages.ts';
 import { enhanceCodeBlocks } from './code-blocks.ts';
 import { fetchProgress } from './progress-api.ts';
-import { resetLesson } from './sandboxes-panel.ts';
+import { rerunSetup, resetLesson, stopSandbox } from './sandboxes-panel.ts';
 import { initSandboxesPanel } from './sandboxes-panel.ts';
 import { StepsUi } from './steps.ts';
 import { initTerminalUi } from './terminal-ui.ts';
@@ -41,6 +41,22 @@ export function initLessonPage(): void {
         showNotice({ state: 'error', message: `The lesson could not be reset: ${error.message}` });
         button.disabled = false;
       });
+  });
+
+  // The author's tools (rendered under npm run dev only): what they did shows in the notice.
+  page.querySelector<HTMLButtonElement>('.rerun-setup')?.addEventListener('click', (event) => {
+    const button = event.currentTarget as HTMLButtonElement;
+    button.disabled = true;
+    showNotice({ state: 'restoring', message: 'Running setup.sh again in your sandbox…' });
+    rerunSetup(page.dataset.lesson!)
+      .then((setup) => showNotice({ state: setup.ok ? 'restoring' : 'error', message: setup.ok ? `setup.sh ran again.${setup.output ? ` It printed: ${setup.output}` : ''}` : `setup.sh failed: ${setup.output}` }))
+      .catch((error: Error) => showNotice({ state: 'error', message: `setup.sh could not run: ${error.message}` }))
+      .finally(() => (button.disabled = false));
+  });
+  page.querySelector<HTMLButtonElement>('.restart-sandbox')?.addEventListener('click', () => {
+    stopSandbox(page.dataset.lesson!)
+      .then(() => location.reload())
+      .catch((error: Error) => showNotice({ state: 'error', message: `The sandbox could not be restarted: ${error.message}` }));
   });
 
   const showNotice = (status: StatusPayload) => {

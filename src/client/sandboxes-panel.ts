@@ -4,7 +4,7 @@
  * refused for the per-attendee cap it opens by itself under the refusal, and stopping one there
  * starts this lesson's sandbox at once.
  */
-import { resetPath, SANDBOXES_PATH, stopPath, type SandboxList, type SandboxSummary, type StopResult } from '../../protocol/sandboxes.ts';
+import { resetPath, SANDBOXES_PATH, setupPath, stopPath, type SandboxList, type SandboxSummary, type SetupResult, type StopResult } from '../../protocol/sandboxes.ts';
 import { fetchProgress } from './progress-api.ts';
 
 async function call<T>(path: string, init: RequestInit = {}): Promise<T> {
@@ -25,6 +25,7 @@ const STARTING = ' Starting this lesson’s sandbox now…';
 export const fetchSandboxes = () => call<SandboxList>(SANDBOXES_PATH);
 export const stopSandbox = (lesson: string) => call<StopResult>(stopPath(lesson), { method: 'POST' });
 export const resetLesson = (lesson: string) => call<StopResult>(resetPath(lesson), { method: 'POST' });
+export const rerunSetup = (lesson: string) => call<SetupResult>(setupPath(lesson), { method: 'POST' });
 
 function ago(ms: number): string {
   const minutes = Math.floor(ms / 60_000);

@@ -4,11 +4,12 @@
  * a node lost and healed by IST, `vagrant ssh` and `sudo su -`, and destroy.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadCatalog } from '../../../lesson-model/catalog.ts';
 import { runCheck } from '../../../sandbox-server/src/checker.ts';
 import { defaultProfiles } from '../../../sandbox-server/src/config.ts';
+import { startLessonSandbox } from '../../../sandbox-server/src/lesson-sandbox.ts';
 import type { Sandbox } from '../../../sandbox-server/src/sandbox/backend.ts';
 import { startTestServer, type TestServer } from '../../../sandbox-server/test/helpers.ts';
 
@@ -42,8 +43,8 @@ describe('the Galera lab (vagrant)', () => {
     server = await startTestServer();
     // The server's staged copy of the lesson (root-owned, world-readable), as its sessions use:
     // the checkout itself may not be readable by a sandbox's uid (a clone in a 0700 mktemp dir).
-    const lessonDir = join(server.config.stagingDir, 'lessons', 'galera');
-    sandbox = await server.backend.create({ id: 'galera-lab', lessonDir, ...defaultProfiles.cluster });
+    const staged = server.sessions.lesson(basename(join(import.meta.dirname, '..')))!;
+    ({ sandbox } = await startLessonSandbox({ lesson: staged.lesson, stagedDir: staged.stagedDir, backend: server.backend, profile: defaultProfiles.cluster, id: 'galera-lab' }));
   });
   after(async () => {
     await server.stop();

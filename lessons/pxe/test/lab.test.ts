@@ -13,10 +13,11 @@
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { connect } from 'node:net';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { defaultProfiles } from '../../../sandbox-server/src/config.ts';
+import { startLessonSandbox } from '../../../sandbox-server/src/lesson-sandbox.ts';
 import type { Sandbox } from '../../../sandbox-server/src/sandbox/backend.ts';
 import { newAttendee, startTestServer, TestClient, type TestServer } from '../../../sandbox-server/test/helpers.ts';
 import type { CheckResultPayload } from '../../../protocol/messages.ts';
@@ -96,11 +97,11 @@ describe('the PXE lab', () => {
 
   before(async () => {
     server = await startTestServer({ machineTurns: { slots: 1, seconds: LONG_TURN_SECONDS } });
-    const lessonDir = join(server.config.stagingDir, 'lessons', 'pxe');
-    const create = (id: string) => server.backend.create({ id, lessonDir, ...defaultProfiles.network });
-    [pi, other] = await Promise.all([create('pxe-lab-a'), create('pxe-lab-b')]);
+    const staged = server.sessions.lesson(basename(join(import.meta.dirname, '..')))!;
+    const lessonDir = staged.stagedDir;
+    const start = async (id: string) => (await startLessonSandbox({ lesson: staged.lesson, stagedDir: lessonDir, backend: server.backend, profile: defaultProfiles.network, id })).sandbox;
+    [pi, other] = await Promise.all([start('pxe-lab-a'), start('pxe-lab-b')]);
     gate = await server.backend.create({ id: 'pxe-lab-gate', lessonDir, ...defaultProfiles.small, machineTurns: true });
-    for (const sandbox of [pi, other]) await ok(sandbox, `bash ${LESSON}/setup.sh`);
   });
   after(async () => {
     await server.stop();
