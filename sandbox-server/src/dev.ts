@@ -9,8 +9,10 @@ import { startApp } from './app.ts';
 import { loadConfig, projectRoot } from './config.ts';
 
 const port = Number(process.env.OPSLAB_DEV_SERVER_PORT ?? 4322);
-const app = await startApp(loadConfig({ port, publicOrigins: ['http://localhost:4321', 'http://127.0.0.1:4321'], authoring: true }));
-const astro = spawn('npx', ['astro', 'dev', '--port', '4321'], { cwd: projectRoot, stdio: 'inherit' });
+// The page's port (OPSLAB_DEV_PORT: a test's own, beside a workshop on 4321).
+const sitePort = Number(process.env.OPSLAB_DEV_PORT ?? 4321);
+const app = await startApp(loadConfig({ port, publicOrigins: [`http://localhost:${sitePort}`, `http://127.0.0.1:${sitePort}`], authoring: true }));
+const astro = spawn('npx', ['astro', 'dev', '--port', String(sitePort)], { cwd: projectRoot, stdio: 'inherit' });
 const stop = async () => {
   astro.kill('SIGTERM');
   await app.close();
