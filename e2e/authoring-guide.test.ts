@@ -11,6 +11,7 @@ import { appendFileSync, chmodSync, mkdirSync, readFileSync, rmSync, writeFileSy
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test } from '@playwright/test';
+import { restoreAstroTypes } from './page-helpers.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const guide = readFileSync(join(root, 'docs/authoring.md'), 'utf8');
@@ -33,6 +34,8 @@ function timed(what: string, command: string, env: Record<string, string> = {}) 
   timings.push([what, (performance.now() - started) / 1000]);
   return { status: result.status, output: result.stdout + result.stderr };
 }
+
+test.afterAll(() => restoreAstroTypes(root));
 
 test('the authoring guide, followed from zero: scaffold, a step, a quiz, lint, lessons:test, its own browser walk', async () => {
   test.setTimeout(600_000);

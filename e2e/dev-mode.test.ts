@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test } from '@playwright/test';
 import { scaffoldLesson } from '../lesson-model/scaffold.ts';
+import { restoreAstroTypes } from './page-helpers.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const work = join(root, 'test-results/dev-mode');
@@ -27,6 +28,7 @@ test.afterEach(async () => {
   }
   rmSync(work, { recursive: true, force: true });
 });
+test.afterAll(() => restoreAstroTypes(root));
 
 test('npm run dev: an edited check.sh is what the next Check runs, with no restart', async ({ page }) => {
   test.setTimeout(300_000);

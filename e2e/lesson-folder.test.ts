@@ -10,12 +10,15 @@ import { chmodSync, cpSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test } from '@playwright/test';
+import { restoreAstroTypes } from './page-helpers.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 // Inside the project: the walk imports @playwright/test, resolved from the project's node_modules.
 const work = join(root, 'test-results/lesson-folder');
 const port = Number(process.env.OPSLAB_E2E_PORT ?? 4391) + 2;
 const uidBase = Number(process.env.OPSLAB_E2E_UID_BASE ?? 650_000) + 2000;
+
+test.afterAll(() => restoreAstroTypes(root));
 
 test('a lesson copied under a new slug into another lessons folder builds, serves and passes its own walk', async () => {
   test.setTimeout(600_000);

@@ -1,4 +1,5 @@
 /** Helpers shared by the page-level e2e tests (accessibility, layout). */
+import { spawnSync } from 'node:child_process';
 import { expect, type Page } from '@playwright/test';
 
 /** Every lesson page the index links to, in the index's order. */
@@ -23,3 +24,14 @@ export async function openLesson(page: Page, path: string, { live = false } = {}
 }
 
 export const terminalScreen = (page: Page, id = 'main') => page.locator(`opslab-terminal[data-terminal="${id}"] .xterm-rows`);
+
+/**
+ * A build of other lessons (OPSLAB_LESSONS_DIR, its own --outDir) or astro dev on them leaves the
+ * project's .astro/ without this project's content types (or without .astro/ at all): `tsc -b`
+ * after the suite would fail. The tests that do so give it back with `astro sync`.
+ */
+export function restoreAstroTypes(root: string): void {
+  const { OPSLAB_LESSONS_DIR: _other, ...env } = process.env;
+  const sync = spawnSync('npx', ['astro', 'sync'], { cwd: root, env, encoding: 'utf8' });
+  if (sync.status !== 0) throw new Error(`astro sync failed: ${sync.stdout}${sync.stderr}`);
+}

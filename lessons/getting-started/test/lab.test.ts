@@ -19,14 +19,9 @@ const PATIENCE_MS = 120_000;
 class Terminal {
   constructor(readonly client: TestClient) {}
 
-  /** Types `command` and waits for its end marker; returns what the terminal printed meanwhile. */
+  /** Types `command` and waits for its end; returns what the terminal printed meanwhile. */
   async shell(command: string): Promise<string> {
-    const marker = `done-${Math.random().toString(36).slice(2)}`;
-    const from = this.client.output.length;
-    // The marker is typed in two halves, so its echo does not end the wait: only its output does.
-    this.client.type(`${command}; echo "${marker.slice(0, 5)}""${marker.slice(5)} $?"\r`);
-    await this.printed(new RegExp(`${marker} \\d+`), from);
-    return this.client.output.slice(from);
+    return (await this.client.run(command, PATIENCE_MS)).output;
   }
 
   /** Types `text` and waits until the terminal prints `pattern` after it. */
