@@ -72,3 +72,10 @@ test('the real lessons folder loads', () => {
   const lessons = loadCatalog(join(import.meta.dirname, '../lessons'));
   assert.ok(lessons.some((l) => l.slug === 'getting-started' && l.steps.length >= 3));
 });
+
+test('a <Quiz>: options in order, correct ones only where marked bare or "true"', () => {
+  const dir = lesson('quiz', `---\n${frontmatter}\n---\n<Quiz id="q" title="Q">\nAsk.\n<Option>a</Option>\n<Option correct>b</Option>\n<Option correct={false}>c</Option>\n<Option correct="false">d</Option>\n<Option correct="true">e</Option>\n</Quiz>\n`);
+  const [step] = loadLesson(dir, 'quiz').steps;
+  assert.ok(step?.kind === 'quiz');
+  assert.deepEqual([step.options, step.correct], [['a', 'b', 'c', 'd', 'e'], [1, 4]]);
+});

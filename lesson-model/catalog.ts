@@ -180,7 +180,9 @@ function findSteps(body: string, problems: Problems, lineOffset: number, termina
       if (kind === 'quiz') {
         const collect = (child: MdxNode) => {
           if (isElement(child, 'Option')) {
-            options.push({ label: textOf(child).trim(), correct: child.attributes?.some((a) => a.type === 'mdxJsxAttribute' && a.name === 'correct') ?? false });
+            // `correct` bare (null) or "true"; correct={false} or correct="false" is not.
+            const mark = child.attributes?.find((a) => a.type === 'mdxJsxAttribute' && a.name === 'correct');
+            options.push({ label: textOf(child).trim(), correct: mark !== undefined && (mark.value === null || mark.value === undefined || mark.value === 'true') });
           } else child.children?.forEach(collect);
         };
         node.children?.forEach(collect);

@@ -119,6 +119,17 @@ test('12. a quiz without a correct answer', () => {
   assertOne(problems, { file: INDEX, field: /<Quiz id="which-folder">/, line: true, reason: /no correct answer/, fix: /<Option correct>/ });
 });
 
+test('no false alarms: an empty file a step creates, a last command that only silences stderr, scripts in files/', () => {
+  const problems = lintBroken((dir) => {
+    edit(join(dir, 'steps/write-note/solve.sh'), (t) => `${t}touch /root/ready\n`);
+    edit(join(dir, 'steps/write-note/check.sh'), (t) => t.replace('note=/root/notes/hello.txt', '[ -e /root/ready ] || exit 1\nnote=/root/notes/hello.txt'));
+    edit(join(dir, 'index.mdx'), (t) => t.replace('<Step id="write-note" title="Copy the greeting into a note">', '<Step id="write-note" title="Copy the greeting into a note" answer="The greeting">'));
+    edit(join(dir, 'steps/write-note/solve.sh'), (t) => `${t}cat /root/notes/hello.txt 2>/dev/null\n`);
+    writeFileSync(join(dir, 'files/broken-on-purpose.sh'), 'if then fi\n');
+  });
+  assert.deepEqual(problems, []);
+});
+
 test('the command line prints file:line: field: reason. Fix: … and exits 1', () => {
   const lessons = join(root, 'cli');
   cpSync(join(pristine, SLUG), join(lessons, SLUG), { recursive: true });

@@ -41,7 +41,8 @@ function walk(dir: string, skip: (path: string) => boolean): string[] {
 
 /** The lesson's shell scripts: every *.sh, and files under bin/ whose #! names a shell. */
 function shellScripts(dir: string): string[] {
-  const skip = (path: string) => ['test', 'e2e', 'node_modules', 'native'].includes(relative(dir, path).split('/')[0]!) && statSync(path).isDirectory();
+  // files/ is the learner's material (a broken script there may be the lesson's point): not linted.
+  const skip = (path: string) => ['test', 'e2e', 'node_modules', 'native', 'files'].includes(relative(dir, path).split('/')[0]!) && statSync(path).isDirectory();
   return walk(dir, skip)
     .filter((path) => path.endsWith('.sh') || (relative(dir, path).startsWith('bin/') && /^#!.*\b(ba)?sh\b/.test(readFileSync(path, 'utf8').slice(0, 100))))
     .sort();
@@ -67,15 +68,14 @@ function lastCommandLine(text: string): number | undefined {
 }
 
 /**
- * Markers a script leaves: empty files it touches, and files it writes whose name says "done"
- * (done, solved, passed, complete, marker, flag, .ok). A file the step itself asks for (say,
- * ~/hello.txt) is the state to check, not a marker.
+ * Markers a script leaves: files it touches or writes whose name says "done" (done, solved, passed,
+ * complete, marker, flag, .ok). A file the step itself asks for (say, ~/hello.txt, or an empty
+ * ~/ready a step creates) is the state to check, not a marker.
  */
 function markersWritten(text: string): string[] {
   const paths = new Set<string>();
   for (const line of commandLines(text)) {
-    for (const match of line.matchAll(/\btouch\s+(["']?)([~/$][\w./~{}$-]+)\1/g)) paths.add(match[2]!);
-    for (const match of line.matchAll(/(?:\btee\s+(?:-a\s+)?|>>?\s*)(["']?)([~/$][\w./~{}$-]+)\1/g)) {
+    for (const match of line.matchAll(/(?:\btouch\s+|\btee\s+(?:-a\s+)?|>>?\s*)(["']?)([~/$][\w./~{}$-]+)\1/g)) {
       if (/(done|solved|passed|complete|marker|flag)|\.ok$/i.test(match[2]!.split('/').pop()!)) paths.add(match[2]!);
     }
   }
@@ -160,7 +160,7 @@ export function lintLesson(dir: string, slug: string, root: string, options: Lin
     const check = readFileSync(step.checkScript, 'utf8');
     const solve = readFileSync(step.solveScript, 'utf8');
     // The history file anywhere; `history` or `fc -l` where a command starts (not in a message's words).
-    const history = /\.bash_history|\bHISTFILE\b|(?:^|[;|&(]\s*|\$\(\s*)(?:history|fc\s+-l)\b/m.exec(commandLines(check).join('\n'));
+    const history = /\.bash_history|\bHISTFILE\b|(?:^|[;|&(]\s*|\$\(\s*|\b(?:if|then|do|elif|while|until|!)\s+)(?:history\b|fc\s+-l)/m.exec(commandLines(check).join('\n'));
     if (history) {
       add(step.checkScript, 'evidence', `reads the shell history (${history[0].trim()}): a learner who typed the command passes even when it failed, one who did the step another way fails`, 'check the state the step leaves behind (a file, a process, a port, a server’s answer), as lessons:test proves it from solve.sh', lineOf(check, check.indexOf(history[0].trim())));
     }
@@ -172,7 +172,8 @@ export function lintLesson(dir: string, slug: string, root: string, options: Lin
     }
     if (step.answer !== undefined) {
       const last = commandLines(solve).at(-1) ?? '';
-      if (last === '' || /^(exit|true|:)\b/.test(last) || /(>\s*\/dev\/null|>&2|1>&2|>\s*[\w/~$"'-]+)\s*$/.test(last)) {
+      // Its standard output sent elsewhere at the end (> file, >&2, &> /dev/null); 2> leaves it be.
+      if (last === '' || /^(exit|true|:)\b/.test(last) || /(?<![0-9])>\s*(?:&2|[\w/~$"'.-]+)\s*$|\b1>\s*\S+\s*$/.test(last)) {
         add(step.solveScript, 'answer', `the step asks for "${step.answer}", but solve.sh's last command prints nothing to its output`, 'end solve.sh with the command that prints the answer (its last line of output is typed into the answer field)', lastCommandLine(solve));
       }
     }

@@ -5,7 +5,7 @@
  * Symlinks are copied as symlinks, never followed: they resolve inside the sandbox's own view.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, rmSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import type { Lesson } from '../../lesson-model/catalog.ts';
 import { projectRoot } from './config.ts';
@@ -59,6 +59,16 @@ export function restageLesson(lesson: Lesson, stagingRoot: string): string {
   for (const entry of LESSON_ENTRIES) {
     const from = join(lesson.dir, entry);
     if (!existsSync(from)) continue;
+    // cpSync follows a symlink already at the destination (one that resolves only inside the
+    // sandbox fails), and cannot turn a file into a folder: such paths are removed first.
+    for (const path of ['', ...listTree(from)]) {
+      const source = join(from, path);
+      const staged = join(target, entry, path);
+      const was = lstatSafe(staged);
+      if (!was) continue;
+      const now = lstatSync(source);
+      if (was.isSymbolicLink() || now.isSymbolicLink() || was.isDirectory() !== now.isDirectory()) rmSync(staged, { recursive: true, force: true });
+    }
     cpSync(from, join(target, entry), { recursive: true, force: true, dereference: false, verbatimSymlinks: true, preserveTimestamps: true });
     // The entry, the folders above it (native for native/build) and everything in it stay.
     const parts = entry.split('/');
@@ -67,6 +77,14 @@ export function restageLesson(lesson: Lesson, stagingRoot: string): string {
   }
   for (const path of listTree(target)) if (!wanted.has(path)) rmSync(join(target, path), { recursive: true, force: true });
   return target;
+}
+
+function lstatSafe(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Every path under `dir`, relative to it (symlinks listed, not followed). */

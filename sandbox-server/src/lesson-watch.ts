@@ -36,7 +36,15 @@ export function watchLessons(lessonsDir: string, lessons: Map<string, StagedLess
   const restage = (slug: string) => {
     const staged = lessons.get(slug);
     if (!staged) return; // a new lesson needs a restart: its page needs a build too
-    const { lesson, problems } = readLesson(join(lessonsDir, slug), slug, lessonsDir);
+    let read: ReturnType<typeof readLesson>;
+    try {
+      read = readLesson(join(lessonsDir, slug), slug, lessonsDir);
+    } catch (error) {
+      // The folder went away (removed, renamed, another branch checked out): keep the last good lesson.
+      log.error({ err: error }, `lesson ${slug} not re-read: restart npm run dev if it moved`);
+      return settle(slug, { restaged: false, problems: [{ file: join(slug, 'index.mdx'), field: 'index.mdx', reason: (error as Error).message, fix: 'put the lesson folder back, or restart npm run dev' }] });
+    }
+    const { lesson, problems } = read;
     if (!lesson) {
       for (const problem of problems) log.error(`lesson not re-staged: ${formatProblem(problem)}`);
       return settle(slug, { restaged: false, problems });
@@ -45,7 +53,7 @@ export function watchLessons(lessonsDir: string, lessons: Map<string, StagedLess
       restageLesson(lesson, stagingDir);
     } catch (error) {
       log.error({ err: error }, `lesson ${slug} not re-staged`);
-      return settle(slug, { restaged: false, problems: [{ file: lesson.file, field: 'native', reason: (error as Error).message, fix: 'fix the build and save again' }] });
+      return settle(slug, { restaged: false, problems: [{ file: lesson.file, field: 'staging', reason: (error as Error).message, fix: 'fix what the message names (native/ build, a file) and save again' }] });
     }
     staged.lesson = lesson;
     onRestaged(lesson);

@@ -63,6 +63,7 @@ async function testLesson(lesson: Lesson, backend: BwrapBackend, services: RoomS
     if (error.stage === 'replay') report(only!, false, error.message.replace('solve.sh of step', 'solve.sh of the earlier step'), began);
     else report(error.stage === 'services' ? '(services)' : '(setup)', false, error.message, began);
     if (error.sandbox) keep?.(error.sandbox as BwrapSandbox);
+    else if (lesson.services.includes('openstack')) await services.openstack().deprovision(attendee).catch(() => undefined);
     return reports;
   }
   try {

@@ -329,6 +329,8 @@ export class LessonSession {
   solve(stepId: string): Promise<CheckResultPayload> {
     return this.enqueue(async () => {
       const step = this.step(stepId);
+      // A quiz has no "Solve it for me": its solve would hand over the correct options.
+      if (step.kind === 'quiz') throw new SessionError('unknown-step', `step "${stepId}" is a quiz: answer it and Check`);
       const sandbox = await this.readySandbox();
       const solve = await runSolve(sandbox, step);
       const outcome = await runCheck(sandbox, step, answerFrom(step, solve.output));

@@ -5,7 +5,7 @@
  * view; a broken edit is refused with the lesson's problems and the last good lesson keeps working.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -102,6 +102,12 @@ test('a <Quiz> is checked on the server, recorded like a step, and shown on the 
   assert.deepEqual([right.passed, right.feedback], [true, 'Right.']);
   assert.equal(client.progress?.steps['which-folder']?.status, 'passed');
 
+  // No "Solve it for me" for a quiz: its solve would hand over the correct options.
+  const errors = client.errors.length;
+  client.send({ op: 'solve', request: { step: 'which-folder' } });
+  await client.until(() => client.errors.length > errors, 'the refusal of a quiz\'s solve');
+  assert.match(client.errors.at(-1)!.message, /is a quiz: answer it and Check/);
+
   const snapshot = server.workshop.snapshot(event.id);
   assert.ok(snapshot.steps.some((s) => s.id === 'which-folder' && s.title === 'Where is the note?'));
   const row = snapshot.rows.find((r) => r.name === 'Quinn')!;
@@ -135,4 +141,23 @@ test('"Re-run setup" runs setup.sh again in the running sandbox, in authoring mo
   } finally {
     await workshop.stop();
   }
+});
+
+test('a save where a staged symlink resolves only in the sandbox, or a file became a folder, is re-staged', async () => {
+  const bin = join(lessons, SLUG, 'bin');
+  mkdirSync(bin, { recursive: true });
+  let next = server.lessonWatch!.next(SLUG);
+  symlinkSync('/opt/opslab/lesson/setup.sh', join(bin, 'again'));
+  assert.equal((await next).restaged, true);
+  next = server.lessonWatch!.next(SLUG);
+  writeFileSync(join(bin, 'tool'), '#!/bin/sh\necho tool\n');
+  writeFileSync(join(bin, 'again-too'), 'x');
+  assert.equal((await next).restaged, true, 'the symlink already staged did not stop the next save');
+  next = server.lessonWatch!.next(SLUG);
+  rmSync(join(bin, 'tool'));
+  mkdirSync(join(bin, 'tool'));
+  writeFileSync(join(bin, 'tool', 'inner'), 'now a folder');
+  assert.equal((await next).restaged, true, 'a file that became a folder');
+  assert.equal(readFileSync(join(server.config.stagingDir, 'lessons', SLUG, 'bin/tool/inner'), 'utf8'), 'now a folder');
+  assert.equal(readlinkSync(join(server.config.stagingDir, 'lessons', SLUG, 'bin/again')), '/opt/opslab/lesson/setup.sh');
 });

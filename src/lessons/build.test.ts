@@ -10,7 +10,7 @@ const root = join(import.meta.dirname, '../..');
 const copy = mkdtempSync(join(tmpdir(), 'opslab-build-'));
 after(() => rmSync(copy, { recursive: true, force: true }));
 
-for (const entry of ['astro.config.mjs', 'tsconfig.json', 'package.json', 'src', 'lessons', 'protocol', 'lesson-model']) cpSync(join(root, entry), join(copy, entry), { recursive: true });
+for (const entry of ['astro.config.mjs', 'tsconfig.json', 'tsconfig.base.json', 'package.json', 'src', 'lessons', 'protocol', 'lesson-model']) cpSync(join(root, entry), join(copy, entry), { recursive: true });
 symlinkSync(join(root, 'node_modules'), join(copy, 'node_modules'));
 
 function build(): { status: number | null; output: string } {

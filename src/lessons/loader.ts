@@ -35,7 +35,7 @@ export function lessonsLoader(lessonsDir = 'lessons/'): Loader {
             body: lesson.body,
             filePath,
             // The steps live outside index.mdx (steps/<id>/): both belong in the digest.
-            digest: generateDigest({ body: lesson.body, data: JSON.stringify(data) }),
+            digest: generateDigest({ body: lesson.body, data: JSON.stringify(data), filePath }),
             deferredRender: true,
           });
           // An entry kept from the last build (same digest) is not set again, and so not rendered
