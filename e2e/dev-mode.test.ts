@@ -6,7 +6,7 @@
  * says what it did.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test } from '@playwright/test';
@@ -21,12 +21,16 @@ const serverPort = base + 5;
 const SLUG = 'live-edit';
 
 let dev: ChildProcess | undefined;
+// The server's state where the sandboxes' uids can reach it: a clone may sit in a 0700 folder.
+const state = mkdtempSync('/tmp/opslab-e2e-dev-');
+chmodSync(state, 0o755);
 test.afterEach(async () => {
   if (dev?.exitCode === null) {
     process.kill(-dev.pid!, 'SIGTERM');
     await new Promise((resolve) => dev!.once('exit', resolve));
   }
   rmSync(work, { recursive: true, force: true });
+  rmSync(state, { recursive: true, force: true });
 });
 test.afterAll(() => restoreAstroTypes(root));
 
@@ -40,24 +44,28 @@ test('npm run dev: an edited check.sh is what the next Check runs, with no resta
   dev = spawn('npx', ['tsx', 'sandbox-server/src/dev.ts'], {
     cwd: root,
     detached: true, // its own process group: astro dev and the server stop together
-    stdio: 'ignore',
+    stdio: ['ignore', 'pipe', 'pipe'],
     env: {
       ...process.env,
       OPSLAB_LESSONS_DIR: join(work, 'lessons'),
       OPSLAB_DEV_PORT: String(sitePort),
       OPSLAB_DEV_SERVER_PORT: String(serverPort),
-      OPSLAB_DB: join(work, 'opslab.db'),
-      OPSLAB_STAGING_DIR: join(work, 'staging'),
+      OPSLAB_DB: join(state, 'opslab.db'),
+      OPSLAB_STAGING_DIR: join(state, 'staging'),
       OPSLAB_UID_BASE: String(Number(process.env.OPSLAB_E2E_UID_BASE ?? 650_000) + 5000),
       OPSLAB_UID_COUNT: '100',
       OPSLAB_LOG_LEVEL: 'warn',
     },
   });
+  // What npm run dev says, for the failure message: it is the author's only view of a problem.
+  let said = '';
+  for (const stream of [dev.stdout!, dev.stderr!]) stream.on('data', (data: Buffer) => (said = (said + data.toString()).slice(-4000)));
   const url = `http://localhost:${sitePort}/lessons/${SLUG}/`;
   // astro dev compiles on the first request: wait for the page (a safety net, not a measure).
   await expect(async () => {
-    const response = await fetch(url);
-    expect(response.status).toBe(200);
+    expect(dev!.exitCode, `npm run dev exited:\n${said}`).toBeNull();
+    const response = await fetch(url).catch(() => undefined);
+    expect(response?.status, `no page yet; npm run dev says:\n${said}`).toBe(200);
   }).toPass({ timeout: 180_000 });
 
   await page.goto(url);

@@ -204,7 +204,10 @@ test('the theme toggle switches light and dark; narrow screens show the text or 
   await expect(page.locator('.terminals')).toBeHidden();
   await views.getByRole('button', { name: 'Terminal' }).click();
   await expect(page.locator('.terminals')).toBeVisible();
-  await expect(page.locator('.lesson-text')).toBeHidden();
+  // The text is off the screen; only its h1 stays, visually hidden, for screen readers.
+  await expect(page.locator('.lesson-text .step').first()).toBeHidden();
+  expect((await page.locator('.lesson-text').boundingBox())!.width).toBeLessThanOrEqual(1);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveCount(1);
   const terminals = (await page.locator('.terminals').boundingBox())!;
   expect(terminals.width).toBeGreaterThanOrEqual(590);
   await views.getByRole('button', { name: 'Lesson' }).click();
