@@ -57,15 +57,10 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
   for (const lesson of loadCatalog(config.lessonsDir)) {
     lessons.set(lesson.slug, { lesson, stagedDir: stageLesson(lesson, config.stagingDir) });
   }
-  // The workshop's view of the lessons; in authoring mode, a saved lesson replaces its entry.
-  const workshopLessons = new Map([...lessons].map(([slug, s]) => [slug, s.lesson]));
-  const lessonSteps = new Map([...lessons].map(([slug, s]) => [slug, s.lesson.steps.map((step) => step.id)]));
-  const lessonWatch = config.authoring
-    ? watchLessons(config.lessonsDir, lessons, config.stagingDir, (lesson) => {
-        workshopLessons.set(lesson.slug, lesson);
-        lessonSteps.set(lesson.slug, lesson.steps.map((step) => step.id));
-      })
-    : undefined;
+  // The lessons as the workshop and the progress API see them; in authoring mode, a saved lesson
+  // replaces its entry (the sessions see it through their staged entry).
+  const current = new Map([...lessons].map(([slug, s]) => [slug, s.lesson]));
+  const lessonWatch = config.authoring ? watchLessons(config.lessonsDir, lessons, config.stagingDir, (lesson) => current.set(lesson.slug, lesson)) : undefined;
   const backend = createBwrapBackend(config);
   const orphans = await backend.cleanupOrphans();
   if (orphans > 0) log.warn({ orphans }, 'killed processes left by an earlier run');
@@ -99,7 +94,7 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
   workshop = new Workshop({
     events: new EventStore(db),
     progress: store,
-    lessons: workshopLessons,
+    lessons: current,
     endGraceMs: config.eventEndGraceMs,
     stopSandboxes: async (attendee, message) => {
       for (const session of sessions.sandboxesOf(attendee)) await session.stop(message);
@@ -129,7 +124,7 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
     siteDir: config.siteDir,
     sessions,
     store,
-    lessonSteps,
+    lessons: current,
     identity,
     origins: () => origins,
     upgradeLimits: config.upgradeLimits,

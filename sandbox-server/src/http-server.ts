@@ -1,6 +1,7 @@
 /**
  * The one HTTP port: the built site (static files), a small JSON API and the WebSocket endpoint.
  */
+import type { Lesson } from '../../lesson-model/catalog.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -31,7 +32,8 @@ export interface HttpDeps {
   siteDir: string;
   sessions: SessionManager;
   store: ProgressStore;
-  lessonSteps: Map<string, string[]>;
+  /** The lessons as the server knows them now (in authoring mode, a saved one replaces its entry). */
+  lessons: ReadonlyMap<string, Lesson>;
   identity: AttendeeIdentity;
   /** Known once the server listens (the default origins name its port). */
   origins: () => PublicOrigins;
@@ -126,7 +128,7 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
     if (pathname === '/api/progress' && req.method === 'GET') {
       const all = deps.store.attendeeProgress(attendee);
       const lessons = Object.fromEntries(
-        [...deps.lessonSteps].map(([slug, steps]) => [slug, { total: steps.length, done: steps.filter((s) => isDone(all[slug]?.steps[s])).length, steps: all[slug]?.steps ?? {} }]),
+        [...deps.lessons].map(([slug, { steps }]) => [slug, { total: steps.length, done: steps.filter((s) => isDone(all[slug]?.steps[s.id])).length, steps: all[slug]?.steps ?? {} }]),
       );
       return json(res, 200, { lessons });
     }

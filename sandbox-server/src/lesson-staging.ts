@@ -61,7 +61,8 @@ export function restageLesson(lesson: Lesson, stagingRoot: string): string {
     if (!existsSync(from)) continue;
     // cpSync follows a symlink already at the destination (one that resolves only inside the
     // sandbox fails), and cannot turn a file into a folder: such paths are removed first.
-    for (const path of ['', ...listTree(from)]) {
+    const paths = listTree(from);
+    for (const path of ['', ...paths]) {
       const source = join(from, path);
       const staged = join(target, entry, path);
       const was = lstatSafe(staged);
@@ -73,7 +74,7 @@ export function restageLesson(lesson: Lesson, stagingRoot: string): string {
     // The entry, the folders above it (native for native/build) and everything in it stay.
     const parts = entry.split('/');
     parts.forEach((_, i) => wanted.add(parts.slice(0, i + 1).join('/')));
-    for (const path of listTree(from)) wanted.add(join(entry, path));
+    for (const path of paths) wanted.add(join(entry, path));
   }
   for (const path of listTree(target)) if (!wanted.has(path)) rmSync(join(target, path), { recursive: true, force: true });
   return target;
