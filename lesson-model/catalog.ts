@@ -58,7 +58,7 @@ export interface Lesson extends LessonFrontmatter {
 
 /** One thing wrong with a lesson, said so that its author can fix it without asking. */
 export interface LessonProblem {
-  /** The file, relative to the lessons folder's parent (e.g. lessons/galera/index.mdx). */
+  /** The file, relative to the lessons folder's parent (e.g. lessons/<slug>/index.mdx). */
   file: string;
   line?: number;
   /** The frontmatter field or the element, e.g. `duration` or `<Step id="up">`. */
@@ -247,7 +247,7 @@ export interface LessonRead {
 
 /**
  * Reads one lesson folder and every problem with it. `root` is the lessons folder (problems name
- * files from its parent, e.g. lessons/galera/index.mdx).
+ * files from its parent, e.g. lessons/<slug>/index.mdx).
  */
 export function readLesson(dir: string, slug: string, root = join(dir, '..')): LessonRead {
   const file = join(dir, 'index.mdx');

@@ -10,9 +10,6 @@ const debianPackage = /^[a-z0-9][a-z0-9+.-]+$/;
 
 const id = z.string().regex(idPattern, 'must be lowercase letters, digits and dashes (max 64)');
 
-/** Shared services a lesson may need; the server brings each up once for the room (sandbox-server/src/cloud/). */
-export const sharedServices = ['openstack'] as const;
-
 /** Sandbox profiles a lesson may ask for; the server's configuration decides what each one grants. */
 export const sandboxProfiles = ['small', 'cluster', 'network'] as const;
 export type SandboxProfile = (typeof sandboxProfiles)[number];
@@ -42,7 +39,10 @@ export const lessonFrontmatterSchema = z
       .array(z.string().regex(debianPackage, 'must be a Debian package name (lowercase letters, digits, + - .)'))
       .default([])
       .describe('Debian packages the sandbox\'s programs come from (the host\'s `/usr`, read-only): `npm run setup` installs every lesson\'s, `-- --lessons a,b` those of a and b.'),
-    services: z.array(z.enum(sharedServices)).default([]).describe('Shared services of the room the lesson needs (`openstack`): each sandbox gets its own part of it.'),
+    services: z
+      .array(id)
+      .default([])
+      .describe('Shared services of the room the lesson needs, by folder name under `services/` (`openstack`): each attendee gets a part of their own, holding what `services/<name>.json` in the lesson\'s folder declares.'),
     terminals: z
       .array(terminalSchema)
       .min(1)

@@ -1,7 +1,8 @@
 /**
  * The parts' boundaries are the compiler's (tsconfig.base.json): in a copy of the parts, a probe
  * file that crosses one fails `tsc -b` with the error that names it — the protocol importing the
- * server, the server importing the site's code, the browser bundle using Node — and the copy
+ * server, the server importing the site's code or a shared service (the server finds services by
+ * folder at run time), the browser bundle using Node — and the copy
  * without probes builds clean, so each failure is the probe's.
  */
 import assert from 'node:assert/strict';
@@ -15,7 +16,7 @@ const root = join(import.meta.dirname, '..');
 const copy = mkdtempSync(join(tmpdir(), 'opslab-boundaries-'));
 
 before(() => {
-  for (const entry of ['tsconfig.base.json', 'protocol', 'lesson-model', 'sandbox-server/src', 'sandbox-server/tsconfig.json', 'src']) cpSync(join(root, entry), join(copy, entry), { recursive: true });
+  for (const entry of ['tsconfig.base.json', 'protocol', 'lesson-model', 'sandbox-server/src', 'sandbox-server/tsconfig.json', 'services', 'src']) cpSync(join(root, entry), join(copy, entry), { recursive: true });
   symlinkSync(join(root, 'node_modules'), join(copy, 'node_modules'));
 });
 after(() => rmSync(copy, { recursive: true, force: true }));
@@ -31,7 +32,7 @@ function build(project: string, probe?: { file: string; text: string }): { statu
 }
 
 test('without probes, the protocol, the server and the browser bundle build clean', () => {
-  for (const project of ['protocol', 'sandbox-server', 'src/client']) {
+  for (const project of ['protocol', 'sandbox-server', 'services', 'src/client']) {
     const { status, output } = build(project);
     assert.equal(status, 0, `${project}: ${output}`);
   }
@@ -47,6 +48,12 @@ test('the server cannot import the site\'s code', () => {
   const { status, output } = build('sandbox-server', { file: 'sandbox-server/src/probe.ts', text: "export { lessonsLoader } from '../../src/lessons/loader.ts';\n" });
   assert.notEqual(status, 0);
   assert.match(output, /sandbox-server\/src\/probe\.ts\(1,\d+\): error TS6307: File '.*src\/lessons\/loader\.ts' is not listed within the file list of project/);
+});
+
+test('the server cannot import a shared service: it loads services/<name>/service.ts by name', () => {
+  const { status, output } = build('sandbox-server', { file: 'sandbox-server/src/probe.ts', text: "export { OpenStackCloud } from '../../services/openstack/cloud.ts';\n" });
+  assert.notEqual(status, 0);
+  assert.match(output, /sandbox-server\/src\/probe\.ts\(1,\d+\): error TS6307: File '.*services\/openstack\/cloud\.ts' is not listed within the file list of project/);
 });
 
 test('the browser bundle cannot use Node: neither node: modules nor its globals', () => {

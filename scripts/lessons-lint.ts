@@ -14,6 +14,7 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatProblem, lessonDirs, readLesson, type LessonProblem } from '../lesson-model/catalog.ts';
+import { availableServices, fixturePath, loadServiceFactory, servicesRoot } from '../sandbox-server/src/shared-services.ts';
 
 /** Where the lesson's folder is mounted in its sandbox (sandbox-server/src/checker.ts). */
 const IN_SANDBOX = '/opt/opslab/lesson/';
@@ -181,10 +182,44 @@ export function lintLesson(dir: string, slug: string, root: string, options: Lin
   return problems.sort((a, b) => a.file.localeCompare(b.file) || (a.line ?? 0) - (b.line ?? 0));
 }
 
+/**
+ * The lesson's shared services: each one it names is a plug-in in the services folder, and each
+ * fixture in its services/ folder is one a named service reads without complaint.
+ */
+export async function lintServices(dir: string, slug: string, root: string, services = servicesRoot): Promise<LessonProblem[]> {
+  const { lesson } = readLesson(dir, slug, root);
+  if (!lesson) return []; // its frontmatter's problems are lintLesson's
+  const shown = (path: string) => relative(join(root, '..'), path);
+  const mdx = join(dir, 'index.mdx');
+  const line = readFileSync(mdx, 'utf8').split('\n').findIndex((l) => l.startsWith('services:')) + 1 || undefined;
+  const problems: LessonProblem[] = [];
+  const available = availableServices(services);
+  for (const name of lesson.services) {
+    if (!available.includes(name)) {
+      problems.push({ file: shown(mdx), line, field: `services: ${name}`, reason: `is not a shared service here (no ${join(relative(join(root, '..'), services), name, 'service.ts')})`, fix: `name one of: ${available.join(', ') || '(none)'}; or add the service as a folder of its own (docs/authoring.md, "Shared services")` });
+      continue;
+    }
+    const fixture = fixturePath(lesson, name);
+    if (!existsSync(fixture)) continue;
+    const service = (await loadServiceFactory(name, services))({ name, stagingDir: '/nonexistent', keyPath: '/nonexistent', options: {} });
+    try {
+      service.readFixture(fixture);
+    } catch (error) {
+      problems.push({ file: shown(fixture), field: 'fixture', reason: (error as Error).message.replace(`${fixture}: `, ''), fix: `correct it as services/${name}'s fixture schema says (docs/authoring.md, "Shared services")` });
+    }
+  }
+  const fixtures = existsSync(join(dir, 'services')) ? readdirSync(join(dir, 'services')).filter((f) => f.endsWith('.json')) : [];
+  for (const file of fixtures) {
+    const name = file.replace(/\.json$/, '');
+    if (!lesson.services.includes(name)) problems.push({ file: shown(join(dir, 'services', file)), field: 'fixture', reason: `is a fixture for "${name}", which the lesson's services: does not name`, fix: `add ${name} to services: in index.mdx, or remove the file` });
+  }
+  return problems;
+}
+
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({ allowPositionals: true, options: { json: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
   if (values.help) {
-    console.log('usage: npm run lessons:lint -- [lesson…] [--json <file>]   (OPSLAB_LESSONS_DIR: another lessons folder)');
+    console.log('usage: npm run lessons:lint -- [lesson…] [--json <file>]   (OPSLAB_LESSONS_DIR: another lessons folder; OPSLAB_SERVICES_DIR: another services folder)');
     return 0;
   }
   const root = process.env.OPSLAB_LESSONS_DIR ?? join(import.meta.dirname, '..', 'lessons');
@@ -195,7 +230,8 @@ async function main(): Promise<number> {
     return 2;
   }
   const lessons = positionals.length > 0 ? all.filter((l) => positionals.includes(l.slug)) : all;
-  const results = lessons.map(({ slug, dir }) => ({ lesson: slug, problems: lintLesson(dir, slug, root) }));
+  const services = process.env.OPSLAB_SERVICES_DIR ?? servicesRoot;
+  const results = await Promise.all(lessons.map(async ({ slug, dir }) => ({ lesson: slug, problems: [...lintLesson(dir, slug, root), ...(await lintServices(dir, slug, root, services))] })));
   for (const { problems } of results) for (const problem of problems) console.log(formatProblem(problem));
   const count = results.reduce((n, r) => n + r.problems.length, 0);
   const failed = results.filter((r) => r.problems.length > 0).length;

@@ -19,7 +19,7 @@ interface Counts {
 }
 
 function run(command: string, args: string[]): number {
-  // OPSLAB_OPENSTACK_SHARED: the control plane is this runner's fixture; tests leave it up (see below).
+  // OPSLAB_OPENSTACK_SHARED: the cloud's control plane is this runner's fixture; tests leave it up (see below).
   const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', env: { ...process.env, FORCE_COLOR: '0', OPSLAB_OPENSTACK_SHARED: '1' } });
   return result.status ?? 1;
 }
@@ -101,15 +101,18 @@ if (unknown.length > 0) {
 }
 rmSync(results, { recursive: true, force: true });
 mkdirSync(results, { recursive: true });
-// The OpenStack control plane is one fixture for every stage that needs it (its test, the lesson's
-// lessons:test and e2e): warmed in the background from the start (a first bootstrap takes minutes),
-// used by each (they wait on its lock and find it up), stopped at the end if this run started it.
-const controlPlane = join(root, 'services/openstack/control-plane.sh');
-const needsCloud = ['unit', 'lessons', 'e2e'].some((name) => wanted.length === 0 || wanted.includes(name));
-const cloudWasStopped = needsCloud && spawnSync('bash', [controlPlane, 'status'], { encoding: 'utf8' }).stdout.includes('stopped');
-if (cloudWasStopped) {
-  const log = openSync(join(results, 'openstack-start.log'), 'w');
-  spawn('bash', [controlPlane, 'start'], { stdio: ['ignore', log, log] }).unref();
+// A shared service's local control plane (services/<name>/control-plane.sh: the OpenStack cloud's)
+// is one fixture for every stage that needs it (its tests, its lessons' lessons:test and e2e):
+// warmed in the background from the start (a first bootstrap takes minutes), used by each (they
+// wait on its lock and find it up), stopped at the end if this run started it.
+const controlPlanes = readdirSync(join(root, 'services'))
+  .map((name) => join(root, 'services', name, 'control-plane.sh'))
+  .filter((path) => existsSync(path));
+const needsServices = ['unit', 'lessons', 'e2e'].some((name) => wanted.length === 0 || wanted.includes(name));
+const startedHere = controlPlanes.filter((path) => needsServices && spawnSync('bash', [path, 'status'], { encoding: 'utf8' }).stdout.includes('stopped'));
+for (const path of startedHere) {
+  const log = openSync(join(results, `${relative(join(root, 'services'), path).split('/')[0]}-start.log`), 'w');
+  spawn('bash', [path, 'start'], { stdio: ['ignore', log, log] }).unref();
 }
 const total: Counts = { passed: 0, failed: 0 };
 for (const [name, stage] of Object.entries(stages)) {
@@ -120,6 +123,6 @@ for (const [name, stage] of Object.entries(stages)) {
   total.passed += counts.passed;
   total.failed += counts.failed;
 }
-if (cloudWasStopped) run('bash', [controlPlane, 'stop']);
+for (const path of startedHere) run('bash', [path, 'stop']);
 console.log(`\n${total.passed} passed, ${total.failed} failed`);
 process.exit(total.failed > 0 ? 1 : 0);

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { watchLessons, type LessonWatch } from './lesson-watch.ts';
 import { loadCatalog } from '../../lesson-model/catalog.ts';
-import { RoomServices } from './cloud/services.ts';
+import { RoomServices } from './shared-services.ts';
 import type { ServerConfig } from './config.ts';
 import { AttendeeIdentity } from './attendee.ts';
 import { createHttpServer } from './http-server.ts';
@@ -65,15 +65,10 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
   const orphans = await backend.cleanupOrphans();
   if (orphans > 0) log.warn({ orphans }, 'killed processes left by an earlier run');
 
-  const services = new RoomServices({
-    stagingDir: config.stagingDir,
-    openstack: { keyPath: join(dirname(config.databasePath), 'openstack-attendees.key'), ...config.openstack },
-  });
-  // An instructor's cloud config is read now: a mistake in it stops the server here, naming the field.
-  if (config.openstack.externalConfigPath) services.openstack();
-  if (config.openstack.warmAtStart && [...lessons.values()].some((s) => s.lesson.services.includes('openstack'))) {
-    void services.openstack().ready((message) => log.info(message)).catch((error) => log.error({ err: error }, 'the OpenStack cloud did not come up'));
-  }
+  const services = new RoomServices({ stagingDir: config.stagingDir, keyDir: dirname(config.databasePath), serviceOptions: config.serviceOptions, root: config.servicesDir });
+  // The lessons' services are loaded now: a broken plug-in or setting (an instructor's cloud config)
+  // stops the server here, naming the file and field; those set to start with the server start.
+  await services.prepare([...lessons.values()].map((s) => s.lesson));
   const db = openDatabase(config.databasePath);
   const store = new ProgressStore(db);
   let workshop: Workshop | undefined;
@@ -105,8 +100,7 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
       canPool: (lesson) => sessions.pool.canPool(lesson),
       holdsSandbox: (attendee, lesson) => Boolean(sessions.existing(attendee, lesson)?.holdsSandbox),
       bringUpServices: (lesson) => {
-        if (!lessons.get(lesson)?.lesson.services.includes('openstack')) return;
-        void services.openstack().ready((message) => log.info(message)).catch((error) => log.error({ err: error }, 'the OpenStack cloud did not come up'));
+        for (const name of current.get(lesson)?.services ?? []) services.warm(name);
       },
     },
   });
@@ -130,7 +124,7 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
     upgradeLimits: config.upgradeLimits,
     slowClients: config.slowClients,
     connectionLimits: config.connectionLimits,
-    health: () => ({ sandboxes: backend.size, sessions: sessions.size }),
+    health: async () => ({ sandboxes: backend.size, sessions: sessions.size, services: await services.health() }),
     workshopApi: createWorkshopApi({ workshop, identity, instructor, origins: () => origins }),
     isInstructor: (req) => instructor.isInstructor(req),
     authoring: config.authoring,

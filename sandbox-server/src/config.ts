@@ -6,7 +6,6 @@ import { availableParallelism, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SandboxProfile } from '../../lesson-model/schema.ts';
-import type { OpenStackOptions } from './cloud/openstack.ts';
 import type { ConnectionLimits } from './connection.ts';
 import type { SandboxDevice, TmpfsBytes } from './sandbox/backend.ts';
 import type { ResourceLimits } from './sandbox/cgroups.ts';
@@ -19,6 +18,8 @@ export interface ServerConfig {
   /** Built Astro site (static files). */
   siteDir: string;
   lessonsDir: string;
+  /** The room's shared services, a folder each (services/<name>/service.ts; OPSLAB_SERVICES_DIR). */
+  servicesDir: string;
   /**
    * Authoring (`npm run dev`, OPSLAB_AUTHORING=1): lessons re-staged on every edit (lesson-watch.ts),
    * and the author's tools on the lesson page (re-run setup). Never in a workshop.
@@ -71,11 +72,11 @@ export interface ServerConfig {
   machineTurns: { slots: number; seconds: number };
   /** After an event ends, its attendees' sandboxes are stopped this much later (OPSLAB_EVENT_END_GRACE_MS). */
   eventEndGraceMs: number;
-  /** The room's OpenStack cloud (lessons with `services: [openstack]`); see docs/openstack.md. */
-  openstack: OpenStackOptions & {
-    /** Bring it up when the server starts instead of on the first attendee's use. */
-    warmAtStart: boolean;
-  };
+  /**
+   * Settings of the room's shared services by name (services/<name>/service.ts reads its own
+   * environment variables; these override them, as tests do). Each service checks its own.
+   */
+  serviceOptions: Record<string, Record<string, unknown>>;
 }
 
 export interface RateLimit {
@@ -96,9 +97,9 @@ export interface ProfileSpec {
 
 export const defaultProfiles: Record<SandboxProfile, ProfileSpec> = {
   small: { limits: { memoryBytes: 512 * MiB, pids: 256, cpuPercent: 100, cpuShares: 1024 }, devices: [] },
-  // Labs with their own networks (PXE): tap devices for a booting client, which boots in turn.
+  // Labs with their own networks (a network boot): tap devices for a booting client, which boots in turn.
   network: { limits: { memoryBytes: 512 * MiB, pids: 256, cpuPercent: 100, cpuShares: 1024 }, devices: ['/dev/net/tun'], machineTurns: true },
-  // Labs of several servers (a 3-node Galera cluster): their data lives in /var, charged to the 1.5 GiB.
+  // Labs of several servers (a 3-node database cluster): their data lives in /var, charged to the 1.5 GiB.
   cluster: { limits: { memoryBytes: 1536 * MiB, pids: 1024, cpuPercent: 200, cpuShares: 1024 }, devices: [], tmpfsBytes: { var: 768 * MiB } },
 };
 
@@ -116,6 +117,7 @@ export function loadConfig(overrides: Partial<ServerConfig> = {}): ServerConfig 
     port: int('OPSLAB_PORT', 4321),
     siteDir: resolve(process.env.OPSLAB_SITE_DIR ?? resolve(projectRoot, 'dist')),
     lessonsDir: resolve(process.env.OPSLAB_LESSONS_DIR ?? resolve(projectRoot, 'lessons')),
+    servicesDir: resolve(process.env.OPSLAB_SERVICES_DIR ?? resolve(projectRoot, 'services')),
     stagingDir: resolve(process.env.OPSLAB_STAGING_DIR ?? '/var/lib/opslab/staging'),
     databasePath: resolve(process.env.OPSLAB_DB ?? resolve(projectRoot, 'var/opslab.db')),
     uidBase: int('OPSLAB_UID_BASE', 600_000),
@@ -146,12 +148,7 @@ export function loadConfig(overrides: Partial<ServerConfig> = {}): ServerConfig 
     authoring: process.env.OPSLAB_AUTHORING === '1',
     machineTurns: { slots: int('OPSLAB_MACHINE_TURN_SLOTS', 1), seconds: int('OPSLAB_MACHINE_TURN_SECONDS', 60) },
     eventEndGraceMs: int('OPSLAB_EVENT_END_GRACE_MS', 10 * 60_000),
-    openstack: {
-      externalConfigPath: process.env.OPSLAB_OPENSTACK_CONFIG || undefined,
-      stateDir: resolve(process.env.OPSLAB_OPENSTACK_DIR ?? '/var/lib/opslab/openstack'),
-      watchSeconds: int('OPSLAB_OPENSTACK_WATCH_SECONDS', 10),
-      warmAtStart: process.env.OPSLAB_OPENSTACK_WARM === '1',
-    },
+    serviceOptions: {},
     ...overrides,
   };
 }

@@ -40,7 +40,7 @@ export interface HttpDeps {
   upgradeLimits: ServerConfig['upgradeLimits'];
   slowClients: ServerConfig['slowClients'];
   connectionLimits: ConnectionLimits;
-  health: () => Record<string, unknown>;
+  health: () => Record<string, unknown> | Promise<Record<string, unknown>>;
   /** The workshop's routes (workshop-api.ts). */
   workshopApi: (req: IncomingMessage, res: ServerResponse, pathname: string) => Promise<void>;
   /** Whether the request carries an instructor's cookie (instructor.ts). */
@@ -132,7 +132,7 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
       );
       return json(res, 200, { lessons });
     }
-    if (pathname === '/api/health') return json(res, 200, { ok: true, ...deps.health(), connections: halfOpen.stats() });
+    if (pathname === '/api/health') return (async () => json(res, 200, { ok: true, ...(await deps.health()), connections: halfOpen.stats() }))();
     if (pathname.startsWith('/api/')) return json(res, 404, { error: `no such endpoint: ${pathname}` });
     if (!site) {
       res.writeHead(503, { 'content-type': 'text/plain' });

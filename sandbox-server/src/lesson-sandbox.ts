@@ -69,7 +69,7 @@ export async function startLessonSandbox(r: LessonSandboxRequest): Promise<{ san
   if (r.lesson.services.length > 0) {
     if (!r.services || r.attendee === undefined) throw new LessonSandboxError('services', `lesson ${r.lesson.slug} needs ${r.lesson.services.join(', ')}: give the room's services and an attendee`);
     try {
-      attachments = await r.services.attach(r.lesson.services, r.attendee, r.progress ?? (() => {}));
+      attachments = await r.services.attach(r.lesson, r.attendee, r.progress ?? (() => {}));
     } catch (error) {
       throw new LessonSandboxError('services', `the lesson's shared services failed: ${(error as Error).message}`);
     }

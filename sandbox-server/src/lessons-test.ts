@@ -17,7 +17,7 @@ import { answerFrom, runCheck, runSolve } from './checker.ts';
 import { LessonSandboxError, startLessonSandbox } from './lesson-sandbox.ts';
 import { loadConfig, type ProfileSpec } from './config.ts';
 import { stageLesson } from './lesson-staging.ts';
-import { RoomServices } from './cloud/services.ts';
+import { RoomServices } from './shared-services.ts';
 import type { BwrapBackend, BwrapSandbox } from './sandbox/bwrap.ts';
 import { PtyInput } from './pty-input.ts';
 import { createBwrapBackend } from './sandbox/create-backend.ts';
@@ -63,7 +63,7 @@ async function testLesson(lesson: Lesson, backend: BwrapBackend, services: RoomS
     if (error.stage === 'replay') report(only!, false, error.message.replace('solve.sh of step', 'solve.sh of the earlier step'), began);
     else report(error.stage === 'services' ? '(services)' : '(setup)', false, error.message, began);
     if (error.sandbox) keep?.(error.sandbox as BwrapSandbox);
-    else if (lesson.services.includes('openstack')) await services.openstack().deprovision(attendee).catch(() => undefined);
+    else await services.deprovision(lesson, attendee).catch(() => undefined);
     return reports;
   }
   try {
@@ -88,7 +88,7 @@ async function testLesson(lesson: Lesson, backend: BwrapBackend, services: RoomS
     if (keep) keep(sandbox);
     else {
       await sandbox.destroy();
-      if (lesson.services.includes('openstack')) await services.openstack().deprovision(attendee);
+      await services.deprovision(lesson, attendee);
     }
   }
   return reports;
@@ -178,7 +178,7 @@ async function main(): Promise<number> {
     machineTurns: { ...config.machineTurns, seconds: Math.max(config.machineTurns.seconds, 3600) },
   });
   await backend.cleanupOrphans();
-  const services = new RoomServices({ stagingDir: stagingRoot, openstack: config.openstack });
+  const services = new RoomServices({ stagingDir: stagingRoot, keyDir: stagingRoot, serviceOptions: config.serviceOptions, root: config.servicesDir });
   const reports: StepReport[] = [];
   let kept: BwrapSandbox | undefined;
   try {

@@ -56,10 +56,10 @@ export interface SessionOptions {
   onStepRecorded?: (attendee: string, lesson: string) => void;
 }
 
-/** Shared services a lesson declares (e.g. `openstack`): brought up once, attached per sandbox. */
+/** The room's shared services a lesson declares (shared-services.ts): brought up once, attached per sandbox. */
 export interface SharedServices {
-  /** Readies the services (first use starts them) and prepares what this attendee's sandbox gets. */
-  attach(services: readonly string[], attendee: string, progress: StageProgress): Promise<SandboxAttachment[]>;
+  /** Readies the lesson's services (first use starts them) and prepares what this attendee's sandbox gets. */
+  attach(lesson: Pick<Lesson, 'dir' | 'services'>, attendee: string, progress: StageProgress): Promise<SandboxAttachment[]>;
 }
 
 /** A solve's output shown to the attendee: its end, where a failure says why. */
@@ -262,7 +262,7 @@ export class LessonSession {
     const { services } = this.options;
     try {
       if (!services) throw new Error('this server runs no shared services');
-      const attachments = await services.attach(this.lesson.services, this.attendee, (message, within) => report.stage(message, within));
+      const attachments = await services.attach(this.lesson, this.attendee, (message, within) => report.stage(message, within));
       report.next();
       return attachments;
     } catch (error) {

@@ -2,21 +2,23 @@
  * A sandbox's only way to the cloud's APIs: one unix socket per endpoint (host:port from the
  * cloud's catalog), owned by the sandbox's uid, in a folder bind-mounted at /run/opslab/cloud.
  * The server forwards each connection to that endpoint and nowhere else; inside the sandbox,
- * /opt/opslab/bin/cloud-doors listens on the same address and port on its loopback (socat) and
+ * /run/opslab/cloud/cloud-doors (the script beside this file) listens on the same address and port on its loopback (socat) and
  * connects there. The sandbox keeps no other network: its network namespace has only `lo`.
  *
  * An endpoint on the host's loopback keeps its address (127.0.0.1:5000 is 127.0.0.1:5000 inside);
  * any other host gets an address of its own on the sandbox's loopback and a line in the sandbox's
  * /etc/hosts, so URLs from the catalog work unchanged (TLS included: bytes pass through as they are).
  */
-import { chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { log } from '../log.ts';
-import type { Sandbox, SandboxAttachment } from '../sandbox/backend.ts';
-import { closeServer, listenForUid } from '../sandbox/uid-socket.ts';
+import { log } from '../../sandbox-server/src/log.ts';
+import type { Sandbox, SandboxAttachment } from '../../sandbox-server/src/sandbox/backend.ts';
+import { closeServer, listenForUid } from '../../sandbox-server/src/sandbox/uid-socket.ts';
 
 export const CLOUD_DIR_IN_SANDBOX = '/run/opslab/cloud';
+/** Run in the sandbox before the lesson's setup: opens the doors on its loopback, puts the openrc in /root. */
+const DOORS_SCRIPT = new URL('cloud-doors', import.meta.url).pathname;
 /**
  * Appended to the openrc: the CLIs skip importing osprofiler, a quarter of a second of CPU of each
  * `nova`/`openstack` call (keystoneauth tries to import it and does without when it cannot).
@@ -76,6 +78,7 @@ export class CloudDoors implements SandboxAttachment {
       lines.push(`${door.address} ${door.port} ${CLOUD_DIR_IN_SANDBOX}/${index}.sock ${door.host}`);
     }
     writeFileSync(join(dir, 'doors'), `${lines.join('\n')}\n`);
+    copyFileSync(DOORS_SCRIPT, join(dir, 'cloud-doors'));
     writeFileSync(join(dir, 'openrc'), `${this.openrc}${FAST_CLI}`, { mode: 0o400 });
     // osprofiler: the clients import it (through keystoneauth) only to offer tracing nobody uses here.
     mkdirSync(join(dir, 'python/osprofiler'), { recursive: true });
@@ -92,7 +95,7 @@ export class CloudDoors implements SandboxAttachment {
 
   /** Starts the listeners inside the sandbox and puts the openrc in /root. */
   async start(sandbox: Sandbox): Promise<void> {
-    const result = await sandbox.exec(['/opt/opslab/bin/cloud-doors'], { timeoutMs: 10_000 });
+    const result = await sandbox.exec(['/bin/bash', `${CLOUD_DIR_IN_SANDBOX}/cloud-doors`], { timeoutMs: 10_000 });
     if (result.code !== 0) throw new Error(`cloud-doors failed in the sandbox: ${result.output}`);
   }
 

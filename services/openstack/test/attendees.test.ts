@@ -11,13 +11,18 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { loadExternalCloud, OpenStackCloud } from '../src/cloud/openstack.ts';
-import { OpenStackSession } from '../src/cloud/openstack-api.ts';
-import { projectRoot } from '../src/config.ts';
-import { newAttendee, startTestServer, TestClient, type TestServer } from './helpers.ts';
+import { projectRoot } from '../../../sandbox-server/src/config.ts';
+import { newAttendee, startTestServer, TestClient, type TestServer } from '../../../sandbox-server/test/helpers.ts';
+import { OpenStackSession } from '../api.ts';
+import { loadExternalCloud, OpenStackCloud } from '../cloud.ts';
+import { readOpenStackFixture } from '../fixture.ts';
 
 const run = promisify(execFile);
 const LESSON = 'nova-shelving';
+// The lesson's own fixture (m1.tiny, cirros, a test1 with no network), as the server reads it.
+const fixture = readOpenStackFixture(join(projectRoot, 'lessons', LESSON, 'services/openstack.json'));
+/** The plug-in's cloud in a running server (services/openstack/service.ts). */
+const cloudOf = async (server: TestServer) => ((await server.services.get('openstack')) as unknown as { cloud: OpenStackCloud }).cloud;
 const controlPlane = join(projectRoot, 'services/openstack/control-plane.sh');
 const state = process.env.OPSLAB_OPENSTACK_DIR ?? '/var/lib/opslab/openstack';
 const attendeeOf = (cookie: string) => cookie.split('=')[1]!.split('.')[0]!;
@@ -50,13 +55,13 @@ describe('the OpenStack cloud for attendees', { timeout: 900_000 }, () => {
   before(async () => {
     startedHere = !process.env.OPSLAB_OPENSTACK_SHARED && (await run('bash', [controlPlane, 'status'])).stdout.includes('stopped');
     await run('bash', [controlPlane, 'start'], { timeout: 600_000 });
-    server = await startTestServer({ openstack: { stateDir: state, watchSeconds: 2, warmAtStart: false } });
+    server = await startTestServer({ serviceOptions: { openstack: { stateDir: state, watchSeconds: 2, warmAtStart: false } } });
     for (let i = 0; i < 2; i++) cookies.push(await newAttendee(server.url));
   });
 
   after(async () => {
     for (const client of clients) await client.close();
-    for (const cookie of cookies) await server.services.openstack().deprovision(attendeeOf(cookie));
+    for (const cookie of cookies) await (await cloudOf(server)).deprovision(attendeeOf(cookie));
     await server.stop();
     if (startedHere) await run('bash', [controlPlane, 'stop'], { timeout: 120_000 });
   });
@@ -86,12 +91,13 @@ describe('the OpenStack cloud for attendees', { timeout: 900_000 }, () => {
   });
 
   test('a returning attendee (a re-created sandbox, a restarted server): the same password, the same test1', async () => {
-    const cloud = server.services.openstack();
+    const cloud = await cloudOf(server);
     const attendee = attendeeOf(await newAttendee(server.url));
     cookies.push(`x=${attendee}`); // removed in after()
-    const first = await cloud.provision(attendee);
-    const again = await cloud.provision(attendee);
-    assert.equal(again.serverId, first.serverId);
+    const first = await cloud.provision(attendee, fixture);
+    const again = await cloud.provision(attendee, fixture);
+    assert.ok(first.servers.test1, 'the fixture\'s test1 was booted');
+    assert.equal(again.servers.test1, first.servers.test1);
     assert.equal(again.openrc, first.openrc, 'no password change: it would revoke the tokens in use');
     const password = /OS_PASSWORD=(\S+)/.exec(again.openrc)![1]!;
     const login = () =>
@@ -99,14 +105,19 @@ describe('the OpenStack cloud for attendees', { timeout: 900_000 }, () => {
     const token = await login();
     // A server restarted with its key file lost: the next provisioning sets the new key's password.
     const restarted = new OpenStackCloud({ stateDir: state, watchSeconds: 3600, keyPath: join(server.dir, 'other.key') });
-    const third = await restarted.provision(attendee);
+    const third = await restarted.provision(attendee, fixture);
     assert.notEqual(third.openrc, first.openrc);
-    assert.equal(third.serverId, first.serverId);
+    assert.equal(third.servers.test1, first.servers.test1);
     await assert.rejects(login(), /HTTP 401/);
     await token.call('compute', 'GET', '/servers').then(
       () => assert.fail('a token from before the password change still works'),
       (error: Error) => assert.match(error.message, /HTTP 401/),
     );
+  });
+
+  test('/api/health says the cloud is up, as the openstack service sees it', async () => {
+    const health = (await (await fetch(`${server.url}/api/health`)).json()) as { services: Record<string, { ok: boolean; detail: string }> };
+    assert.deepEqual(health.services.openstack, { ok: true, detail: 'the local control plane\'s services run' });
   });
 
   test('the sandbox reaches the cloud\'s APIs and nothing else of the host', async () => {
@@ -123,7 +134,7 @@ describe('the OpenStack cloud for attendees', { timeout: 900_000 }, () => {
     const pidFile = join(state, 'run', 'nova-compute.service.pid');
     const reboots = async () => ((await shell(alice, 'nova instance-action-list test1')).match(/\| reboot /g) ?? []).length;
     // Settled first: a repair already under way (the watch found a dead service) is not ours.
-    await server.services.openstack().settled();
+    await (await cloudOf(server)).settled();
     const before = await reboots();
     const pid = readFileSync(pidFile, 'utf8').trim();
     process.kill(-Number(pid), 'SIGKILL');
@@ -132,7 +143,7 @@ describe('the OpenStack cloud for attendees', { timeout: 900_000 }, () => {
     while (Date.now() < deadline && (readFileSync(pidFile, 'utf8').trim() === pid || (await reboots()) <= before)) {
       await new Promise((resolve) => setTimeout(resolve, 2000));
     }
-    await server.services.openstack().settled();
+    await (await cloudOf(server)).settled();
     assert.notEqual(readFileSync(pidFile, 'utf8').trim(), pid, 'a new nova-compute runs');
     assert.ok((await reboots()) > before, 'test1 was hard-rebooted after the restart');
     // What the attendee would meet without the repair: a shelve nova-compute fails without a word.
@@ -144,7 +155,7 @@ describe('the OpenStack cloud for attendees', { timeout: 900_000 }, () => {
   });
 
   test('an attendee arriving while a service is down hears the restart as stages and gets a working cloud', async () => {
-    const cloud = server.services.openstack();
+    const cloud = await cloudOf(server);
     await cloud.settled();
     const pidFile = join(state, 'run', 'glance.service.pid');
     const pid = Number(readFileSync(pidFile, 'utf8').trim());
@@ -160,24 +171,24 @@ describe('the OpenStack cloud for attendees', { timeout: 900_000 }, () => {
     };
     for (let i = 0; i < 400 && !dead(); i++) await new Promise((r) => setTimeout(r, 5));
     const stages: string[] = [];
-    const access = await cloud.provision(attendeeOf(cookies[0]!), (message) => stages.push(message));
+    const access = await cloud.provision(attendeeOf(cookies[0]!), fixture, (message) => stages.push(message));
     assert.ok(stages.some((m) => /^Restarting the room's OpenStack cloud \(.*glance/.test(m)), JSON.stringify(stages));
     assert.ok(stages.some((m) => /^Starting the room's OpenStack cloud: starting glance \(\d+ of \d+\)/.test(m)), JSON.stringify(stages));
     assert.notEqual(Number(readFileSync(pidFile, 'utf8').trim()), pid, 'a new glance runs');
-    assert.ok(access.serverId);
+    assert.ok(access.servers.test1);
   });
 
   test('an existing cloud from a config file: the same provisioning, pointed at this control plane', async () => {
     const file = join(server.dir, 'cloud.json');
     writeFileSync(file, JSON.stringify({ authUrl: 'http://127.0.0.1:5000/v3', username: 'admin', password: readFileSync(join(state, 'secrets', 'admin'), 'utf8').trim() }));
-    const external = await startTestServer({ openstack: { stateDir: '/nonexistent', externalConfigPath: file, watchSeconds: 60, warmAtStart: false } });
+    const external = await startTestServer({ serviceOptions: { openstack: { stateDir: '/nonexistent', externalConfigPath: file, watchSeconds: 60, warmAtStart: false } } });
     const cookie = await newAttendee(external.url);
     try {
       const client = await openLesson(external, cookie);
       assert.match(await shell(client, 'source openrc && nova list'), /\| test1 \| ACTIVE \|/);
       await client.close();
     } finally {
-      await external.services.openstack().deprovision(attendeeOf(cookie));
+      await (await cloudOf(external)).deprovision(attendeeOf(cookie));
       await external.stop();
     }
     // And a broken one says which field is wrong.
@@ -185,5 +196,8 @@ describe('the OpenStack cloud for attendees', { timeout: 900_000 }, () => {
     assert.throws(() => loadExternalCloud(file), /cloud\.json: field "authUrl"/);
     writeFileSync(file, JSON.stringify({ authUrl: 'http://127.0.0.1:5000/v3', username: 'admin' }));
     assert.throws(() => loadExternalCloud(file), /field "password"/);
+    // The flavor and image an older config named are the lesson's now: the error says where they went.
+    writeFileSync(file, JSON.stringify({ authUrl: 'http://127.0.0.1:5000/v3', username: 'admin', password: 'x', flavor: 'm1.tiny' }));
+    assert.throws(() => loadExternalCloud(file), /Unrecognized key.*flavor.*services\/openstack\.json/);
   });
 });

@@ -1,8 +1,8 @@
 /**
- * The room's OpenStack cloud, as the platform sees it: brought up once (the local control plane,
- * services/openstack/control-plane.sh) or reached (an existing cloud, from a config file); watched
- * and repaired while the server runs; one project, member user, `openrc` and booted `test1` per
- * attendee. See docs/openstack.md.
+ * The room's OpenStack cloud: brought up once (the local control plane, control-plane.sh beside this
+ * file) or reached (an existing cloud, from a config file); watched and repaired while the server
+ * runs; per attendee, one project, member user and `openrc`, with the servers the lesson's fixture
+ * declares (fixture.ts) booted in it. See docs/openstack.md.
  */
 import { spawn } from 'node:child_process';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
@@ -10,16 +10,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
-import { projectRoot } from '../config.ts';
-import { log } from '../log.ts';
-import { loadOrCreateKey } from '../secret-key.ts';
-import type { StageProgress } from '../sessions.ts';
-import { type CloudCredentials, OpenStackError, OpenStackSession } from './openstack-api.ts';
+import { log } from '../../sandbox-server/src/log.ts';
+import { loadOrCreateKey } from '../../sandbox-server/src/secret-key.ts';
+import type { StageProgress } from '../../sandbox-server/src/sessions.ts';
+import { type CloudCredentials, OpenStackError, OpenStackSession } from './api.ts';
+import { emptyFixture, type OpenStackFixture } from './fixture.ts';
 
 /** Service types an attendee's sandbox may reach (docs/openstack.md: the network API is there for the CLIs' lookups). */
 export const SANDBOX_SERVICE_TYPES = ['identity', 'compute', 'image', 'placement', 'network'];
 
-/** The instructor's file for an existing cloud (OPSLAB_OPENSTACK_CONFIG): admin credentials and what to boot. */
+/** The instructor's file for an existing cloud (OPSLAB_OPENSTACK_CONFIG): its admin's credentials. */
 export const externalCloudSchema = z
   .object({
     authUrl: z.string().url(),
@@ -29,8 +29,6 @@ export const externalCloudSchema = z
     userDomainName: z.string().min(1).default('Default'),
     projectDomainName: z.string().min(1).default('Default'),
     region: z.string().min(1).default('RegionOne'),
-    flavor: z.string().min(1).default('m1.tiny'),
-    image: z.string().min(1).default('cirros'),
   })
   .strict();
 export type ExternalCloudConfig = z.infer<typeof externalCloudSchema>;
@@ -53,7 +51,8 @@ export interface AttendeeCloud {
   openrc: string;
   /** Distinct host:port of the endpoints the sandbox may reach, from the cloud's catalog. */
   endpoints: Array<{ host: string; port: number }>;
-  serverId: string;
+  /** The fixture's servers in the attendee's project, by name: their ids. */
+  servers: Record<string, string>;
 }
 
 export function loadExternalCloud(path: string): ExternalCloudConfig {
@@ -66,12 +65,14 @@ export function loadExternalCloud(path: string): ExternalCloudConfig {
   const parsed = externalCloudSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new Error(`${path}: field "${issue.path.join('.') || '(top level)'}": ${issue.message}`);
+    // Flavor and image came from this file once; they are the lesson's to declare now.
+    const moved = issue.code === 'unrecognized_keys' && issue.keys.some((key) => key === 'flavor' || key === 'image');
+    throw new Error(`${path}: field "${issue.path.join('.') || '(top level)'}": ${issue.message}${moved ? ' (flavors and images are declared by each lesson now, in its services/openstack.json: see docs/openstack.md)' : ''}`);
   }
   return parsed.data;
 }
 
-const CONTROL_PLANE = join(projectRoot, 'services/openstack/control-plane.sh');
+const CONTROL_PLANE = new URL('control-plane.sh', import.meta.url).pathname;
 /** Attendees' projects and users live in Keystone's default domain (id `default`, name `Default`). */
 const ATTENDEE_DOMAIN = 'default';
 /** An attendee's project and user name: stable per attendee, and naming nothing about them. */
@@ -124,7 +125,8 @@ export class OpenStackCloud {
   private startedHere = false;
   private stopping = false;
   private readonly external: ExternalCloudConfig | undefined;
-  private ids: { flavor: string; image: string } | undefined;
+  /** Flavors and images made for a fixture (by its JSON), once per cloud: name → id. */
+  private readonly shared = new Map<string, Promise<{ flavors: Map<string, string>; images: Map<string, string> }>>();
   private key: Buffer | undefined;
 
   constructor(private readonly options: OpenStackOptions) {
@@ -135,14 +137,10 @@ export class OpenStackCloud {
     return this.external ? 'external' : 'local';
   }
 
-  private settings(): Pick<ExternalCloudConfig, 'flavor' | 'image'> & { credentials: CloudCredentials } {
-    if (this.external) return { ...this.external, credentials: this.external };
+  private credentials(): CloudCredentials {
+    if (this.external) return this.external;
     const password = readFileSync(join(this.options.stateDir, 'secrets', 'admin'), 'utf8').trim();
-    return {
-      credentials: { authUrl: 'http://127.0.0.1:5000/v3', username: 'admin', password, projectName: 'admin', userDomainName: 'Default', projectDomainName: 'Default', region: 'RegionOne' },
-      flavor: 'm1.tiny',
-      image: 'cirros',
-    };
+    return { authUrl: 'http://127.0.0.1:5000/v3', username: 'admin', password, projectName: 'admin', userDomainName: 'Default', projectDomainName: 'Default', region: 'RegionOne' };
   }
 
   /**
@@ -177,7 +175,7 @@ export class OpenStackCloud {
       }
       this.watchControlPlane();
     }
-    this.ids = await this.ensureFlavorAndImage(await this.admin());
+    await this.admin(); // the cloud answers, and these credentials are its admin's
     log.info({ mode: this.mode }, 'the OpenStack cloud is ready');
   }
 
@@ -193,26 +191,42 @@ export class OpenStackCloud {
   }
 
   private admin(): Promise<OpenStackSession> {
-    return OpenStackSession.login(this.settings().credentials);
+    return OpenStackSession.login(this.credentials());
   }
 
-  private async ensureFlavorAndImage(admin: OpenStackSession): Promise<{ flavor: string; image: string }> {
-    const { flavor: flavorName, image: imageName } = this.settings();
-    const flavors = await admin.call<{ flavors: Array<{ id: string; name: string }> }>('compute', 'GET', '/flavors');
-    let flavor = flavors.flavors.find((f) => f.name === flavorName)?.id;
-    if (!flavor) {
-      const created = await admin.call<{ flavor: { id: string } }>('compute', 'POST', '/flavors', { flavor: { name: flavorName, ram: 64, vcpus: 1, disk: 1 } });
-      flavor = created.flavor.id;
+  /** The fixture's flavors and images, found by name or made (once per fixture; a failure is tried again next time). */
+  private sharedParts(fixture: OpenStackFixture): Promise<{ flavors: Map<string, string>; images: Map<string, string> }> {
+    const key = JSON.stringify([fixture.flavors, fixture.images]);
+    let parts = this.shared.get(key);
+    if (!parts) {
+      parts = this.makeSharedParts(fixture);
+      parts.catch(() => this.shared.delete(key));
+      this.shared.set(key, parts);
     }
-    const images = await admin.call<{ images: Array<{ id: string; status: string }> }>('image', 'GET', `/v2/images?name=${encodeURIComponent(imageName)}`);
-    let image = images.images.find((i) => i.status === 'active')?.id;
-    if (!image) {
-      // An empty raw image: the fake virt driver boots anything, and no disk is ever written.
-      const created = await admin.call<{ id: string }>('image', 'POST', '/v2/images', { name: imageName, disk_format: 'raw', container_format: 'bare', visibility: 'public' });
-      await admin.upload('image', `/v2/images/${created.id}/file`, new Blob([]));
-      image = created.id;
+    return parts;
+  }
+
+  private async makeSharedParts(fixture: OpenStackFixture): Promise<{ flavors: Map<string, string>; images: Map<string, string> }> {
+    const admin = await this.admin();
+    const flavors = new Map<string, string>();
+    const existingFlavors = (await admin.call<{ flavors: Array<{ id: string; name: string }> }>('compute', 'GET', '/flavors')).flavors;
+    for (const wanted of fixture.flavors) {
+      let id = existingFlavors.find((f) => f.name === wanted.name)?.id;
+      id ??= (await admin.call<{ flavor: { id: string } }>('compute', 'POST', '/flavors', { flavor: wanted })).flavor.id;
+      flavors.set(wanted.name, id);
     }
-    return { flavor, image };
+    const images = new Map<string, string>();
+    for (const wanted of fixture.images) {
+      const found = await admin.call<{ images: Array<{ id: string; status: string }> }>('image', 'GET', `/v2/images?name=${encodeURIComponent(wanted.name)}`);
+      let id = found.images.find((i) => i.status === 'active')?.id;
+      if (!id) {
+        // An empty raw image: the fake virt driver boots anything, and no disk is ever written.
+        id = (await admin.call<{ id: string }>('image', 'POST', '/v2/images', { name: wanted.name, disk_format: 'raw', container_format: 'bare', visibility: 'public' })).id;
+        await admin.upload('image', `/v2/images/${id}/file`, new Blob([]));
+      }
+      images.set(wanted.name, id);
+    }
+    return { flavors, images };
   }
 
   /**
@@ -279,21 +293,38 @@ export class OpenStackCloud {
     return this.repairing;
   }
 
+  /** Up or not, never starting anything: the local control plane's services, or an existing cloud's Keystone. */
+  async health(): Promise<{ ok: boolean; detail: string }> {
+    if (this.external) {
+      try {
+        await this.admin();
+        return { ok: true, detail: `the existing cloud at ${this.external.authUrl} answers` };
+      } catch (error) {
+        return { ok: false, detail: (error as Error).message };
+      }
+    }
+    const dead = await this.deadServices();
+    if (dead.length > 0) return { ok: false, detail: `stopped: ${dead.join(', ')}${this.repairing ? ' (being restarted)' : ''}` };
+    return { ok: true, detail: 'the local control plane\'s services run' };
+  }
+
   /** Waits for a repair the watch has begun (tests use it after killing a service). */
   async settled(): Promise<void> {
     await this.repairing?.catch(() => undefined);
   }
 
   /**
-   * The attendee's project and member user (created once, with a password derived from the key), their
-   * `test1` (booted with no network if missing, rebooted if its VM was lost), their openrc.
+   * The attendee's project and member user (created once, with a password derived from the key), the
+   * fixture's servers in it (booted if missing), their openrc.
    */
-  async provision(attendee: string, progress: StageProgress = () => {}): Promise<AttendeeCloud> {
+  async provision(attendee: string, fixture: OpenStackFixture = emptyFixture, progress: StageProgress = () => {}): Promise<AttendeeCloud> {
     await this.ready(progress);
     // A service that died since (the watch looks every few seconds) is restarted now, not met as an error.
     if (!this.external && !this.stopping) await this.repair(progress);
-    progress('Creating your OpenStack project and booting test1…', 0.85);
-    const settings = this.settings();
+    const booting = fixture.servers.map((s) => s.name);
+    progress(booting.length > 0 ? `Creating your OpenStack project and booting ${booting.join(', ')}…` : 'Creating your OpenStack project…', 0.85);
+    const shared = await this.sharedParts(fixture);
+    const adminCredentials = this.credentials();
     const admin = await this.admin();
     const name = projectName(attendee);
     const domain = ATTENDEE_DOMAIN;
@@ -311,7 +342,7 @@ export class OpenStackCloud {
     if (!member) throw new OpenStackError('the cloud has no "member" role');
     await identity('PUT', `/projects/${projectId}/users/${userId}/roles/${member}`);
 
-    const credentials: CloudCredentials = { ...settings.credentials, username: name, password, projectName: name, userDomainName: 'Default', projectDomainName: 'Default' };
+    const credentials: CloudCredentials = { ...adminCredentials, username: name, password, projectName: name, userDomainName: 'Default', projectDomainName: 'Default' };
     let user: OpenStackSession;
     try {
       user = await OpenStackSession.login(credentials);
@@ -324,7 +355,8 @@ export class OpenStackCloud {
       await sleep(1100);
       user = await OpenStackSession.login(credentials);
     }
-    const serverId = await this.ensureTest1(user);
+    const servers: Record<string, string> = {};
+    for (const server of fixture.servers) servers[server.name] = await this.ensureServer(user, { name: server.name, flavorRef: shared.flavors.get(server.flavor)!, imageRef: shared.images.get(server.image)!, networks: server.networks });
 
     const endpoints = new Map<string, { host: string; port: number }>();
     for (const entry of admin.catalog.filter((e) => SANDBOX_SERVICE_TYPES.includes(e.type))) {
@@ -335,30 +367,30 @@ export class OpenStackCloud {
     const openrc = [
       `# OpenStack credentials for your project ${name} (a member, not an admin).`,
       '# Load them into this shell with: source openrc',
-      `export OS_AUTH_URL=${settings.credentials.authUrl}`,
+      `export OS_AUTH_URL=${adminCredentials.authUrl}`,
       `export OS_USERNAME=${name}`,
       `export OS_PASSWORD=${password}`,
       `export OS_PROJECT_NAME=${name}`,
       `export OS_USER_DOMAIN_NAME=${credentials.userDomainName}`,
       `export OS_PROJECT_DOMAIN_NAME=${credentials.projectDomainName}`,
-      `export OS_REGION_NAME=${settings.credentials.region}`,
+      `export OS_REGION_NAME=${adminCredentials.region}`,
       'export OS_IDENTITY_API_VERSION=3',
       '',
     ].join('\n');
-    return { projectName: name, username: name, openrc, endpoints: [...endpoints.values()], serverId };
+    return { projectName: name, username: name, openrc, endpoints: [...endpoints.values()], servers };
   }
 
-  private async ensureTest1(user: OpenStackSession): Promise<string> {
+  /** One of the fixture's servers in the attendee's project: booted if missing or in ERROR, waited for while it builds. */
+  private async ensureServer(user: OpenStackSession, wanted: { name: string; flavorRef: string; imageRef: string; networks: string }): Promise<string> {
     type Server = { id: string; status: string; 'OS-EXT-STS:task_state': string | null };
-    const find = async () => (await user.call<{ servers: Server[] }>('compute', 'GET', '/servers/detail?name=%5Etest1%24')).servers;
+    const find = async () => (await user.call<{ servers: Server[] }>('compute', 'GET', `/servers/detail?name=${encodeURIComponent(`^${wanted.name}$`)}`)).servers;
     let [server] = await find();
     if (server?.status === 'ERROR') {
       await user.call('compute', 'DELETE', `/servers/${server.id}`);
       server = undefined;
     }
     if (!server) {
-      const { flavor, image } = this.ids!;
-      const created = await user.call<{ server: { id: string } }>('compute', 'POST', '/servers', { server: { name: 'test1', flavorRef: flavor, imageRef: image, networks: 'none' } });
+      const created = await user.call<{ server: { id: string } }>('compute', 'POST', '/servers', { server: wanted });
       server = { id: created.server.id, status: 'BUILD', 'OS-EXT-STS:task_state': 'scheduling' };
     }
     // Whatever state the attendee left it in (shelved, say) is theirs; only a server being built is waited for.
@@ -366,7 +398,7 @@ export class OpenStackCloud {
       await sleep(500);
       server = (await user.call<{ server: Server }>('compute', 'GET', `/servers/${server.id}`)).server;
     }
-    if (server.status === 'ERROR') throw new OpenStackError(`test1 went to ERROR while booting (server ${server.id})`);
+    if (server.status === 'ERROR') throw new OpenStackError(`${wanted.name} went to ERROR while booting (server ${server.id})`);
     return server.id;
   }
 
