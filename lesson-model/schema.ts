@@ -41,6 +41,7 @@ export const lessonFrontmatterSchema = z
       .describe('Debian packages the sandbox\'s programs come from (the host\'s `/usr`, read-only): `npm run setup` installs every lesson\'s, `-- --lessons a,b` those of a and b.'),
     services: z
       .array(id)
+      .refine((names) => new Set(names).size === names.length, 'names a service twice')
       .default([])
       .describe('Shared services of the room the lesson needs, by folder name under `services/` (`openstack`): each attendee gets a part of their own, holding what `services/<name>.json` in the lesson\'s folder declares.'),
     terminals: z

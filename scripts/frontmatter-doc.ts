@@ -16,6 +16,7 @@ const END = '<!-- end of the generated frontmatter reference -->';
 /** A field's type in an author's words. */
 function typeOf(schema: z.ZodTypeAny): string {
   if (schema instanceof z.ZodDefault || schema instanceof z.ZodOptional) return typeOf(schema._def.innerType);
+  if (schema instanceof z.ZodEffects) return typeOf(schema.innerType()); // a refinement: the same type, checked further
   if (schema instanceof z.ZodString) return 'text';
   if (schema instanceof z.ZodNumber) {
     const checks = schema._def.checks;

@@ -8,9 +8,11 @@
  * `lessons/<slug>/services/<name>.json` (its fixture: the plug-in's schema says what is allowed).
  * The platform names no service: it loads `services/<name>/service.ts` for the lessons that ask.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { idPattern } from '../../protocol/messages.ts';
+import type { z } from 'zod';
 import type { Lesson } from '../../lesson-model/catalog.ts';
 import { log } from './log.ts';
 import type { Sandbox, SandboxAttachment } from './sandbox/backend.ts';
@@ -63,7 +65,7 @@ export interface SharedService {
 export type SharedServiceFactory = (context: SharedServiceContext) => SharedService;
 
 /** The plug-ins' folder: `services/` at the repository's root. */
-export const servicesRoot = new URL('../../services/', import.meta.url).pathname;
+export const servicesRoot = fileURLToPath(new URL('../../services/', import.meta.url));
 
 /** Names of the services this repository holds (folders with a service.ts). */
 export function availableServices(root = servicesRoot): string[] {
@@ -76,11 +78,30 @@ export function availableServices(root = servicesRoot): string[] {
 
 /** Loads one plug-in's factory; an error says which file and what is wrong with it. */
 export async function loadServiceFactory(name: string, root = servicesRoot): Promise<SharedServiceFactory> {
+  // Lessons' names are ids already (the schema); the registry is public, so it checks again.
+  if (!idPattern.test(name)) throw new Error(`"${name}" is not a shared service's name: lowercase letters, digits and dashes`);
   const file = join(root, name, 'service.ts');
   if (!existsSync(file)) throw new Error(`no shared service "${name}": ${file} does not exist (services here: ${availableServices(root).join(', ') || 'none'})`);
   const module = (await import(pathToFileURL(file).href)) as { default?: unknown };
   if (typeof module.default !== 'function') throw new Error(`${file}: its default export must be a SharedServiceFactory (a function of the service's context)`);
   return module.default as SharedServiceFactory;
+}
+
+/**
+ * A service's JSON file (a lesson's fixture, an operator's settings) read against its schema: an
+ * error names the file and the first wrong field; `hint` may add what to do about that field.
+ */
+export function readJsonFile<T>(path: string, schema: z.ZodType<T, z.ZodTypeDef, unknown>, hint: (issue: z.ZodIssue) => string = () => ''): T {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new Error(`${path}: not a readable JSON file (${(error as Error).message})`);
+  }
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  throw new Error(`${path}: field "${issue.path.join('.') || '(top level)'}": ${issue.message}${hint(issue)}`);
 }
 
 /** A lesson's fixture for a service: `lessons/<slug>/services/<name>.json`, if the lesson has one. */
@@ -89,6 +110,18 @@ export function fixturePath(lesson: Pick<Lesson, 'dir'>, service: string): strin
 }
 
 const HEALTH_CACHE_MS = 5000;
+/** A service that has not answered its health check by then is reported as not answering. */
+const HEALTH_TIMEOUT_MS = 2000;
+
+/** The service's health, or "no answer" after HEALTH_TIMEOUT_MS: /api/health never hangs on a service. */
+function healthWithin(service: SharedService): Promise<ServiceHealth> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<ServiceHealth>((resolve) => {
+    timer = setTimeout(() => resolve({ ok: false, detail: `no answer in ${HEALTH_TIMEOUT_MS / 1000} s` }), HEALTH_TIMEOUT_MS);
+  });
+  const answer = service.health().catch((error: Error) => ({ ok: false, detail: error.message }));
+  return Promise.race([answer, late]).finally(() => clearTimeout(timer));
+}
 
 export interface RoomServicesOptions {
   stagingDir: string;
@@ -114,9 +147,15 @@ export class RoomServices {
     let service = this.loaded.get(name);
     if (!service) {
       service = loadServiceFactory(name, this.options.root).then((factory) => {
+        // Sandboxes' uids go through these folders to what a service binds in, whatever the umask.
+        const stagingDir = join(this.options.stagingDir, 'services', name);
+        for (const dir of [join(this.options.stagingDir, 'services'), stagingDir]) {
+          mkdirSync(dir, { recursive: true });
+          chmodSync(dir, 0o711);
+        }
         const created = factory({
           name,
-          stagingDir: join(this.options.stagingDir, 'services', name),
+          stagingDir,
           keyPath: join(this.options.keyDir, `${name}-attendees.key`),
           options: this.options.serviceOptions?.[name] ?? {},
         });
@@ -180,7 +219,7 @@ export class RoomServices {
   health(): Promise<Record<string, ServiceHealth>> {
     if (!this.lastHealth || Date.now() - this.lastHealth.at > HEALTH_CACHE_MS) {
       const asking = Promise.all(
-        [...this.started].map(async ([name, service]) => [name, await service.health().catch((error: Error) => ({ ok: false, detail: error.message }))] as const),
+        [...this.started].map(async ([name, service]) => [name, await healthWithin(service)] as const),
       ).then((entries) => Object.fromEntries(entries));
       this.lastHealth = { at: Date.now(), asking };
     }

@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -38,7 +38,8 @@ const create: SharedServiceFactory = (context) => {
   return {
     warmAtStart: false,
     ready: async () => note('ready'),
-    health: async () => ({ ok: true, detail: 'the board is up' }),
+    // options.hang: a health check that never answers (a cloud whose API hangs).
+    health: () => (context.options.hang ? new Promise(() => {}) : Promise.resolve({ ok: true, detail: 'the board is up' })),
     provision: async (attendee, fixture) => {
       const part = join(context.stagingDir, attendee.slice(0, 12));
       mkdirSync(part, { recursive: true, mode: 0o755 });
@@ -116,16 +117,26 @@ test('the registry loads a service by name, says which are there, and refuses on
   assert.deepEqual(availableServices(), ['openstack'], 'the repository\'s own: found by folder, named nowhere in the platform');
   const journal = join(root, 'registry-journal');
   const room = new RoomServices({ stagingDir: join(root, 'staging'), keyDir: root, root: services, serviceOptions: { notes: { journal } } });
-  assert.deepEqual(await room.health(), {});
+  assert.deepEqual(await room.health(), {}, 'no service loaded, none asked (and none started)');
   const notes = await room.get('notes');
   assert.equal(await room.get('notes'), notes, 'one instance per room');
-  assert.deepEqual(await room.health(), {}, 'health is asked at most every few seconds');
+  assert.deepEqual(await room.health(), {}, 'the answer of a moment ago: health is asked at most every few seconds');
+  const fresh = new RoomServices({ stagingDir: join(root, 'staging'), keyDir: root, root: services, serviceOptions: { notes: { journal } } });
+  await fresh.get('notes');
+  assert.deepEqual(await fresh.health(), { notes: { ok: true, detail: 'the board is up' } });
+  const hanging = new RoomServices({ stagingDir: join(root, 'staging'), keyDir: root, root: services, serviceOptions: { notes: { journal, hang: true } } });
+  await hanging.get('notes');
+  assert.deepEqual(await hanging.health(), { notes: { ok: false, detail: 'no answer in 2 s' } }, '/api/health does not hang on a service');
+  await assert.rejects(room.get('../notes'), /"\.\.\/notes" is not a shared service's name/);
   await assert.rejects(room.get('ceph'), /no shared service "ceph": .*ceph\/service\.ts does not exist \(services here: notes\)/);
   mkdirSync(join(services, 'broken'));
   writeFileSync(join(services, 'broken/service.ts'), 'export const nothing = 1;\n');
   await assert.rejects(room.get('broken'), /broken\/service\.ts: its default export must be a SharedServiceFactory/);
   await room.stop();
   assert.equal(readFileSync(journal, 'utf8'), 'stop\n');
+  // Sandboxes' uids reach what the service binds in, whatever the umask.
+  assert.equal(statSync(join(root, 'staging/services')).mode & 0o777, 0o711);
+  assert.equal(statSync(join(root, 'staging/services/notes')).mode & 0o777, 0o711);
 });
 
 test('lessons:lint: an unknown service, a fixture its service refuses, a fixture for a service not used', async () => {

@@ -9,10 +9,12 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { log } from '../../sandbox-server/src/log.ts';
 import { loadOrCreateKey } from '../../sandbox-server/src/secret-key.ts';
 import type { StageProgress } from '../../sandbox-server/src/sessions.ts';
+import { readJsonFile } from '../../sandbox-server/src/shared-services.ts';
 import { type CloudCredentials, OpenStackError, OpenStackSession } from './api.ts';
 import { emptyFixture, type OpenStackFixture } from './fixture.ts';
 
@@ -56,23 +58,15 @@ export interface AttendeeCloud {
 }
 
 export function loadExternalCloud(path: string): ExternalCloudConfig {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new Error(`${path}: not a readable JSON file (${(error as Error).message})`);
-  }
-  const parsed = externalCloudSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    // Flavor and image came from this file once; they are the lesson's to declare now.
-    const moved = issue.code === 'unrecognized_keys' && issue.keys.some((key) => key === 'flavor' || key === 'image');
-    throw new Error(`${path}: field "${issue.path.join('.') || '(top level)'}": ${issue.message}${moved ? ' (flavors and images are declared by each lesson now, in its services/openstack.json: see docs/openstack.md)' : ''}`);
-  }
-  return parsed.data;
+  // Flavor and image came from this file once; they are the lesson's to declare now.
+  return readJsonFile(path, externalCloudSchema, (issue) =>
+    issue.code === 'unrecognized_keys' && issue.keys.some((key) => key === 'flavor' || key === 'image')
+      ? ' (flavors and images are declared by each lesson now, in its services/openstack.json: see docs/openstack.md)'
+      : '',
+  );
 }
 
-const CONTROL_PLANE = new URL('control-plane.sh', import.meta.url).pathname;
+const CONTROL_PLANE = fileURLToPath(new URL('control-plane.sh', import.meta.url));
 /** Attendees' projects and users live in Keystone's default domain (id `default`, name `Default`). */
 const ATTENDEE_DOMAIN = 'default';
 /** An attendee's project and user name: stable per attendee, and naming nothing about them. */
@@ -212,12 +206,19 @@ export class OpenStackCloud {
     const existingFlavors = (await admin.call<{ flavors: Array<{ id: string; name: string }> }>('compute', 'GET', '/flavors')).flavors;
     for (const wanted of fixture.flavors) {
       let id = existingFlavors.find((f) => f.name === wanted.name)?.id;
-      id ??= (await admin.call<{ flavor: { id: string } }>('compute', 'POST', '/flavors', { flavor: wanted })).flavor.id;
+      if (!id) {
+        // 409: another lesson's fixture made a flavor of that name meanwhile; that one is used.
+        const created = await admin.call<{ flavor?: { id: string } }>('compute', 'POST', '/flavors', { flavor: wanted }, [409]);
+        id = created?.flavor?.id ?? (await admin.call<{ flavors: Array<{ id: string; name: string }> }>('compute', 'GET', '/flavors')).flavors.find((f) => f.name === wanted.name)?.id;
+        if (!id) throw new OpenStackError(`the flavor ${wanted.name} could not be made`);
+      }
       flavors.set(wanted.name, id);
     }
     const images = new Map<string, string>();
     for (const wanted of fixture.images) {
-      const found = await admin.call<{ images: Array<{ id: string; status: string }> }>('image', 'GET', `/v2/images?name=${encodeURIComponent(wanted.name)}`);
+      // Public images only: an attendee may upload a private image of the same name, which the
+      // admin's listing would include (and the room's servers would then fail to boot from it).
+      const found = await admin.call<{ images: Array<{ id: string; status: string }> }>('image', 'GET', `/v2/images?name=${encodeURIComponent(wanted.name)}&visibility=public`);
       let id = found.images.find((i) => i.status === 'active')?.id;
       if (!id) {
         // An empty raw image: the fake virt driver boots anything, and no disk is ever written.
@@ -298,9 +299,11 @@ export class OpenStackCloud {
     if (this.external) {
       try {
         await this.admin();
-        return { ok: true, detail: `the existing cloud at ${this.external.authUrl} answers` };
+        return { ok: true, detail: 'the existing cloud answers' };
       } catch (error) {
-        return { ok: false, detail: (error as Error).message };
+        // Unauthenticated callers read /api/health: the reason goes to the log, not to them.
+        log.warn({ err: error }, 'the existing OpenStack cloud does not answer');
+        return { ok: false, detail: 'the existing cloud does not answer (see the server\'s log)' };
       }
     }
     const dead = await this.deadServices();
@@ -383,7 +386,8 @@ export class OpenStackCloud {
   /** One of the fixture's servers in the attendee's project: booted if missing or in ERROR, waited for while it builds. */
   private async ensureServer(user: OpenStackSession, wanted: { name: string; flavorRef: string; imageRef: string; networks: string }): Promise<string> {
     type Server = { id: string; status: string; 'OS-EXT-STS:task_state': string | null };
-    const find = async () => (await user.call<{ servers: Server[] }>('compute', 'GET', `/servers/detail?name=${encodeURIComponent(`^${wanted.name}$`)}`)).servers;
+    // Nova's name filter is a regular expression: the name's dots are escaped.
+    const find = async () => (await user.call<{ servers: Server[] }>('compute', 'GET', `/servers/detail?name=${encodeURIComponent(`^${wanted.name.replace(/[.]/g, '\\.')}$`)}`)).servers;
     let [server] = await find();
     if (server?.status === 'ERROR') {
       await user.call('compute', 'DELETE', `/servers/${server.id}`);

@@ -9,16 +9,17 @@
  * any other host gets an address of its own on the sandbox's loopback and a line in the sandbox's
  * /etc/hosts, so URLs from the catalog work unchanged (TLS included: bytes pass through as they are).
  */
-import { chownSync, copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { log } from '../../sandbox-server/src/log.ts';
 import type { Sandbox, SandboxAttachment } from '../../sandbox-server/src/sandbox/backend.ts';
 import { closeServer, listenForUid } from '../../sandbox-server/src/sandbox/uid-socket.ts';
 
 export const CLOUD_DIR_IN_SANDBOX = '/run/opslab/cloud';
 /** Run in the sandbox before the lesson's setup: opens the doors on its loopback, puts the openrc in /root. */
-const DOORS_SCRIPT = new URL('cloud-doors', import.meta.url).pathname;
+const DOORS_SCRIPT = fileURLToPath(new URL('cloud-doors', import.meta.url));
 /**
  * Appended to the openrc: the CLIs skip importing osprofiler, a quarter of a second of CPU of each
  * `nova`/`openstack` call (keystoneauth tries to import it and does without when it cannot).
@@ -79,6 +80,7 @@ export class CloudDoors implements SandboxAttachment {
     }
     writeFileSync(join(dir, 'doors'), `${lines.join('\n')}\n`);
     copyFileSync(DOORS_SCRIPT, join(dir, 'cloud-doors'));
+    chmodSync(join(dir, 'cloud-doors'), 0o644); // readable by the sandbox's bash whatever the checkout's mode
     writeFileSync(join(dir, 'openrc'), `${this.openrc}${FAST_CLI}`, { mode: 0o400 });
     // osprofiler: the clients import it (through keystoneauth) only to offer tracing nobody uses here.
     mkdirSync(join(dir, 'python/osprofiler'), { recursive: true });

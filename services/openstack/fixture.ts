@@ -3,8 +3,8 @@
  * `lessons/<slug>/services/openstack.json`: flavors and images the room shares (made by the cloud's
  * admin when missing, found by name when present) and servers each attendee's project gets booted.
  */
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { readJsonFile } from '../../sandbox-server/src/shared-services.ts';
 
 const name = z.string().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be letters, digits, dots, dashes and underscores');
 
@@ -35,16 +35,5 @@ export const emptyFixture: OpenStackFixture = { flavors: [], images: [], servers
 
 /** Reads a lesson's fixture; an error names the file and the field. */
 export function readOpenStackFixture(path: string): OpenStackFixture {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new Error(`${path}: not a readable JSON file (${(error as Error).message})`);
-  }
-  const parsed = openstackFixtureSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new Error(`${path}: field "${issue.path.join('.') || '(top level)'}": ${issue.message}`);
-  }
-  return parsed.data;
+  return readJsonFile(path, openstackFixtureSchema);
 }

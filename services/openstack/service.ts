@@ -31,14 +31,15 @@ function settings(options: Record<string, unknown>): z.infer<typeof optionsSchem
   const env = process.env;
   const fromEnv = {
     ...(env.OPSLAB_OPENSTACK_CONFIG ? { externalConfigPath: env.OPSLAB_OPENSTACK_CONFIG } : {}),
-    stateDir: resolve(env.OPSLAB_OPENSTACK_DIR ?? '/var/lib/opslab/openstack'),
-    watchSeconds: Number(env.OPSLAB_OPENSTACK_WATCH_SECONDS ?? 10),
+    stateDir: resolve(env.OPSLAB_OPENSTACK_DIR || '/var/lib/opslab/openstack'),
+    watchSeconds: Number(env.OPSLAB_OPENSTACK_WATCH_SECONDS || 10),
     warmAtStart: env.OPSLAB_OPENSTACK_WARM === '1',
   };
   const parsed = optionsSchema.safeParse({ ...fromEnv, ...options });
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new Error(`the openstack service's setting "${issue.path.join('.')}": ${issue.message}`);
+    const variable = { externalConfigPath: 'OPSLAB_OPENSTACK_CONFIG', stateDir: 'OPSLAB_OPENSTACK_DIR', watchSeconds: 'OPSLAB_OPENSTACK_WATCH_SECONDS', warmAtStart: 'OPSLAB_OPENSTACK_WARM' }[String(issue.path[0])];
+    throw new Error(`the openstack service's setting "${issue.path.join('.')}"${variable ? ` (${variable})` : ''}: ${issue.message}`);
   }
   return parsed.data;
 }
