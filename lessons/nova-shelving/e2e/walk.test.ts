@@ -7,11 +7,18 @@ import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
+import { OpenStackCloud } from '../../../services/openstack/cloud.ts';
 
 /** This lesson's slug: its folder's name (a copy under another name tests itself). */
 const LESSON = basename(fileURLToPath(new URL('../', import.meta.url)));
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+
+// Each walk's attendee gives their project back: the room's cloud is shared by every run on this machine.
+test.afterEach(async ({ context }) => {
+  const attendee = (await context.cookies()).find((c) => c.name === 'opslab_attendee')?.value.split('.')[0];
+  if (attendee) await new OpenStackCloud({ stateDir: process.env.OPSLAB_OPENSTACK_DIR || '/var/lib/opslab/openstack', watchSeconds: 3600 }).deprovision(attendee);
+});
 
 test('a cold cloud: the attendee sees its stages, the time so far and a progress bar; what they type meanwhile runs once the shell is there', async ({ page }) => {
   test.setTimeout(300_000);
