@@ -37,6 +37,7 @@ platform=(
   make g++ python3                                # node-gyp builds node-pty and better-sqlite3 from source
   gcc libc6-dev libseccomp-dev                    # the spawner and sandbox-init (sandbox-server/native, static)
   shellcheck                                      # lessons:lint checks every lesson script with it
+  postgresql-15                                   # the shared store's tests start a PostgreSQL of their own
 )
 
 install_missing() {
@@ -57,6 +58,13 @@ install_missing() {
   apt-get install -y -q --no-install-recommends "$@"
 }
 
+# Debian's postgresql-common makes and starts a cluster on port 5432 when the server is installed;
+# Opslab's tests run clusters of their own in temporary folders, and an operator's store is theirs:
+# no host cluster is made (an existing setting is left as it is).
+if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
+  mkdir -p /etc/postgresql-common
+  echo 'create_main_cluster = false' > /etc/postgresql-common/createcluster.conf
+fi
 install_missing "${platform[@]}"
 npm ci --no-audit --no-fund
 
