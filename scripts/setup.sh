@@ -38,6 +38,7 @@ platform=(
   gcc libc6-dev libseccomp-dev                    # the spawner and sandbox-init (sandbox-server/native, static)
   shellcheck                                      # lessons:lint checks every lesson script with it
   postgresql-15                                   # the shared store's tests start a PostgreSQL of their own
+  haproxy                                         # the room's load balancer (deploy/haproxy); tests run their own
 )
 
 install_missing() {
