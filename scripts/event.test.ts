@@ -10,7 +10,7 @@ import { EventStore } from '../sandbox-server/src/event-store.ts';
 const run = (db: string, ...args: string[]) =>
   spawnSync(process.execPath, ['--import', 'tsx', 'scripts/event.ts', ...args], { encoding: 'utf8', env: { ...process.env, OPSLAB_DB: db } });
 
-test('npm run event -- create makes an event in the database and prints its code, links and agenda', () => {
+test('npm run event -- create makes an event in the database and prints its code, links and agenda', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'opslab-event-'));
   try {
     const db = join(dir, 'opslab.db');
@@ -21,7 +21,7 @@ test('npm run event -- create makes an event in the database and prints its code
     assert.match(made.stdout, /09:00 {2}Getting started \(5 min\) {2}← now\n {2}09:05 {2}ZeroVM/);
     assert.match(made.stdout, /note: the lessons' durations add up to 25 minutes \(getting-started 5, zerovm 20\), not the event's 30/);
     const store = openDatabase(db);
-    const event = new EventStore(store).byCode(code[1]! + code[2]!);
+    const event = await new EventStore(store).byCode(code[1]! + code[2]!);
     store.close();
     assert.deepEqual(event?.lessons, ['getting-started', 'zerovm']);
     assert.match(made.stdout, new RegExp(`/instructor/events/${event!.id}/projector`));

@@ -44,7 +44,7 @@ function describe(event: EventInfo, base: string): string {
   ].join('\n');
 }
 
-function main(): void {
+async function main(): Promise<void> {
   log.level = 'warn'; // this command says what it did itself
   const [command, ...rest] = process.argv.slice(2);
   let values;
@@ -69,7 +69,7 @@ function main(): void {
   const workshop = new Workshop({ events: new EventStore(db), progress: new ProgressStore(db), lessons, endGraceMs: config.eventEndGraceMs, stopSandboxes: async () => undefined });
   try {
     if (command === 'list') {
-      const events = workshop.list();
+      const events = await workshop.list();
       console.log(events.length === 0 ? 'no events yet' : events.map((e) => describe(e, base)).join('\n\n'));
       return;
     }
@@ -85,7 +85,7 @@ function main(): void {
     const expected = number('expected', values.expected);
     if (expected === undefined) fail('--expected is missing (how many attendees you expect: it sizes the warm pool)');
     const minutes = number('minutes', values.minutes);
-    const { event, warnings } = workshop.create({
+    const { event, warnings } = await workshop.create({
       title: values.title,
       lessons: values.lessons.split(',').map((s) => s.trim()).filter(Boolean),
       starts: values.starts,
@@ -103,4 +103,4 @@ function main(): void {
   }
 }
 
-main();
+await main();

@@ -84,7 +84,7 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
     poolMemoryReserveBytes: config.poolMemoryReserveBytes,
     ...(config.poolLessons ? { poolLessons: config.poolLessons } : {}),
     services,
-    onStepRecorded: (attendee, lesson) => workshop?.stepRecorded(attendee, lesson),
+    onStepRecorded: (attendee, lesson) => void workshop?.stepRecorded(attendee, lesson).catch((error) => log.error({ err: error }, 'updating the grid failed')),
   });
   workshop = new Workshop({
     events: new EventStore(db),
@@ -104,6 +104,7 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
       },
     },
   });
+  await workshop.start();
   // Configured origins are checked before anything starts: a typo stops the server here.
   let origins = new PublicOrigins(config.publicOrigins);
   const key = loadOrCreateKey(join(dirname(config.databasePath), 'attendee-identity.key'));
@@ -128,7 +129,7 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
     workshopApi: createWorkshopApi({ workshop, identity, instructor, origins: () => origins }),
     isInstructor: (req) => instructor.isInstructor(req),
     authoring: config.authoring,
-    shadow: (ws, target) => handleShadow(ws, target, sessions, workshop),
+    shadow: (ws, target) => void handleShadow(ws, target, sessions, workshop).catch((error) => log.error({ err: error }, 'shadowing failed')),
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -24,7 +24,7 @@ export interface IdentityOptions {
    * progress: 128 random bits nobody can guess, so such an id was issued by us. It is signed
    * and kept, so an upgrade mid-workshop loses no one's progress.
    */
-  isKnownUnsigned?: (id: string) => boolean;
+  isKnownUnsigned?: (id: string) => Promise<boolean>;
 }
 
 export class AttendeeIdentity {
@@ -43,12 +43,15 @@ export class AttendeeIdentity {
     return given.length === expected.length && timingSafeEqual(given, expected) ? id : undefined;
   }
 
-  /** Returns the request's attendee, issuing a new identity (a Set-Cookie) to a stranger. */
-  ensure(request: IncomingMessage, response: ServerResponse): string {
+  /**
+   * Returns the request's attendee, issuing a new identity (a Set-Cookie) to a stranger. Callers
+   * try `fromRequest` first: only a stranger's request waits for the store (a legacy cookie's check).
+   */
+  async ensure(request: IncomingMessage, response: ServerResponse): Promise<string> {
     const known = this.fromRequest(request);
     if (known) return known;
     const legacy = cookieValue(request);
-    const id = legacy && ID_PATTERN.test(legacy) && this.options.isKnownUnsigned?.(legacy) ? legacy : randomBytes(16).toString('base64url');
+    const id = legacy && ID_PATTERN.test(legacy) && (await this.options.isKnownUnsigned?.(legacy)) ? legacy : randomBytes(16).toString('base64url');
     response.setHeader('Set-Cookie', `${COOKIE_NAME}=${id}.${this.mac(id)}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${ONE_YEAR}${this.options.secure ? '; Secure' : ''}`);
     return id;
   }

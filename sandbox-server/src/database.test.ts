@@ -17,7 +17,7 @@ const BEFORE_MIGRATIONS = `
     PRIMARY KEY (attendee, lesson, step)
   ) WITHOUT ROWID;`;
 
-test('a progress database from before migrations upgrades in place and keeps every row', () => {
+test('a progress database from before migrations upgrades in place and keeps every row', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'opslab-db-'));
   try {
     const path = join(dir, 'opslab.db');
@@ -31,25 +31,25 @@ test('a progress database from before migrations upgrades in place and keeps eve
     const db = openDatabase(path);
     assert.equal(schemaVersion(db), migrations.length);
     const progress = new ProgressStore(db);
-    assert.deepEqual(progress.lessonProgress('ann', 'zerovm').steps.build, {
+    assert.deepEqual((await progress.lessonProgress('ann', 'zerovm')).steps.build, {
       status: 'passed', attempts: 2, firstAttemptAt: '2026-01-01T09:00:00.000Z', passedAt: '2026-01-01T09:05:00.000Z', feedback: 'ok',
     });
     // The new tables work on the upgraded file.
-    progress.record({ attendee: 'ann', lesson: 'zerovm', step: 'run', passed: true, solved: false, feedback: 'ran' });
-    assert.equal(new EventStore(db).attempts('ann', 'zerovm').length, 1);
+    await progress.record({ attendee: 'ann', lesson: 'zerovm', step: 'run', passed: true, solved: false, feedback: 'ran' });
+    assert.equal((await new EventStore(db).attempts('ann', 'zerovm')).length, 1);
     db.close();
 
     // Opening again applies nothing twice.
     const again = openDatabase(path);
     assert.equal(schemaVersion(again), migrations.length);
-    assert.equal(new ProgressStore(again).lessonProgress('ann', 'zerovm').steps.run?.status, 'passed');
+    assert.equal((await new ProgressStore(again).lessonProgress('ann', 'zerovm')).steps.run?.status, 'passed');
     again.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
 
-test('a database newer than the server is refused, not downgraded', () => {
+test('a database newer than the server is refused, not downgraded', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'opslab-db-'));
   try {
     const path = join(dir, 'opslab.db');
@@ -62,53 +62,54 @@ test('a database newer than the server is refused, not downgraded', () => {
   }
 });
 
-test('join codes avoid 0/O/1/I and are read however they are typed', () => {
+test('join codes avoid 0/O/1/I and are read however they are typed', async () => {
   for (const c of '0O1I') assert.ok(!JOIN_CODE_ALPHABET.includes(c), c);
   assert.equal(normalizeJoinCode(' abc-def '), 'ABCDEF');
   assert.equal(normalizeJoinCode('ab cd ef'), 'ABCDEF');
   assert.equal(normalizeJoinCode('ABCDE0'), undefined);
   assert.equal(normalizeJoinCode('ABCDEFG'), undefined);
   const store = new EventStore(openDatabase(':memory:'));
-  const codes = new Set(Array.from({ length: 200 }, () => store.create({ title: 't', lessons: ['a'], startsAt: '2026-12-01T09:00:00.000Z', expected: 1 }).code));
+  const codes = new Set<string>();
+  for (let i = 0; i < 200; i++) codes.add((await store.create({ title: 't', lessons: ['a'], startsAt: '2026-12-01T09:00:00.000Z', expected: 1 })).code);
   assert.equal(codes.size, 200);
   for (const code of codes) assert.equal(normalizeJoinCode(code), code);
 });
 
-test('a pass counts as "with help" only when the instructor helped after the previous passed step', () => {
+test('a pass counts as "with help" only when the instructor helped after the previous passed step', async () => {
   const db = openDatabase(':memory:');
   const progress = new ProgressStore(db);
   const events = new EventStore(db);
-  const event = events.create({ title: 't', lessons: ['zerovm'], startsAt: '2026-12-01T09:00:00.000Z', expected: 2 });
-  events.join(event.id, 'ann', 'Ann');
+  const event = await events.create({ title: 't', lessons: ['zerovm'], startsAt: '2026-12-01T09:00:00.000Z', expected: 2 });
+  await events.join(event.id, 'ann', 'Ann');
   const at = (minute: number) => new Date(Date.UTC(2026, 11, 1, 9, minute));
   const check = (step: string, passed: boolean, minute: number, solved = false) =>
     progress.record({ attendee: 'ann', lesson: 'zerovm', step, passed, solved, feedback: passed ? 'ok' : 'no' }, at(minute));
 
-  assert.equal(check('one', true, 1), 'check');
-  events.addMessage(event.id, 'ann', 'look at the manifest', at(2)); // a hint
-  assert.equal(check('two', false, 3), 'check');
-  assert.equal(check('two', true, 4), 'help');
-  assert.equal(check('three', true, 5), 'check'); // the hint was before the previous pass
-  const hand = events.raiseHand(event.id, 'ann', { lesson: 'zerovm', step: 'four' }, 'stuck', at(6));
-  assert.equal(check('four', true, 7), 'check'); // a hand nobody came to is not help
-  events.setHelpState(hand.id, 'on-the-way', at(8));
-  assert.equal(check('five', true, 9), 'help');
-  assert.equal(check('six', true, 10, true), 'solve');
-  events.addMessage(event.id, null, 'a broadcast is not a hint', at(11));
-  assert.equal(check('seven', true, 12), 'check');
-  assert.deepEqual(events.attempts('ann', 'zerovm').map((a) => `${a.step}:${a.passed}:${a.how}`), [
+  assert.equal(await check('one', true, 1), 'check');
+  await events.addMessage(event.id, 'ann', 'look at the manifest', at(2)); // a hint
+  assert.equal(await check('two', false, 3), 'check');
+  assert.equal(await check('two', true, 4), 'help');
+  assert.equal(await check('three', true, 5), 'check'); // the hint was before the previous pass
+  const hand = await events.raiseHand(event.id, 'ann', { lesson: 'zerovm', step: 'four' }, 'stuck', at(6));
+  assert.equal(await check('four', true, 7), 'check'); // a hand nobody came to is not help
+  await events.setHelpState(hand.id, 'on-the-way', at(8));
+  assert.equal(await check('five', true, 9), 'help');
+  assert.equal(await check('six', true, 10, true), 'solve');
+  await events.addMessage(event.id, null, 'a broadcast is not a hint', at(11));
+  assert.equal(await check('seven', true, 12), 'check');
+  assert.deepEqual((await events.attempts('ann', 'zerovm')).map((a) => `${a.step}:${a.passed}:${a.how}`), [
     'one:true:check', 'two:false:check', 'two:true:help', 'three:true:check', 'four:true:check', 'five:true:help', 'six:true:solve', 'seven:true:check',
   ]);
 });
 
-test('a hand raised again while open changes its text instead of queueing twice', () => {
+test('a hand raised again while open changes its text instead of queueing twice', async () => {
   const events = new EventStore(openDatabase(':memory:'));
-  const event = events.create({ title: 't', lessons: ['zerovm'], startsAt: '2026-12-01T09:00:00.000Z', expected: 2 });
-  const first = events.raiseHand(event.id, 'ann', { lesson: 'zerovm' }, 'help');
-  const second = events.raiseHand(event.id, 'ann', { lesson: 'zerovm', step: 'two' }, 'help with step two');
+  const event = await events.create({ title: 't', lessons: ['zerovm'], startsAt: '2026-12-01T09:00:00.000Z', expected: 2 });
+  const first = await events.raiseHand(event.id, 'ann', { lesson: 'zerovm' }, 'help');
+  const second = await events.raiseHand(event.id, 'ann', { lesson: 'zerovm', step: 'two' }, 'help with step two');
   assert.equal(second.id, first.id);
-  assert.deepEqual(events.openHelp(event.id).map((h) => h.text), ['help with step two']);
-  events.setHelpState(first.id, 'resolved');
-  assert.deepEqual(events.openHelp(event.id), []);
-  assert.notEqual(events.raiseHand(event.id, 'ann', { lesson: 'zerovm' }, 'again').id, first.id);
+  assert.deepEqual((await events.openHelp(event.id)).map((h) => h.text), ['help with step two']);
+  await events.setHelpState(first.id, 'resolved');
+  assert.deepEqual(await events.openHelp(event.id), []);
+  assert.notEqual((await events.raiseHand(event.id, 'ann', { lesson: 'zerovm' }, 'again')).id, first.id);
 });

@@ -134,7 +134,7 @@ export class EventStore {
     return statement;
   }
 
-  create(event: NewEvent, now = new Date()): EventRecord {
+  async create(event: NewEvent, now = new Date()): Promise<EventRecord> {
     for (let tries = 0; ; tries++) {
       const id = randomBytes(6).toString('hex');
       const code = newJoinCode();
@@ -142,7 +142,7 @@ export class EventStore {
         this.sql('INSERT INTO events (id, code, title, lessons, starts_at, expected, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
           id, code, event.title, JSON.stringify(event.lessons), event.startsAt, event.expected, now.toISOString(),
         );
-        return this.get(id)!;
+        return (await this.get(id))!;
       } catch (error) {
         // A code already taken (30 bits: rare, but the room must never share one): draw again.
         if ((error as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE' || tries > 20) throw error;
@@ -150,60 +150,61 @@ export class EventStore {
     }
   }
 
-  get(id: string): EventRecord | undefined {
+  async get(id: string): Promise<EventRecord | undefined> {
     const row = this.sql('SELECT * FROM events WHERE id = ?').get(id) as EventRow | undefined;
     return row && toEvent(row);
   }
 
-  byCode(code: string): EventRecord | undefined {
+  async byCode(code: string): Promise<EventRecord | undefined> {
     const row = this.sql('SELECT * FROM events WHERE code = ?').get(code) as EventRow | undefined;
     return row && toEvent(row);
   }
 
-  list(): EventRecord[] {
+  async list(): Promise<EventRecord[]> {
     return (this.sql('SELECT * FROM events ORDER BY starts_at DESC, created_at DESC').all() as EventRow[]).map(toEvent);
   }
 
   /** Events not ended: the ones whose rooms the server serves live. */
-  open(): EventRecord[] {
+  async open(): Promise<EventRecord[]> {
     return (this.sql('SELECT * FROM events WHERE ended_at IS NULL').all() as EventRow[]).map(toEvent);
   }
 
-  saveClock(id: string, clock: EventClock): void {
+  async saveClock(id: string, clock: EventClock): Promise<void> {
     this.sql('UPDATE events SET lesson_index = ?, lesson_started_at = ?, paused_at = ?, paused_ms = ?, extended_ms = ?, ended_at = ? WHERE id = ?').run(
       clock.lessonIndex, clock.lessonStartedAt, clock.pausedAt ?? null, clock.pausedMs, clock.extendedMs, clock.endedAt ?? null, id,
     );
   }
 
-  warmNow(id: string, now = new Date()): void {
+  async warmNow(id: string, now = new Date()): Promise<void> {
     this.sql('UPDATE events SET warm_from = COALESCE(warm_from, ?) WHERE id = ?').run(now.toISOString(), id);
   }
 
   /** Joins (or renames, when joining again). */
-  join(eventId: string, attendee: string, name: string, now = new Date()): void {
+  async join(eventId: string, attendee: string, name: string, now = new Date()): Promise<void> {
     this.sql('INSERT INTO event_attendees (event_id, attendee, name, joined_at) VALUES (?, ?, ?, ?) ON CONFLICT (event_id, attendee) DO UPDATE SET name = excluded.name').run(
       eventId, attendee, name, now.toISOString(),
     );
   }
 
-  attendees(eventId: string): EventAttendee[] {
+  async attendees(eventId: string): Promise<EventAttendee[]> {
     return this.sql('SELECT attendee, name, joined_at AS joinedAt FROM event_attendees WHERE event_id = ? ORDER BY joined_at').all(eventId) as EventAttendee[];
   }
 
-  attendee(eventId: string, attendee: string): EventAttendee | undefined {
+  async attendee(eventId: string, attendee: string): Promise<EventAttendee | undefined> {
     return this.sql('SELECT attendee, name, joined_at AS joinedAt FROM event_attendees WHERE event_id = ? AND attendee = ?').get(eventId, attendee) as EventAttendee | undefined;
   }
 
   /** The event this attendee joined last, if any. */
-  eventOf(attendee: string): EventRecord | undefined {
+  async eventOf(attendee: string): Promise<EventRecord | undefined> {
     const row = this.sql('SELECT e.* FROM events e JOIN event_attendees a ON a.event_id = e.id WHERE a.attendee = ? ORDER BY a.joined_at DESC LIMIT 1').get(attendee) as EventRow | undefined;
     return row && toEvent(row);
   }
 
   /** Raises the attendee's hand, or changes the text of the one already up. */
-  raiseHand(eventId: string, attendee: string, where: { lesson: string; step?: string }, text: string, now = new Date()): HelpRecord {
+  async raiseHand(eventId: string, attendee: string, where: { lesson: string; step?: string }, text: string, now = new Date()): Promise<HelpRecord> {
     const at = now.toISOString();
-    const open = this.hand(eventId, attendee);
+    // The read and the write without an await between: no other call interleaves (one hand per attendee).
+    const open = this.latestHand(eventId, attendee);
     if (open && open.state !== 'resolved' && open.state !== 'withdrawn') {
       this.sql('UPDATE help_requests SET text = ?, lesson = ?, step = ? WHERE id = ?').run(text, where.lesson, where.step ?? null, open.id);
     } else {
@@ -211,64 +212,68 @@ export class EventStore {
         eventId, attendee, where.lesson, where.step ?? null, text, at, at,
       );
     }
-    return this.hand(eventId, attendee)!;
+    return this.latestHand(eventId, attendee)!;
   }
 
   /** The attendee's latest help request in this event. */
-  hand(eventId: string, attendee: string): HelpRecord | undefined {
+  async hand(eventId: string, attendee: string): Promise<HelpRecord | undefined> {
+    return this.latestHand(eventId, attendee);
+  }
+
+  private latestHand(eventId: string, attendee: string): HelpRecord | undefined {
     return this.sql(`SELECT ${HELP_COLUMNS} FROM help_requests WHERE event_id = ? AND attendee = ? ORDER BY id DESC LIMIT 1`).get(eventId, attendee) as HelpRecord | undefined;
   }
 
-  help(id: number): (HelpRecord & { eventId: string }) | undefined {
+  async help(id: number): Promise<(HelpRecord & { eventId: string }) | undefined> {
     return this.sql(`SELECT ${HELP_COLUMNS}, event_id AS eventId FROM help_requests WHERE id = ?`).get(id) as (HelpRecord & { eventId: string }) | undefined;
   }
 
-  setHelpState(id: number, state: HelpState, now = new Date()): void {
+  async setHelpState(id: number, state: HelpState, now = new Date()): Promise<void> {
     this.sql('UPDATE help_requests SET state = ?, updated_at = ? WHERE id = ?').run(state, now.toISOString(), id);
   }
 
   /** Waiting and on-the-way requests, oldest first. */
-  openHelp(eventId: string): HelpRecord[] {
+  async openHelp(eventId: string): Promise<HelpRecord[]> {
     return this.sql(`SELECT ${HELP_COLUMNS} FROM help_requests WHERE event_id = ? AND state IN ('waiting', 'on-the-way') ORDER BY id`).all(eventId) as HelpRecord[];
   }
 
   /** A broadcast (attendee null) or a hint to one attendee. */
-  addMessage(eventId: string, attendee: string | null, text: string, now = new Date()): MessageRecord {
+  async addMessage(eventId: string, attendee: string | null, text: string, now = new Date()): Promise<MessageRecord> {
     const at = now.toISOString();
     const { lastInsertRowid } = this.sql('INSERT INTO messages (event_id, attendee, text, at) VALUES (?, ?, ?, ?)').run(eventId, attendee, text, at);
     return { id: Number(lastInsertRowid), attendee, text, at };
   }
 
   /** The latest messages an attendee sees (broadcasts and their hints), oldest first. */
-  messagesFor(eventId: string, attendee: string, limit: number): MessageRecord[] {
+  async messagesFor(eventId: string, attendee: string, limit: number): Promise<MessageRecord[]> {
     const rows = this.sql('SELECT id, attendee, text, at FROM messages WHERE event_id = ? AND (attendee IS NULL OR attendee = ?) ORDER BY id DESC LIMIT ?').all(eventId, attendee, limit) as MessageRecord[];
     return rows.reverse();
   }
 
-  startShadow(eventId: string, attendee: string, now = new Date()): number {
+  async startShadow(eventId: string, attendee: string, now = new Date()): Promise<number> {
     return Number(this.sql('INSERT INTO shadow_sessions (event_id, attendee, started_at) VALUES (?, ?, ?)').run(eventId, attendee, now.toISOString()).lastInsertRowid);
   }
 
-  shadowKeyboard(id: number, now = new Date()): void {
+  async shadowKeyboard(id: number, now = new Date()): Promise<void> {
     this.sql('UPDATE shadow_sessions SET keyboard_at = COALESCE(keyboard_at, ?) WHERE id = ?').run(now.toISOString(), id);
   }
 
   /** Shadowing sessions a stopped server left open end when it starts again (their sockets are gone). */
-  endOpenShadows(now = new Date()): void {
+  async endOpenShadows(now = new Date()): Promise<void> {
     this.sql('UPDATE shadow_sessions SET ended_at = ? WHERE ended_at IS NULL').run(now.toISOString());
   }
 
-  endShadow(id: number, now = new Date()): void {
+  async endShadow(id: number, now = new Date()): Promise<void> {
     this.sql('UPDATE shadow_sessions SET ended_at = COALESCE(ended_at, ?) WHERE id = ?').run(now.toISOString(), id);
   }
 
   /** One attendee's check attempts in a lesson since they last reset it, in order. */
-  attempts(attendee: string, lesson: string): AttemptRecord[] {
+  async attempts(attendee: string, lesson: string): Promise<AttemptRecord[]> {
     return (this.sql(`SELECT ${ATTEMPT_COLUMNS} FROM check_attempts c WHERE attendee = ? AND lesson = ? AND ${SINCE_RESET} ORDER BY id`).all(attendee, lesson) as AttemptRow[]).map(toAttempt);
   }
 
   /** Every check attempt of the event's attendees in the event's lessons (since any reset), in order (the export). */
-  eventAttempts(event: EventRecord): AttemptRecord[] {
+  async eventAttempts(event: EventRecord): Promise<AttemptRecord[]> {
     const rows = this.sql(
       `SELECT ${ATTEMPT_COLUMNS} FROM check_attempts c WHERE c.attendee IN (SELECT attendee FROM event_attendees WHERE event_id = ?) AND c.lesson IN (SELECT value FROM json_each(?)) AND ${SINCE_RESET} ORDER BY c.id`,
     ).all(event.id, JSON.stringify(event.lessons)) as AttemptRow[];

@@ -116,7 +116,7 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
   const notFound = site?.has404 ? readFileSync(join(deps.siteDir, '404.html')) : 'Not found';
   const halfOpen = new HalfOpenLimit(deps.slowClients.maxHalfOpenPerAddress);
 
-  const handleRequest = (req: IncomingMessage, res: ServerResponse) => {
+  const handleRequest = async (req: IncomingMessage, res: ServerResponse) => {
     halfOpen.settled(req.socket);
     if (!deps.origins().hostAllowed(req.headers.host)) return json(res, 421, { error: 'this server does not serve that host name' });
     const pathname = requestPath(req.url);
@@ -124,15 +124,16 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
     // Before ensure(): these answer a stranger 401, not a new identity.
     if (isSandboxesPath(pathname)) return handleSandboxes(req, res, pathname, deps);
     if (isWorkshopPath(pathname)) return deps.workshopApi(req, res, pathname);
-    const attendee = deps.identity.ensure(req, res);
+    // Signed cookies are checked at once; only a stranger's request may read the store (ensure()).
+    const attendee = deps.identity.fromRequest(req) ?? (await deps.identity.ensure(req, res));
     if (pathname === '/api/progress' && req.method === 'GET') {
-      const all = deps.store.attendeeProgress(attendee);
+      const all = await deps.store.attendeeProgress(attendee);
       const lessons = Object.fromEntries(
         [...deps.lessons].map(([slug, { steps }]) => [slug, { total: steps.length, done: steps.filter((s) => isDone(all[slug]?.steps[s.id])).length, steps: all[slug]?.steps ?? {} }]),
       );
       return json(res, 200, { lessons });
     }
-    if (pathname === '/api/health') return (async () => json(res, 200, { ok: true, ...(await deps.health()), connections: halfOpen.stats() }))();
+    if (pathname === '/api/health') return json(res, 200, { ok: true, ...(await deps.health()), connections: halfOpen.stats() });
     if (pathname.startsWith('/api/')) return json(res, 404, { error: `no such endpoint: ${pathname}` });
     if (!site) {
       res.writeHead(503, { 'content-type': 'text/plain' });

@@ -124,6 +124,6 @@ test('a session with nothing attached is reaped after its idle time; its progres
   assert.equal(await reaped, 'destroyed');
   clearTimeout(hold);
   assert.equal(sessions.existing('dee', 'first'), undefined);
-  assert.equal(store.lessonProgress('dee', 'first').steps['write-note']?.status, 'solved');
+  assert.equal((await store.lessonProgress('dee', 'first')).steps['write-note']?.status, 'solved');
   await sessions.closeAll();
 });

@@ -110,6 +110,8 @@ export class LessonSession {
   private starting: Promise<Sandbox> | undefined;
   private readonly terminals = new Map<string, Terminal>();
   private readonly listeners = new Set<SessionListener>();
+  /** Each read of the progress for the listeners is numbered: only the latest is sent. */
+  private progressSeq = 0;
   private idleTimer: NodeJS.Timeout | undefined;
   /** Checks and solves of one session run one at a time, in order: they share one sandbox's state. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -166,7 +168,14 @@ export class LessonSession {
     this.detachedAt = undefined;
     this.cancelIdle();
     listener.status(this.currentStatus());
-    listener.progress(this.progress());
+    // Read from the store after this call returns: a progress sent since (a Check) is newer, and wins.
+    const seq = ++this.progressSeq;
+    this.progress().then(
+      (progress) => {
+        if (seq === this.progressSeq && this.listeners.has(listener)) listener.progress(progress);
+      },
+      (error) => log.error({ session: this.key, err: error }, 'reading progress failed'),
+    );
     return () => {
       this.listeners.delete(listener);
       if (this.listeners.size === 0) {
@@ -176,7 +185,7 @@ export class LessonSession {
     };
   }
 
-  progress(): ProgressPayload {
+  progress(): Promise<ProgressPayload> {
     return this.store.lessonProgress(this.attendee, this.lesson.slug);
   }
 
@@ -195,7 +204,8 @@ export class LessonSession {
       this.setStatus({ state: 'error', message: full });
       throw new SessionError('capacity', full);
     }
-    const done = this.lesson.steps.filter((step) => isDone(this.progress().steps[step.id]));
+    const { steps: progress } = await this.progress();
+    const done = this.lesson.steps.filter((step) => isDone(progress[step.id]));
     const report = new StartReport(done.length > 0 ? 'restoring' : 'starting', (this.lesson.services.length > 0 ? 1 : 0) + 2 + done.length, (status) => this.setStatus(status));
     report.stage(done.length > 0 ? 'Re-creating your sandbox and replaying the steps you completed…' : 'Starting your sandbox…');
     const attachments = await this.attachServices(report);
@@ -316,7 +326,7 @@ export class LessonSession {
       const step = this.step(stepId);
       // A quiz is graded here, on the server: it needs no sandbox.
       const outcome = step.kind === 'quiz' ? gradeQuiz(step, answer) : await runCheck(await this.readySandbox(), step, answer);
-      return this.finish(step, outcome.passed, false, outcome.feedback, outcome.durationMs);
+      return await this.finish(step, outcome.passed, false, outcome.feedback, outcome.durationMs);
     });
   }
 
@@ -335,18 +345,21 @@ export class LessonSession {
       const solve = await runSolve(sandbox, step);
       const outcome = await runCheck(sandbox, step, answerFrom(step, solve.output));
       const feedback = solve.ok ? outcome.feedback : `The solution script failed: ${solve.output || 'no output'}. ${outcome.feedback}`;
-      const result = this.finish(step, outcome.passed, true, feedback, solve.durationMs + outcome.durationMs);
+      const result = await this.finish(step, outcome.passed, true, feedback, solve.durationMs + outcome.durationMs);
       // What was done, shown under the step: the script as run (the staged copy) and what it printed.
       const script = await readFile(join(this.staged.stagedDir, 'steps', step.id, 'solve.sh'), 'utf8').catch(() => '');
       return { ...result, solve: { script: script.replace(/^#!.*\n/, '').trim(), output: clipEnd(solve.output, SOLVE_OUTPUT_LIMIT), ok: solve.ok } };
     });
   }
 
-  private finish(step: StepSpec, passed: boolean, solved: boolean, feedback: string, durationMs: number): CheckResultPayload {
-    this.store.record({ attendee: this.attendee, lesson: this.lesson.slug, step: step.id, passed, solved, feedback });
+  /** Records the outcome; the attendee hears it only once it is recorded (no ✓ the store does not have). */
+  private async finish(step: StepSpec, passed: boolean, solved: boolean, feedback: string, durationMs: number): Promise<CheckResultPayload> {
+    await this.store.record({ attendee: this.attendee, lesson: this.lesson.slug, step: step.id, passed, solved, feedback });
     this.options.onStepRecorded?.(this.attendee, this.lesson.slug);
-    const progress = this.progress();
-    for (const listener of this.listeners) listener.progress(progress);
+    const seq = ++this.progressSeq;
+    const progress = await this.progress();
+    // A later read (another Check, a new tab) is newer than this one: it sends its own.
+    if (seq === this.progressSeq) for (const listener of this.listeners) listener.progress(progress);
     return { step: step.id, passed, solved: solved && passed, feedback, durationMs: Math.round(durationMs) };
   }
 
@@ -532,7 +545,7 @@ export class SessionManager {
     const session = this.sessions.get(`${attendee}/${slug}`);
     if (session?.holdsSandbox && !session.running) throw new SessionError('busy', 'it is still starting: reset it once it is running');
     // Forgotten first: a reconnect while the old sandbox stops must not replay what is being reset.
-    this.store.resetLesson(attendee, slug);
+    await this.store.resetLesson(attendee, slug);
     await this.stop(attendee, slug, message);
     this.options.onStepRecorded?.(attendee, slug);
   }

@@ -34,7 +34,7 @@ export function shadowTarget(params: URLSearchParams): ShadowTarget | string {
   return target;
 }
 
-export function handleShadow(ws: WebSocket, target: ShadowTarget, sessions: SessionManager, workshop: Workshop): void {
+export async function handleShadow(ws: WebSocket, target: ShadowTarget, sessions: SessionManager, workshop: Workshop): Promise<void> {
   const sendControl = (message: ShadowServerMessage) => {
     if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
   };
@@ -59,15 +59,21 @@ export function handleShadow(ws: WebSocket, target: ShadowTarget, sessions: Sess
       stopWatching();
       sendControl({ type: 'ended', reason });
       ws.close(1000, 'shadowing ended');
-      workshop.shadowEnded(target.attendee, shadow);
+      workshop.shadowEnded(target.attendee, shadow).catch((error) => log.error({ err: error }, 'ending a shadowing record failed'));
     },
   };
+  // Before the store is asked: an instructor who closes at once is heard.
+  ws.on('close', () => shadow.end('the instructor closed it'));
+  ws.on('error', (error) => log.warn({ err: error }, 'shadowing socket error'));
   try {
-    workshop.shadowStarted(target.event, target.attendee, shadow);
+    await workshop.shadowStarted(target.event, target.attendee, shadow);
   } catch (error) {
+    ended = true;
     sendControl({ type: 'ended', reason: (error as Error).message });
     return void ws.close(CLOSE_POLICY, 'refused');
   }
+  // Closed while its record was being made: the record is ended now that it exists.
+  if (ended) return void (await workshop.shadowEnded(target.attendee, shadow));
   stopWatching = terminal.watch({
     output(data) {
       if (ws.bufferedAmount > MAX_BUFFERED_BYTES) return shadow.end('your connection fell too far behind: open the terminal again');
@@ -90,7 +96,7 @@ export function handleShadow(ws: WebSocket, target: ShadowTarget, sessions: Sess
         else if (message.type === 'release-keyboard') state.keyboard = 'none';
         else return;
         sendControl({ type: 'keyboard', keyboard: state.keyboard });
-        return workshop.shadowChanged(target.attendee);
+        return void workshop.shadowChanged(target.attendee).catch((error) => log.error({ err: error }, 'telling the attendee failed'));
       }
       const message = decodeClient(new Uint8Array(bytes));
       // Keys count only with the attendee's yes; without it they are dropped, and the page says why.
@@ -99,6 +105,4 @@ export function handleShadow(ws: WebSocket, target: ShadowTarget, sessions: Sess
       log.debug({ err: error }, 'a shadowing frame was refused');
     }
   });
-  ws.on('close', () => shadow.end('the instructor closed it'));
-  ws.on('error', (error) => log.warn({ err: error }, 'shadowing socket error'));
 }

@@ -87,11 +87,11 @@ export class ProgressStore {
   }
 
   /** Records a check (or a solve) and its attempt in one transaction; returns how it counts. */
-  record(check: CheckRecord, now = new Date()): PassedHow {
+  async record(check: CheckRecord, now = new Date()): Promise<PassedHow> {
     return this.recordBoth(check, now.toISOString());
   }
 
-  lessonProgress(attendee: string, lesson: string): ProgressPayload {
+  async lessonProgress(attendee: string, lesson: string): Promise<ProgressPayload> {
     const rows = this.selectLesson.all(attendee, lesson) as Row[];
     return { lesson, steps: Object.fromEntries(rows.map((row) => [row.step, toProgress(row)])) };
   }
@@ -100,12 +100,12 @@ export class ProgressStore {
    * "Reset lesson": the attendee starts the lesson over. Their progress in it is forgotten; the
    * attempts stay in the history, but those before the reset no longer count (event-store.ts).
    */
-  resetLesson(attendee: string, lesson: string, now = new Date()): void {
+  async resetLesson(attendee: string, lesson: string, now = new Date()): Promise<void> {
     this.reset(attendee, lesson, now.toISOString());
   }
 
   /** All lessons of one attendee, for the index page. */
-  attendeeProgress(attendee: string): Record<string, ProgressPayload> {
+  async attendeeProgress(attendee: string): Promise<Record<string, ProgressPayload>> {
     const rows = this.selectAttendee.all(attendee) as Array<Row & { lesson: string }>;
     const result: Record<string, ProgressPayload> = {};
     for (const row of rows) {
@@ -115,7 +115,7 @@ export class ProgressStore {
   }
 
   /** Whether this attendee has any progress recorded. */
-  knows(attendee: string): boolean {
+  async knows(attendee: string): Promise<boolean> {
     return this.selectKnown.get(attendee) !== undefined;
   }
 

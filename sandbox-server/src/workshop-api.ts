@@ -107,8 +107,8 @@ export function createWorkshopApi(deps: WorkshopApiDeps) {
       if (!joins.take(address)) return sendJson(res, 429, { error: 'Too many tries: wait a few seconds.' });
       const { code, name } = await body(req, joinBody);
       // Joining is the one place a stranger gets an identity here: the join is theirs from now on.
-      const attendee = deps.identity.ensure(req, res);
-      const event = deps.workshop.join(code, name, attendee);
+      const attendee = deps.identity.fromRequest(req) ?? (await deps.identity.ensure(req, res));
+      const event = await deps.workshop.join(code, name, attendee);
       const lesson = event.agenda[event.clock.lessonIndex]?.lesson;
       return sendJson(res, 200, { event: event.id, title: event.title, lesson, url: lesson ? `/lessons/${lesson}/` : '/' });
     }
@@ -116,12 +116,12 @@ export function createWorkshopApi(deps: WorkshopApiDeps) {
     if (!attendee) return sendJson(res, 401, { error: 'no attendee cookie this server signed: load a page of the workshop first' });
     if (pathname === '/api/event') {
       if (method !== 'GET') return sendJson(res, 405, { error: 'use GET here' }, { allow: 'GET' });
-      return sendJson(res, 200, deps.workshop.attendeeState(attendee) ?? null);
+      return sendJson(res, 200, (await deps.workshop.attendeeState(attendee)) ?? null);
     }
     if (pathname === '/api/event/stream') {
       if (method !== 'GET') return sendJson(res, 405, { error: 'use GET here' }, { allow: 'GET' });
       // Not in an event: 204 ends the browser's EventSource for good, and nothing is held open.
-      if (!deps.workshop.attendeeState(attendee)) return void res.writeHead(204, { 'cache-control': 'no-store' }).end();
+      if (!(await deps.workshop.attendeeState(attendee))) return void res.writeHead(204, { 'cache-control': 'no-store' }).end();
       if (!deps.workshop.pageSlotFree(attendee)) return sendJson(res, 429, { error: `${MAX_PAGES_PER_ATTENDEE} pages of yours are following the event already: close some` });
       const open = streamsPerAddress.get(address) ?? 0;
       if (open >= MAX_STREAMS_PER_ADDRESS) return sendJson(res, 429, { error: 'too many event streams from your network: close some pages' });
@@ -132,23 +132,23 @@ export function createWorkshopApi(deps: WorkshopApiDeps) {
         if (left > 0) streamsPerAddress.set(address, left);
         else streamsPerAddress.delete(address);
       });
-      return deps.workshop.watchAttendee(attendee, stream);
+      return await deps.workshop.watchAttendee(attendee, stream);
     }
     if (pathname === '/api/event/hand') {
       if ((method === 'POST' || method === 'DELETE') && !hands.take(attendee)) return sendJson(res, 429, { error: 'Your hand went up and down too often: wait a few seconds.' });
       if (method === 'POST') {
         const hand = await body(req, handBody);
-        return sendJson(res, 200, deps.workshop.raiseHand(attendee, hand.text, hand));
+        return sendJson(res, 200, await deps.workshop.raiseHand(attendee, hand.text, hand));
       }
-      if (method === 'DELETE') return sendJson(res, 200, deps.workshop.lowerHand(attendee));
+      if (method === 'DELETE') return sendJson(res, 200, await deps.workshop.lowerHand(attendee));
       return sendJson(res, 405, { error: 'POST raises your hand, DELETE lowers it' }, { allow: 'POST, DELETE' });
     }
     if (pathname === '/api/event/shadow') {
       if (method === 'POST') {
         const answer = await body(req, keyboardBody);
-        return sendJson(res, 200, deps.workshop.answerKeyboard(attendee, answer.allow, answer.id));
+        return sendJson(res, 200, await deps.workshop.answerKeyboard(attendee, answer.allow, answer.id));
       }
-      if (method === 'DELETE') return sendJson(res, 200, deps.workshop.endShadowFor(attendee));
+      if (method === 'DELETE') return sendJson(res, 200, await deps.workshop.endShadowFor(attendee));
       return sendJson(res, 405, { error: 'POST {allow} answers the instructor, DELETE ends the shadowing' }, { allow: 'POST, DELETE' });
     }
     return sendJson(res, 404, { error: `no such endpoint: ${pathname}` });
@@ -157,8 +157,8 @@ export function createWorkshopApi(deps: WorkshopApiDeps) {
   const instructorRoute = async (req: IncomingMessage, res: ServerResponse, pathname: string, method: string): Promise<void> => {
     const w = deps.workshop;
     if (pathname === '/api/instructor/events') {
-      if (method === 'GET') return sendJson(res, 200, { events: w.list() });
-      if (method === 'POST') return sendJson(res, 201, w.create(await body(req, newEventBody)));
+      if (method === 'GET') return sendJson(res, 200, { events: await w.list() });
+      if (method === 'POST') return sendJson(res, 201, await w.create(await body(req, newEventBody)));
       return sendJson(res, 405, { error: 'GET lists events, POST creates one' }, { allow: 'GET, POST' });
     }
     const match = EVENT_PATH.exec(pathname);
@@ -171,41 +171,41 @@ export function createWorkshopApi(deps: WorkshopApiDeps) {
     };
     switch (action) {
       case undefined:
-        return void (wants('GET') && sendJson(res, 200, w.snapshot(id)));
+        return void (wants('GET') && sendJson(res, 200, await w.snapshot(id)));
       case 'stream':
         if (!wants('GET')) return;
-        w.event(id); // a 404 before the stream starts
-        return w.watchDashboard(id, new SseStream(req, res));
+        await w.event(id); // a 404 before the stream starts
+        return await w.watchDashboard(id, new SseStream(req, res));
       case 'clock': {
         if (!wants('POST')) return;
         const { action: what, minutes } = await body(req, clockBody);
-        return sendJson(res, 200, w.clock(id, what, minutes));
+        return sendJson(res, 200, await w.clock(id, what, minutes));
       }
       case 'warm':
         if (!wants('POST')) return;
-        return sendJson(res, 200, w.warmNow(id));
+        return sendJson(res, 200, await w.warmNow(id));
       case 'broadcast':
         if (!wants('POST')) return;
-        w.broadcast(id, (await body(req, textBody)).text);
+        await w.broadcast(id, (await body(req, textBody)).text);
         return sendJson(res, 200, { ok: true });
       case 'hint': {
         if (!wants('POST')) return;
         const hint = await body(req, hintBody);
-        w.hint(id, hint.attendee, hint.text);
+        await w.hint(id, hint.attendee, hint.text);
         return sendJson(res, 200, { ok: true });
       }
       case 'export.json':
         if (!wants('GET')) return;
-        return sendJson(res, 200, exportRows(w, id), { 'content-disposition': `attachment; filename="opslab-${id}.json"` });
+        return sendJson(res, 200, await exportRows(w, id), { 'content-disposition': `attachment; filename="opslab-${id}.json"` });
       case 'export.csv': {
         if (!wants('GET')) return;
-        const rows = exportRows(w, id); // a 404 before any header is sent
+        const rows = await exportRows(w, id); // a 404 before any header is sent
         res.writeHead(200, { 'content-type': 'text/csv; charset=utf-8', 'cache-control': 'no-store', 'content-disposition': `attachment; filename="opslab-${id}.csv"` });
         return void res.end(toCsv(rows));
       }
       default:
         if (!wants('POST')) return;
-        return sendJson(res, 200, { help: w.setHelp(id, Number(helpId), (await body(req, helpBody)).state) });
+        return sendJson(res, 200, { help: await w.setHelp(id, Number(helpId), (await body(req, helpBody)).state) });
     }
   };
 
@@ -234,9 +234,9 @@ export interface ExportRow {
 }
 
 /** Every attendee × every step of the event's lessons, from the check attempts. */
-function exportRows(w: Workshop, eventId: string): ExportRow[] {
-  const event = w.event(eventId);
-  const { attendees, attempts, lessons } = w.exportData(event);
+async function exportRows(w: Workshop, eventId: string): Promise<ExportRow[]> {
+  const event = await w.event(eventId);
+  const { attendees, attempts, lessons } = await w.exportData(event);
   const rows: ExportRow[] = [];
   for (const who of attendees) {
     for (const lesson of lessons) {

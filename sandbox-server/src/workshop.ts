@@ -109,14 +109,27 @@ export class Workshop {
   private readonly shadows = new Map<string, { shadow: Shadow; recordId: number }>();
 
   constructor(private readonly o: WorkshopOptions) {
-    this.tick = setInterval(() => this.refreshStuck(), STUCK_TICK_MS);
+    this.tick = setInterval(() => this.inBackground('refreshing the grid', this.refreshStuck()), STUCK_TICK_MS);
     this.tick.unref();
-    this.warmTick = setInterval(() => this.rewarm(), WARM_TICK_MS);
+    this.warmTick = setInterval(() => this.inBackground('rewarming', this.rewarm()), WARM_TICK_MS);
     this.warmTick.unref();
-    this.rewarm();
-    o.events.endOpenShadows();
-    // An event that ended shortly before a restart still gets its sandboxes stopped on time.
-    for (const event of o.events.list()) if (event.clock.endedAt) this.scheduleStop(event);
+  }
+
+  /**
+   * What a server does once at its start (the store is asynchronous, a constructor cannot wait for
+   * it): shadowing sessions left open by a stop are ended, the pool's targets set, and events that
+   * ended shortly before a restart still get their sandboxes stopped on time. A tool that only
+   * reads or creates events (npm run event) does not call it.
+   */
+  async start(): Promise<void> {
+    await this.o.events.endOpenShadows();
+    await this.rewarm();
+    for (const event of await this.o.events.list()) if (event.clock.endedAt) this.scheduleStop(event);
+  }
+
+  /** A timer's or a callback's work: its failure is logged, never thrown into the event loop. */
+  private inBackground(what: string, work: Promise<unknown>): void {
+    work.catch((error) => log.error({ err: error }, `the workshop failed ${what}`));
   }
 
   close(): void {
@@ -130,7 +143,7 @@ export class Workshop {
   // ------------------------------------------------------------------ events
 
   /** Checks and creates an event; `warnings` say what looks wrong but is allowed (the agenda's length). */
-  create(input: NewEventInput, now = new Date()): { event: EventInfo; warnings: string[] } {
+  async create(input: NewEventInput, now = new Date()): Promise<{ event: EventInfo; warnings: string[] }> {
     const title = input.title.trim();
     if (!title || title.length > 120) throw new WorkshopError(400, 'title: give the event a title (at most 120 characters)');
     if (input.lessons.length === 0) throw new WorkshopError(400, 'lessons: name at least one lesson');
@@ -150,17 +163,17 @@ export class Workshop {
         warnings.push(`the lessons' durations add up to ${agendaMinutes} minutes (${input.lessons.map((s) => `${s} ${this.o.lessons.get(s)!.duration}`).join(', ')}), not the event's ${input.minutes}`);
       }
     }
-    const record = this.o.events.create({ title, lessons: input.lessons, startsAt: starts.toISOString(), expected: input.expected }, now);
+    const record = await this.o.events.create({ title, lessons: input.lessons, startsAt: starts.toISOString(), expected: input.expected }, now);
     log.info({ event: record.id, code: record.code }, 'event created');
     return { event: this.info(record), warnings };
   }
 
-  list(): EventInfo[] {
-    return this.o.events.list().map((record) => this.info(record));
+  async list(): Promise<EventInfo[]> {
+    return (await this.o.events.list()).map((record) => this.info(record));
   }
 
-  event(id: string): EventRecord {
-    const record = /^[0-9a-f]{12}$/.test(id) ? this.o.events.get(id) : undefined;
+  async event(id: string): Promise<EventRecord> {
+    const record = /^[0-9a-f]{12}$/.test(id) ? await this.o.events.get(id) : undefined;
     if (!record) throw new WorkshopError(404, `there is no event "${id}"`);
     return record;
   }
@@ -197,8 +210,8 @@ export class Workshop {
   // ------------------------------------------------------------------ the clock
 
   /** Pause, resume, extend by minutes, move to the next lesson, or end the event. */
-  clock(id: string, action: 'pause' | 'resume' | 'extend' | 'next' | 'end', minutes = 5, now = new Date()): EventInfo {
-    const record = this.event(id);
+  async clock(id: string, action: 'pause' | 'resume' | 'extend' | 'next' | 'end', minutes = 5, now = new Date()): Promise<EventInfo> {
+    const record = await this.event(id);
     const clock: EventClock = { ...record.clock };
     if (clock.endedAt) throw new WorkshopError(409, 'the event has ended');
     const at = now.toISOString();
@@ -231,35 +244,36 @@ export class Workshop {
         clock.endedAt = at;
         break;
     }
-    this.o.events.saveClock(id, clock);
-    const updated = this.event(id);
+    await this.o.events.saveClock(id, clock);
+    const updated = await this.event(id);
     if (action === 'end') this.scheduleStop(updated);
-    this.eventChanged(updated, action === 'next');
-    if (action === 'next' || action === 'end') this.rewarm();
+    await this.eventChanged(updated, action === 'next');
+    if (action === 'next' || action === 'end') await this.rewarm();
     return this.info(updated);
   }
 
   private scheduleStop(record: EventRecord): void {
     if (this.endTimers.has(record.id) || !record.clock.endedAt) return;
     const due = Date.parse(record.clock.endedAt) + this.o.endGraceMs - Date.now();
-    const timer = setTimeout(() => {
-      for (const { attendee } of this.o.events.attendees(record.id)) {
+    const stopAll = async () => {
+      for (const { attendee } of await this.o.events.attendees(record.id)) {
         // Who has joined another event since is that event's now.
-        if (this.o.events.eventOf(attendee)?.id !== record.id) continue;
+        if ((await this.o.events.eventOf(attendee))?.id !== record.id) continue;
         this.o.stopSandboxes(attendee, ENDED_MESSAGE).catch((error) => log.warn({ err: error, attendee }, 'could not stop an ended event\'s sandbox'));
       }
-    }, Math.max(0, due));
+    };
+    const timer = setTimeout(() => this.inBackground('stopping an ended event\'s sandboxes', stopAll()), Math.max(0, due));
     timer.unref();
     this.endTimers.set(record.id, timer);
   }
 
   /** "Warm up now": the pool starts filling for the room's lesson now, not at the start − 5 min. */
-  warmNow(id: string): WarmStatus {
-    const record = this.event(id);
+  async warmNow(id: string): Promise<WarmStatus> {
+    const record = await this.event(id);
     if (record.clock.endedAt) throw new WorkshopError(409, 'the event has ended');
-    this.o.events.warmNow(id);
-    this.rewarm();
-    return this.warmStatus(this.event(id));
+    await this.o.events.warmNow(id);
+    await this.rewarm();
+    return this.warmStatus(await this.event(id));
   }
 
   /** Warming stops this long after the agenda's end, for an event nobody ended. */
@@ -277,15 +291,16 @@ export class Workshop {
    * What the pool should hold for one event's lesson now: the share of the room expected that has
    * not arrived in that lesson yet.
    */
-  private warmTarget(record: EventRecord, lesson: string): number {
+  private async warmTarget(record: EventRecord, lesson: string): Promise<number> {
     const warm = this.o.warm;
     if (!warm?.canPool(lesson)) return 0;
     // Arrived: holding a sandbox of the lesson, or with progress in it (a restore never takes a
     // pooled sandbox). Joins beyond `expected` do not grow it: a code shared too widely cannot
     // make the pool take the machine.
-    const arrived = this.o.events
-      .attendees(record.id)
-      .filter((a) => warm.holdsSandbox(a.attendee, lesson) || Object.keys(this.o.progress.lessonProgress(a.attendee, lesson).steps).length > 0).length;
+    let arrived = 0;
+    for (const a of await this.o.events.attendees(record.id)) {
+      if (warm.holdsSandbox(a.attendee, lesson) || Object.keys((await this.o.progress.lessonProgress(a.attendee, lesson)).steps).length > 0) arrived++;
+    }
     return Math.max(0, Math.ceil(WARM_SHARE * record.expected) - arrived);
   }
 
@@ -303,15 +318,15 @@ export class Workshop {
   }
 
   /** Recomputes the pool's targets from every event in its warm window, and tells dashboards how it fills. */
-  private rewarm(): void {
+  private async rewarm(): Promise<void> {
     const warm = this.o.warm;
     if (!warm) return;
     const now = Date.now();
     const targets = new Map<string, number>();
-    for (const record of this.o.events.open()) {
+    for (const record of await this.o.events.open()) {
       const lesson = record.lessons[record.clock.lessonIndex];
       if (!lesson || now < this.warmFrom(record) || now >= this.warmUntil(record)) continue;
-      targets.set(lesson, (targets.get(lesson) ?? 0) + this.warmTarget(record, lesson));
+      targets.set(lesson, (targets.get(lesson) ?? 0) + await this.warmTarget(record, lesson));
       // Shared services cannot be pooled: they come up when the warm window opens.
       if ((this.o.lessons.get(lesson)?.services.length ?? 0) > 0 && !this.servicesUp.has(lesson)) {
         this.servicesUp.add(lesson);
@@ -321,7 +336,7 @@ export class Workshop {
     warm.setTargets(targets);
     for (const [eventId, streams] of this.dashboards) {
       if (streams.size === 0) continue;
-      const record = this.o.events.get(eventId);
+      const record = await this.o.events.get(eventId);
       if (!record) continue;
       const status = this.warmStatus(record, now);
       const text = JSON.stringify(status);
@@ -334,89 +349,89 @@ export class Workshop {
   // ------------------------------------------------------------------ attendees
 
   /** Joins the event with this code under this name; returns the event (its current lesson is where to go). */
-  join(code: string, name: string, attendee: string, now = new Date()): EventInfo {
+  async join(code: string, name: string, attendee: string, now = new Date()): Promise<EventInfo> {
     const normalized = normalizeJoinCode(code);
-    const record = normalized && this.o.events.byCode(normalized);
+    const record = normalized && await this.o.events.byCode(normalized);
     if (!record) throw new WorkshopError(404, 'No event has that code: check it on the projector (letters and digits, no 0, O, 1 or I).');
     if (record.clock.endedAt) throw new WorkshopError(409, 'That event has ended. You can still open any lesson on your own from the home page.');
     const display = name.trim().replace(/\s+/g, ' ');
     if (!display || display.length > 40) throw new WorkshopError(400, 'Give a name of 1 to 40 characters: it is how the instructor sees you.');
-    this.o.events.join(record.id, attendee, display, now);
-    this.rowChanged(record, attendee);
-    this.pushTo(attendee);
+    await this.o.events.join(record.id, attendee, display, now);
+    await this.rowChanged(record, attendee);
+    await this.pushTo(attendee);
     return this.info(record);
   }
 
   /** The attendee's event as their page shows it; undefined when they joined none. */
-  attendeeState(attendee: string, now = new Date()): AttendeeEventState | undefined {
-    const record = this.o.events.eventOf(attendee);
+  async attendeeState(attendee: string, now = new Date()): Promise<AttendeeEventState | undefined> {
+    const record = await this.o.events.eventOf(attendee);
     if (!record) return undefined;
-    const me = this.o.events.attendee(record.id, attendee)!;
-    const hand = this.o.events.hand(record.id, attendee);
+    const me = (await this.o.events.attendee(record.id, attendee))!;
+    const hand = await this.o.events.hand(record.id, attendee);
     return {
       event: { id: record.id, title: record.title, code: record.code },
       agenda: this.info(record).agenda,
       clock: record.clock,
       name: me.name,
       ...(hand && hand.state !== 'withdrawn' ? { hand: { id: hand.id, state: hand.state, text: hand.text } } : {}),
-      messages: this.o.events.messagesFor(record.id, attendee, MESSAGES_SHOWN).map((m) => ({ id: m.id, text: m.text, at: m.at, personal: m.attendee !== null })),
+      messages: (await this.o.events.messagesFor(record.id, attendee, MESSAGES_SHOWN)).map((m) => ({ id: m.id, text: m.text, at: m.at, personal: m.attendee !== null })),
       ...(this.shadows.has(attendee) ? { shadow: { ...this.shadows.get(attendee)!.shadow.state, id: this.shadows.get(attendee)!.recordId } } : {}),
       now: now.toISOString(),
     };
   }
 
-  private eventFor(attendee: string): EventRecord {
-    const record = this.o.events.eventOf(attendee);
+  private async eventFor(attendee: string): Promise<EventRecord> {
+    const record = await this.o.events.eventOf(attendee);
     if (!record) throw new WorkshopError(409, 'You have not joined an event: join one with its code first.');
     if (record.clock.endedAt) throw new WorkshopError(409, 'The event has ended.');
     return record;
   }
 
-  raiseHand(attendee: string, text: string, where: { lesson?: string; step?: string }): AttendeeEventState {
-    const record = this.eventFor(attendee);
+  async raiseHand(attendee: string, text: string, where: { lesson?: string; step?: string }): Promise<AttendeeEventState> {
+    const record = await this.eventFor(attendee);
     const lesson = where.lesson && this.o.lessons.has(where.lesson) ? where.lesson : (record.lessons[record.clock.lessonIndex] ?? '');
     const step = where.step && this.o.lessons.get(lesson)?.steps.some((s) => s.id === where.step) ? where.step : undefined;
-    this.o.events.raiseHand(record.id, attendee, { lesson, ...(step ? { step } : {}) }, text.trim().slice(0, MAX_TEXT));
-    this.helpChanged(record, attendee);
-    return this.attendeeState(attendee)!;
+    await this.o.events.raiseHand(record.id, attendee, { lesson, ...(step ? { step } : {}) }, text.trim().slice(0, MAX_TEXT));
+    await this.helpChanged(record, attendee);
+    return (await this.attendeeState(attendee))!;
   }
 
-  lowerHand(attendee: string): AttendeeEventState {
-    const record = this.eventFor(attendee);
-    const hand = this.o.events.hand(record.id, attendee);
-    if (hand && (hand.state === 'waiting' || hand.state === 'on-the-way')) this.o.events.setHelpState(hand.id, 'withdrawn');
-    this.helpChanged(record, attendee);
-    return this.attendeeState(attendee)!;
+  async lowerHand(attendee: string): Promise<AttendeeEventState> {
+    const record = await this.eventFor(attendee);
+    const hand = await this.o.events.hand(record.id, attendee);
+    if (hand && (hand.state === 'waiting' || hand.state === 'on-the-way')) await this.o.events.setHelpState(hand.id, 'withdrawn');
+    await this.helpChanged(record, attendee);
+    return (await this.attendeeState(attendee))!;
   }
 
   /** The instructor answers a hand: on the way, or resolved. */
-  setHelp(eventId: string, helpId: number, state: Extract<HelpState, 'on-the-way' | 'resolved'>): HelpRequest[] {
-    const record = this.event(eventId);
-    const help = this.o.events.help(helpId);
+  async setHelp(eventId: string, helpId: number, state: Extract<HelpState, 'on-the-way' | 'resolved'>): Promise<HelpRequest[]> {
+    const record = await this.event(eventId);
+    const help = await this.o.events.help(helpId);
     if (!help || help.eventId !== record.id) throw new WorkshopError(404, `event ${eventId} has no help request ${helpId}`);
-    this.o.events.setHelpState(helpId, state);
-    this.helpChanged(record, help.attendee);
-    return this.helpQueue(record);
+    await this.o.events.setHelpState(helpId, state);
+    await this.helpChanged(record, help.attendee);
+    return await this.helpQueue(record);
   }
 
-  broadcast(eventId: string, text: string): void {
-    const record = this.event(eventId);
-    this.o.events.addMessage(record.id, null, checkedText(text));
-    for (const { attendee } of this.o.events.attendees(record.id)) this.pushTo(attendee);
+  async broadcast(eventId: string, text: string): Promise<void> {
+    const record = await this.event(eventId);
+    await this.o.events.addMessage(record.id, null, checkedText(text));
+    for (const { attendee } of await this.o.events.attendees(record.id)) await this.pushTo(attendee);
   }
 
-  hint(eventId: string, attendee: string, text: string): void {
-    const record = this.event(eventId);
-    if (!this.o.events.attendee(record.id, attendee)) throw new WorkshopError(404, 'that attendee has not joined this event');
-    this.o.events.addMessage(record.id, attendee, checkedText(text));
-    this.pushTo(attendee);
+  async hint(eventId: string, attendee: string, text: string): Promise<void> {
+    const record = await this.event(eventId);
+    if (!await this.o.events.attendee(record.id, attendee)) throw new WorkshopError(404, 'that attendee has not joined this event');
+    await this.o.events.addMessage(record.id, attendee, checkedText(text));
+    await this.pushTo(attendee);
   }
 
   /** What the export reads: the event's attendees, their check attempts, its lessons' steps. */
-  exportData(record: EventRecord): { attendees: EventAttendee[]; attempts: AttemptRecord[]; lessons: Array<{ slug: string; steps: string[] }> } {
+  async exportData(record: EventRecord): Promise<{ attendees: EventAttendee[]; attempts: AttemptRecord[]; lessons: Array<{ slug: string; steps: string[] }> }> {
     return {
-      attendees: this.o.events.attendees(record.id),
-      attempts: this.o.events.eventAttempts(record),
+      attendees: await this.o.events.attendees(record.id),
+      attempts: await this.o.events.eventAttempts(record),
       lessons: record.lessons.map((slug) => ({ slug, steps: this.o.lessons.get(slug)?.steps.map((s) => s.id) ?? [] })),
     };
   }
@@ -424,59 +439,59 @@ export class Workshop {
   // ------------------------------------------------------------------ shadowing
 
   /** An instructor starts watching: the attendee's page says so at once. Replaces an earlier one. */
-  shadowStarted(eventId: string, attendee: string, shadow: Shadow): void {
-    const record = this.event(eventId);
-    if (!this.o.events.attendee(record.id, attendee)) throw new WorkshopError(404, 'that attendee has not joined this event');
+  async shadowStarted(eventId: string, attendee: string, shadow: Shadow): Promise<void> {
+    const record = await this.event(eventId);
+    if (!await this.o.events.attendee(record.id, attendee)) throw new WorkshopError(404, 'that attendee has not joined this event');
     this.shadows.get(attendee)?.shadow.end('another shadowing session took over');
-    this.shadows.set(attendee, { shadow, recordId: this.o.events.startShadow(record.id, attendee) });
-    this.pushTo(attendee);
+    this.shadows.set(attendee, { shadow, recordId: await this.o.events.startShadow(record.id, attendee) });
+    await this.pushTo(attendee);
   }
 
   /** The shadow's side changed (asked for the keyboard, or gave it back). */
-  shadowChanged(attendee: string): void {
-    this.pushTo(attendee);
+  async shadowChanged(attendee: string): Promise<void> {
+    await this.pushTo(attendee);
   }
 
-  shadowEnded(attendee: string, shadow: Shadow): void {
+  async shadowEnded(attendee: string, shadow: Shadow): Promise<void> {
     const current = this.shadows.get(attendee);
     if (current?.shadow !== shadow) return;
     this.shadows.delete(attendee);
-    this.o.events.endShadow(current.recordId);
-    this.pushTo(attendee);
+    await this.o.events.endShadow(current.recordId);
+    await this.pushTo(attendee);
   }
 
   /**
    * The attendee answers "may the instructor type?" for the shadowing session their page shows
    * (`id`): only their yes to that very session gives the keyboard.
    */
-  answerKeyboard(attendee: string, allow: boolean, id: number): AttendeeEventState {
+  async answerKeyboard(attendee: string, allow: boolean, id: number): Promise<AttendeeEventState> {
     const current = this.shadows.get(attendee);
     if (!current) throw new WorkshopError(409, 'Nobody is watching your terminal.');
     if (current.recordId !== id) throw new WorkshopError(409, 'That shadowing session is over: look at the one your page shows now.');
     if (allow && current.shadow.state.keyboard === 'none') throw new WorkshopError(409, 'The instructor has not asked to type.');
     current.shadow.setKeyboard(allow ? 'allowed' : 'none');
-    if (allow) this.o.events.shadowKeyboard(current.recordId);
-    this.pushTo(attendee);
-    return this.attendeeState(attendee)!;
+    if (allow) await this.o.events.shadowKeyboard(current.recordId);
+    await this.pushTo(attendee);
+    return (await this.attendeeState(attendee))!;
   }
 
   /** The attendee ends the shadowing. */
-  endShadowFor(attendee: string): AttendeeEventState | null {
+  async endShadowFor(attendee: string): Promise<AttendeeEventState | null> {
     this.shadows.get(attendee)?.shadow.end('the attendee ended it');
-    return this.attendeeState(attendee) ?? null;
+    return await this.attendeeState(attendee) ?? null;
   }
 
   // ------------------------------------------------------------------ the grid
 
-  snapshot(eventId: string, now = new Date()): DashboardSnapshot {
-    const record = this.event(eventId);
-    const rows = this.o.events.attendees(record.id).map((a) => this.row(record, a, now)).sort(needsHelpFirst);
-    return { event: this.info(record), steps: this.stepsOf(record), terminals: this.terminalsOf(record), rows, help: this.helpQueue(record), warm: this.warmStatus(record, now.getTime()), now: now.toISOString() };
+  async snapshot(eventId: string, now = new Date()): Promise<DashboardSnapshot> {
+    const record = await this.event(eventId);
+    const rows = (await Promise.all((await this.o.events.attendees(record.id)).map((a) => this.row(record, a, now)))).sort(needsHelpFirst);
+    return { event: this.info(record), steps: this.stepsOf(record), terminals: this.terminalsOf(record), rows, help: await this.helpQueue(record), warm: this.warmStatus(record, now.getTime()), now: now.toISOString() };
   }
 
-  private helpQueue(record: EventRecord): HelpRequest[] {
-    const names = new Map(this.o.events.attendees(record.id).map((a) => [a.attendee, a.name]));
-    return this.o.events.openHelp(record.id).map((h: HelpRecord) => ({
+  private async helpQueue(record: EventRecord): Promise<HelpRequest[]> {
+    const names = new Map((await this.o.events.attendees(record.id)).map((a) => [a.attendee, a.name]));
+    return (await this.o.events.openHelp(record.id)).map((h: HelpRecord) => ({
       id: h.id,
       attendee: h.attendee,
       name: names.get(h.attendee) ?? '?',
@@ -490,15 +505,15 @@ export class Workshop {
   }
 
   /** One attendee's row: their cells on the current lesson's steps, where they are, whether they are stuck. */
-  private row(record: EventRecord, who: EventAttendee, now: Date): GridRow {
+  private async row(record: EventRecord, who: EventAttendee, now: Date): Promise<GridRow> {
     const lesson = this.currentLesson(record);
     const cells: Record<string, GridCell> = {};
     let currentStep: string | undefined;
     let onStepSince = [who.joinedAt, record.clock.lessonStartedAt].sort().at(-1)!;
     let stuck: string | undefined;
     if (lesson) {
-      const progress = this.o.progress.lessonProgress(who.attendee, lesson.slug).steps;
-      const attempts = this.o.events.attempts(who.attendee, lesson.slug);
+      const progress = (await this.o.progress.lessonProgress(who.attendee, lesson.slug)).steps;
+      const attempts = await this.o.events.attempts(who.attendee, lesson.slug);
       for (const step of lesson.steps) {
         const mine = attempts.filter((a) => a.step === step.id);
         const firstPass = mine.find((a) => a.passed);
@@ -531,7 +546,7 @@ export class Workshop {
         else if (!record.clock.pausedAt && onStepMs > shareMs) stuck = `${minutesOf(onStepMs)} min on "${lesson.steps.find((s) => s.id === currentStep)!.title}" (its share of the agenda: ${Math.max(1, minutesOf(shareMs))} min)`;
       }
     }
-    const hand = this.o.events.hand(record.id, who.attendee);
+    const hand = await this.o.events.hand(record.id, who.attendee);
     return {
       attendee: who.attendee,
       name: who.name,
@@ -547,18 +562,18 @@ export class Workshop {
   // ------------------------------------------------------------------ changes → streams
 
   /** A check or a solve was recorded: the attendee's row changes on their event's dashboards. */
-  stepRecorded(attendee: string, lesson: string): void {
-    const record = this.o.events.eventOf(attendee);
+  async stepRecorded(attendee: string, lesson: string): Promise<void> {
+    const record = await this.o.events.eventOf(attendee);
     if (!record || record.clock.endedAt || record.lessons[record.clock.lessonIndex] !== lesson) return;
-    this.rowChanged(record, attendee);
+    await this.rowChanged(record, attendee);
   }
 
-  private rowChanged(record: EventRecord, attendee: string): void {
+  private async rowChanged(record: EventRecord, attendee: string): Promise<void> {
     const streams = this.dashboards.get(record.id);
     if (!streams?.size) return;
-    const who = this.o.events.attendee(record.id, attendee);
+    const who = await this.o.events.attendee(record.id, attendee);
     if (!who) return;
-    const row = this.row(record, who, new Date());
+    const row = await this.row(record, who, new Date());
     this.rememberRow(record.id, row);
     this.toDashboards(record.id, { type: 'row', row });
   }
@@ -575,17 +590,17 @@ export class Workshop {
     return true;
   }
 
-  private helpChanged(record: EventRecord, attendee: string): void {
-    this.pushTo(attendee);
-    this.rowChanged(record, attendee);
-    if (this.dashboards.get(record.id)?.size) this.toDashboards(record.id, { type: 'help', help: this.helpQueue(record) });
+  private async helpChanged(record: EventRecord, attendee: string): Promise<void> {
+    await this.pushTo(attendee);
+    await this.rowChanged(record, attendee);
+    if (this.dashboards.get(record.id)?.size) this.toDashboards(record.id, { type: 'help', help: await this.helpQueue(record) });
   }
 
-  private eventChanged(record: EventRecord, newLesson: boolean): void {
-    for (const { attendee } of this.o.events.attendees(record.id)) this.pushTo(attendee);
+  private async eventChanged(record: EventRecord, newLesson: boolean): Promise<void> {
+    for (const { attendee } of await this.o.events.attendees(record.id)) await this.pushTo(attendee);
     if (!this.dashboards.get(record.id)?.size) return;
     // A new lesson is a new grid: a whole snapshot.
-    if (newLesson) this.toDashboards(record.id, { type: 'snapshot', snapshot: this.snapshot(record.id) });
+    if (newLesson) this.toDashboards(record.id, { type: 'snapshot', snapshot: await this.snapshot(record.id) });
     else this.toDashboards(record.id, { type: 'event', event: this.info(record), steps: this.stepsOf(record), terminals: this.terminalsOf(record), now: new Date().toISOString() });
   }
 
@@ -594,29 +609,29 @@ export class Workshop {
     for (const stream of this.dashboards.get(eventId) ?? []) stream.sendJson(text);
   }
 
-  private pushTo(attendee: string): void {
+  private async pushTo(attendee: string): Promise<void> {
     const streams = this.pages.get(attendee);
     if (!streams?.size) return;
-    const text = JSON.stringify(this.attendeeState(attendee) ?? null);
+    const text = JSON.stringify(await this.attendeeState(attendee) ?? null);
     for (const stream of streams) stream.sendJson(text);
   }
 
   /** Time passes: rows whose "stuck" changed are sent again. */
-  private refreshStuck(): void {
+  private async refreshStuck(): Promise<void> {
     const now = new Date();
     for (const [eventId, streams] of this.dashboards) {
       if (streams.size === 0) continue;
-      const record = this.o.events.get(eventId);
+      const record = await this.o.events.get(eventId);
       if (!record || record.clock.endedAt) continue;
-      for (const who of this.o.events.attendees(eventId)) {
-        const row = this.row(record, who, now);
+      for (const who of await this.o.events.attendees(eventId)) {
+        const row = await this.row(record, who, now);
         if (this.rememberRow(eventId, row)) this.toDashboards(eventId, { type: 'row', row });
       }
     }
   }
 
-  watchDashboard(eventId: string, stream: SseStream): void {
-    const snapshot = this.snapshot(eventId);
+  async watchDashboard(eventId: string, stream: SseStream): Promise<void> {
+    const snapshot = await this.snapshot(eventId);
     let streams = this.dashboards.get(eventId);
     if (!streams) this.dashboards.set(eventId, (streams = new Set()));
     streams.add(stream);
@@ -631,18 +646,18 @@ export class Workshop {
     return (this.pages.get(attendee)?.size ?? 0) < MAX_PAGES_PER_ATTENDEE;
   }
 
-  watchAttendee(attendee: string, stream: SseStream): void {
+  async watchAttendee(attendee: string, stream: SseStream): Promise<void> {
     let streams = this.pages.get(attendee);
     if (!streams) this.pages.set(attendee, (streams = new Set()));
     streams.add(stream);
-    stream.send(this.attendeeState(attendee) ?? null);
-    const record = this.o.events.eventOf(attendee);
-    if (record && streams.size === 1) this.rowChanged(record, attendee);
+    stream.send(await this.attendeeState(attendee) ?? null);
+    const record = await this.o.events.eventOf(attendee);
+    if (record && streams.size === 1) await this.rowChanged(record, attendee);
     stream.onClose(() => {
       streams.delete(stream);
       if (streams.size > 0) return;
       this.pages.delete(attendee);
-      if (record) this.rowChanged(record, attendee);
+      if (record) this.inBackground('updating a row', this.rowChanged(record, attendee));
     });
   }
 }

@@ -84,10 +84,10 @@ test('a <Quiz> is checked on the server, recorded like a step, and shown on the 
   const index = join(lessons, SLUG, 'index.mdx');
   const quiz = '\n<Quiz id="which-folder" title="Where is the note?">\nWhich folder holds it?\n<Option>/tmp</Option>\n<Option correct>notes, in the home folder</Option>\n</Quiz>\n';
   assert.equal((await save(index, readFileSync(index, 'utf8') + quiz)).restaged, true);
-  const { event } = server.workshop.create({ title: 'Quiz day', lessons: [SLUG], starts: new Date().toISOString(), expected: 2 });
+  const { event } = await server.workshop.create({ title: 'Quiz day', lessons: [SLUG], starts: new Date().toISOString(), expected: 2 });
   const cookie = await newAttendee(server.url);
   const attendee = decodeURIComponent(cookie.split('=')[1]!).split('.')[0]!;
-  server.workshop.join(event.code, 'Quinn', attendee);
+  await server.workshop.join(event.code, 'Quinn', attendee);
 
   const client = new TestClient(server.url, cookie);
   await client.hello(SLUG);
@@ -108,7 +108,7 @@ test('a <Quiz> is checked on the server, recorded like a step, and shown on the 
   await client.until(() => client.errors.length > errors, 'the refusal of a quiz\'s solve');
   assert.match(client.errors.at(-1)!.message, /is a quiz: answer it and Check/);
 
-  const snapshot = server.workshop.snapshot(event.id);
+  const snapshot = await server.workshop.snapshot(event.id);
   assert.ok(snapshot.steps.some((s) => s.id === 'which-folder' && s.title === 'Where is the note?'));
   const row = snapshot.rows.find((r) => r.name === 'Quinn')!;
   assert.deepEqual([row.cells['which-folder']?.state, row.cells['which-folder']?.how, row.cells['which-folder']?.attempts], ['passed', 'check', 4]);

@@ -218,7 +218,7 @@ describe('the attendee\'s sandboxes over HTTP', () => {
 
     const carolId = carol.split('=')[1]!.split('.')[0]!;
     const before = openDatabase(server.config.databasePath);
-    assert.equal(new EventStore(before).attempts(carolId, 'getting-started').length, 1);
+    assert.equal((await new EventStore(before).attempts(carolId, 'getting-started')).length, 1);
     before.close();
     const answer = await api(server.port, 'POST', '/api/sandboxes/getting-started/reset', { cookie: carol, origin });
     assert.equal(answer.status, 200, JSON.stringify(answer.body));
@@ -230,7 +230,7 @@ describe('the attendee\'s sandboxes over HTTP', () => {
     const db = openDatabase(server.config.databasePath);
     try {
       const id = carol.split('=')[1]!.split('.')[0]!;
-      assert.deepEqual(new EventStore(db).attempts(id, 'getting-started'), []);
+      assert.deepEqual(await new EventStore(db).attempts(id, 'getting-started'), []);
       assert.equal((db.prepare('SELECT COUNT(*) AS n FROM check_attempts WHERE attendee = ?').get(id) as { n: number }).n, 1);
     } finally {
       db.close();

@@ -144,7 +144,7 @@ describe('the web edge', () => {
 
   test('an unsigned id issued before identities were signed keeps its progress: it is signed once, same id', async () => {
     const legacy = 'L'.repeat(21) + 'x';
-    server.store.record({ attendee: legacy, lesson: LESSON, step: 'create-file', passed: true, solved: false, feedback: 'ok' });
+    await server.store.record({ attendee: legacy, lesson: LESSON, step: 'create-file', passed: true, solved: false, feedback: 'ok' });
     const page = await request(server.port, 'GET', '/api/progress', { host, cookie: `opslab_attendee=${legacy}` });
     assert.match(page.headers, new RegExp(`set-cookie: opslab_attendee=${legacy}\\.`, 'i'));
     assert.match(page.body, /"create-file":\{"status":"passed"/);
