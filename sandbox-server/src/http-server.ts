@@ -118,8 +118,11 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
 
   const handleRequest = async (req: IncomingMessage, res: ServerResponse) => {
     halfOpen.settled(req.socket);
-    if (!deps.origins().hostAllowed(req.headers.host)) return json(res, 421, { error: 'this server does not serve that host name' });
     const pathname = requestPath(req.url);
+    // Health first: a load balancer's or a kubelet's probe names the node by its address (any Host),
+    // and must not be handed an identity (a Set-Cookie per probe). It tells no attendee's data.
+    if (pathname === '/api/health' && req.method === 'GET') return json(res, 200, { ok: true, ...(await deps.health()), connections: halfOpen.stats() });
+    if (!deps.origins().hostAllowed(req.headers.host)) return json(res, 421, { error: 'this server does not serve that host name' });
     if (pathname === undefined) return json(res, 400, { error: 'malformed request target' });
     // Before ensure(): these answer a stranger 401, not a new identity.
     if (isSandboxesPath(pathname)) return handleSandboxes(req, res, pathname, deps);
@@ -133,7 +136,6 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
       );
       return json(res, 200, { lessons });
     }
-    if (pathname === '/api/health') return json(res, 200, { ok: true, ...(await deps.health()), connections: halfOpen.stats() });
     if (pathname.startsWith('/api/')) return json(res, 404, { error: `no such endpoint: ${pathname}` });
     if (!site) {
       res.writeHead(503, { 'content-type': 'text/plain' });
