@@ -8,10 +8,8 @@
 import { parseArgs } from 'node:util';
 import { formatJoinCode, type EventInfo } from '../protocol/workshop.ts';
 import { loadConfig } from '../sandbox-server/src/config.ts';
-import { openDatabase } from '../sandbox-server/src/database.ts';
-import { EventStore } from '../sandbox-server/src/event-store.ts';
+import { openRoomStore } from '../sandbox-server/src/room-store.ts';
 import { log } from '../sandbox-server/src/log.ts';
-import { ProgressStore } from '../sandbox-server/src/store.ts';
 import { Workshop, WorkshopError } from '../sandbox-server/src/workshop.ts';
 import { loadCatalog } from '../lesson-model/catalog.ts';
 
@@ -65,8 +63,8 @@ async function main(): Promise<void> {
   } catch (error) {
     fail((error as Error).message);
   }
-  const db = openDatabase(config.databasePath);
-  const workshop = new Workshop({ events: new EventStore(db), progress: new ProgressStore(db), lessons, endGraceMs: config.eventEndGraceMs, stopSandboxes: async () => undefined });
+  const room = await openRoomStore({ databasePath: config.databasePath, ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}), node: config.nodeId, incarnation: 'npm-run-event' });
+  const workshop = new Workshop({ node: config.nodeId, events: room.events, progress: room.progress, lessons, endGraceMs: config.eventEndGraceMs, stopSandboxes: async () => undefined });
   try {
     if (command === 'list') {
       const events = await workshop.list();
@@ -99,7 +97,7 @@ async function main(): Promise<void> {
     throw error;
   } finally {
     workshop.close();
-    db.close();
+    await room.close();
   }
 }
 

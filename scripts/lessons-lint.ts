@@ -203,7 +203,7 @@ export async function lintServices(dir: string, slug: string, root: string, serv
     if (!existsSync(fixture)) continue;
     try {
       // Made only to read the fixture; a plug-in that fails to load or to start is reported too.
-      const service = (await loadServiceFactory(name, services))({ name, stagingDir: '/nonexistent', keyPath: '/nonexistent', options: {} });
+      const service = (await loadServiceFactory(name, services))({ name, stagingDir: '/nonexistent', key: Buffer.alloc(32), options: {} });
       service.readFixture(fixture);
     } catch (error) {
       problems.push({ file: shown(fixture), field: 'fixture', reason: (error as Error).message.replace(`${fixture}: `, ''), fix: `correct it as services/${name}'s fixture schema says (docs/authoring.md, "Shared services")` });

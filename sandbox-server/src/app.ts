@@ -3,6 +3,7 @@
  * HTTP/WebSocket server. Used by main.ts and by the integration tests (a real server on a free port).
  */
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { watchLessons, type LessonWatch } from './lesson-watch.ts';
@@ -12,16 +13,14 @@ import type { ServerConfig } from './config.ts';
 import { AttendeeIdentity } from './attendee.ts';
 import { createHttpServer } from './http-server.ts';
 import { defaultOrigins, PublicOrigins } from './public-origins.ts';
-import { loadOrCreateKey } from './secret-key.ts';
 import { stageLesson } from './lesson-staging.ts';
 import { log } from './log.ts';
 import type { BwrapBackend } from './sandbox/bwrap.ts';
 import { createBwrapBackend } from './sandbox/create-backend.ts';
 import { SessionManager, type StagedLesson } from './sessions.ts';
-import { ProgressStore } from './store.ts';
-import { openDatabase } from './database.ts';
-import { EventStore } from './event-store.ts';
-import { InstructorAccess, loadInstructorToken } from './instructor.ts';
+import type { ProgressStore } from './store.ts';
+import { openRoomStore, type RoomStore } from './room-store.ts';
+import { InstructorAccess } from './instructor.ts';
 import { Workshop } from './workshop.ts';
 import { createWorkshopApi } from './workshop-api.ts';
 import { handleShadow } from './shadow.ts';
@@ -33,8 +32,9 @@ export interface RunningApp {
   backend: BwrapBackend;
   services: RoomServices;
   store: ProgressStore;
+  room: RoomStore;
   workshop: Workshop;
-  /** The instructor token (OPSLAB_INSTRUCTOR_TOKEN, or the one kept next to the database). */
+  /** The instructor token (OPSLAB_INSTRUCTOR_TOKEN, or the room's own). */
   instructorToken: string;
   /** In authoring mode: the lessons' watcher (its re-stages). */
   lessonWatch?: LessonWatch;
@@ -65,12 +65,12 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
   const orphans = await backend.cleanupOrphans();
   if (orphans > 0) log.warn({ orphans }, 'killed processes left by an earlier run');
 
-  const services = new RoomServices({ stagingDir: config.stagingDir, keyDir: dirname(config.databasePath), serviceOptions: config.serviceOptions, root: config.servicesDir });
+  const room = await openRoomStore({ databasePath: config.databasePath, ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}), node: config.nodeId, incarnation: randomBytes(6).toString('hex') });
+  const services = new RoomServices({ stagingDir: config.stagingDir, key: (name) => room.key(name), serviceOptions: config.serviceOptions, root: config.servicesDir });
   // The lessons' services are loaded now: a broken plug-in or setting (an instructor's cloud config)
   // stops the server here, naming the file and field; those set to start with the server start.
   await services.prepare([...lessons.values()].map((s) => s.lesson));
-  const db = openDatabase(config.databasePath);
-  const store = new ProgressStore(db);
+  const store = room.progress;
   let workshop: Workshop | undefined;
   const sessions = new SessionManager(lessons, backend, store, {
     idleTimeoutMs: config.idleTimeoutMs,
@@ -87,7 +87,8 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
     onStepRecorded: (attendee, lesson) => void workshop?.stepRecorded(attendee, lesson).catch((error) => log.error({ err: error }, 'updating the grid failed')),
   });
   workshop = new Workshop({
-    events: new EventStore(db),
+    node: config.nodeId,
+    events: room.events,
     progress: store,
     lessons: current,
     endGraceMs: config.eventEndGraceMs,
@@ -105,15 +106,20 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
     },
   });
   await workshop.start();
+  // Changes other nodes make reach this node's dashboards and pages (a room on PostgreSQL).
+  await room.listen(
+    (change) => void workshop.roomChanged(change).catch((error) => log.error({ err: error, change }, 'showing another node\'s change failed')),
+    () => void workshop.resync().catch((error) => log.error({ err: error }, 'refreshing after the room\'s feed came back failed')),
+  );
   // Configured origins are checked before anything starts: a typo stops the server here.
   let origins = new PublicOrigins(config.publicOrigins);
-  const key = loadOrCreateKey(join(dirname(config.databasePath), 'attendee-identity.key'));
+  const key = await room.key('attendee-identity');
   const identity = new AttendeeIdentity({
     key,
     secure: config.publicOrigins.length > 0 && origins.httpsOnly,
     isKnownUnsigned: (id) => store.knows(id),
   });
-  const { token: instructorToken, generated } = loadInstructorToken(join(dirname(config.databasePath), 'instructor.token'));
+  const { token: instructorToken, generated, where: tokenWhere } = await room.instructorToken();
   const instructor = new InstructorAccess(key, instructorToken, config.publicOrigins.length > 0 && origins.httpsOnly);
   const { server, terminateSockets } = createHttpServer({
     siteDir: config.siteDir,
@@ -140,7 +146,7 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
   log.info({ url, lessons: [...lessons.keys()] }, 'opslab is serving');
   // Printed for the instructor at the console; never sent to a page.
-  log.info(generated ? `instructors: open ${url}/instructor with the token ${instructorToken} (kept in ${join(dirname(config.databasePath), 'instructor.token')}; OPSLAB_INSTRUCTOR_TOKEN sets your own)` : `instructors: open ${url}/instructor with the token from OPSLAB_INSTRUCTOR_TOKEN`);
+  log.info(generated ? `instructors: open ${url}/instructor with the token ${instructorToken} (kept in ${tokenWhere}; OPSLAB_INSTRUCTOR_TOKEN sets your own)` : `instructors: open ${url}/instructor with the token from OPSLAB_INSTRUCTOR_TOKEN`);
 
   let closing: Promise<void> | undefined;
   return {
@@ -150,6 +156,7 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
     backend,
     services,
     store,
+    room,
     workshop,
     instructorToken,
     ...(lessonWatch ? { lessonWatch } : {}),
@@ -163,7 +170,7 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
         await sessions.closeAll();
         await backend.destroyAll();
         await services.stop();
-        db.close();
+        await room.close();
       })()),
   };
 }

@@ -2,7 +2,7 @@
  * Server configuration: an embedded default that works on a fresh machine, overridable by
  * environment variables (OPSLAB_*), so `npm start` needs no config file.
  */
-import { availableParallelism, totalmem } from 'node:os';
+import { availableParallelism, hostname, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SandboxProfile } from '../../lesson-model/schema.ts';
@@ -29,6 +29,10 @@ export interface ServerConfig {
   stagingDir: string;
   /** SQLite database for progress. */
   databasePath: string;
+  /** The PostgreSQL database a room of several nodes shares (OPSLAB_DATABASE_URL); unset: the SQLite file above. */
+  databaseUrl?: string;
+  /** This node's name in the room (OPSLAB_NODE_ID, default the host's name): unique among the room's nodes. */
+  nodeId: string;
   /** Host uids [uidBase, uidBase + uidCount) are leased one per live sandbox. */
   uidBase: number;
   uidCount: number;
@@ -103,6 +107,12 @@ export const defaultProfiles: Record<SandboxProfile, ProfileSpec> = {
   cluster: { limits: { memoryBytes: 1536 * MiB, pids: 1024, cpuPercent: 200, cpuShares: 1024 }, devices: [], tmpfsBytes: { var: 768 * MiB } },
 };
 
+/** A node's id names it in cookies, HAProxy's server lines and metrics: letters, digits, '-', '_'. */
+function nodeId(raw: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/.test(raw)) throw new Error(`OPSLAB_NODE_ID must be 1 to 63 letters, digits, '-' or '_' (starting with a letter or digit), got "${raw}"`);
+  return raw;
+}
+
 function int(name: string, fallback: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -120,6 +130,8 @@ export function loadConfig(overrides: Partial<ServerConfig> = {}): ServerConfig 
     servicesDir: resolve(process.env.OPSLAB_SERVICES_DIR ?? resolve(projectRoot, 'services')),
     stagingDir: resolve(process.env.OPSLAB_STAGING_DIR ?? '/var/lib/opslab/staging'),
     databasePath: resolve(process.env.OPSLAB_DB ?? resolve(projectRoot, 'var/opslab.db')),
+    ...(process.env.OPSLAB_DATABASE_URL ? { databaseUrl: process.env.OPSLAB_DATABASE_URL } : {}),
+    nodeId: nodeId(process.env.OPSLAB_NODE_ID || hostname().split('.')[0]!.replace(/[^A-Za-z0-9_-]/g, '-') || 'node'),
     uidBase: int('OPSLAB_UID_BASE', 600_000),
     uidCount: int('OPSLAB_UID_COUNT', 10_000),
     idleTimeoutMs: int('OPSLAB_IDLE_TIMEOUT_MS', 30 * 60_000),

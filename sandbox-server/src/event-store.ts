@@ -2,11 +2,11 @@
  * Workshop events in the database: the event and its clock, who joined under which name, help
  * requests, messages (broadcasts and hints), shadowing sessions, and the check attempts of the
  * event's attendees as the grid and the export read them. Plain rows in, plain objects out: the
- * room's live logic is workshop.ts. Tables: database.ts (migration 2).
+ * room's live logic is workshop.ts. Tables: migrations.ts (2 and 6). Every write tells the room (sql.ts `notify`).
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import type { EventClock, HelpState, PassedHow } from '../../protocol/workshop.ts';
-import type { Db, Statement } from './database.ts';
+import type { Sql } from './sql.ts';
 
 /** Read aloud without doubt: no 0/O, no 1/I. */
 export const JOIN_CODE_ALPHABET = '23456789ABCDEFGHJKLMNPQRSTUVWXYZ';
@@ -115,168 +115,205 @@ function toEvent(row: EventRow): EventRecord {
   };
 }
 
-const HELP_COLUMNS = 'id, attendee, lesson, step, text, state, created_at AS createdAt, updated_at AS updatedAt';
+const HELP_COLUMNS = 'id, attendee, lesson, step, text, state, created_at AS "createdAt", updated_at AS "updatedAt"';
 const ATTEMPT_COLUMNS = 'attendee, lesson, step, at, passed, how, feedback';
 /** Attempts made after the attendee last reset that lesson (c: check_attempts). */
 const SINCE_RESET = "c.at > COALESCE((SELECT MAX(r.at) FROM lesson_resets r WHERE r.attendee = c.attendee AND r.lesson = c.lesson), '')";
 type AttemptRow = Omit<AttemptRecord, 'passed'> & { passed: number };
 const toAttempt = (row: AttemptRow): AttemptRecord => ({ ...row, passed: row.passed === 1 });
+const isOpen = (state: HelpState) => state === 'waiting' || state === 'on-the-way';
 
 export class EventStore {
-  private readonly statements = new Map<string, Statement>();
-
-  constructor(private readonly db: Db) {}
-
-  /** Prepared once, reused: every statement here is a constant string. */
-  private sql(text: string): Statement {
-    let statement = this.statements.get(text);
-    if (!statement) this.statements.set(text, (statement = this.db.prepare(text)));
-    return statement;
-  }
+  constructor(private readonly sql: Sql) {}
 
   async create(event: NewEvent, now = new Date()): Promise<EventRecord> {
-    for (let tries = 0; ; tries++) {
+    for (let tries = 0; tries < 20; tries++) {
       const id = randomBytes(6).toString('hex');
-      const code = newJoinCode();
-      try {
-        this.sql('INSERT INTO events (id, code, title, lessons, starts_at, expected, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
-          id, code, event.title, JSON.stringify(event.lessons), event.startsAt, event.expected, now.toISOString(),
-        );
-        return (await this.get(id))!;
-      } catch (error) {
-        // A code already taken (30 bits: rare, but the room must never share one): draw again.
-        if ((error as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE' || tries > 20) throw error;
-      }
+      // A code already taken (30 bits: rare, but the room must never share one): draw again.
+      const made = await this.sql.run('INSERT INTO events (id, code, title, lessons, starts_at, expected, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING', [
+        id, newJoinCode(), event.title, JSON.stringify(event.lessons), event.startsAt, event.expected, now.toISOString(),
+      ]);
+      if (made === 1) return (await this.get(id))!;
     }
+    throw new Error('no free join code after 20 draws');
   }
 
   async get(id: string): Promise<EventRecord | undefined> {
-    const row = this.sql('SELECT * FROM events WHERE id = ?').get(id) as EventRow | undefined;
+    const row = await this.sql.get<EventRow>('SELECT * FROM events WHERE id = ?', [id]);
     return row && toEvent(row);
   }
 
   async byCode(code: string): Promise<EventRecord | undefined> {
-    const row = this.sql('SELECT * FROM events WHERE code = ?').get(code) as EventRow | undefined;
+    const row = await this.sql.get<EventRow>('SELECT * FROM events WHERE code = ?', [code]);
     return row && toEvent(row);
   }
 
   async list(): Promise<EventRecord[]> {
-    return (this.sql('SELECT * FROM events ORDER BY starts_at DESC, created_at DESC').all() as EventRow[]).map(toEvent);
+    return (await this.sql.all<EventRow>('SELECT * FROM events ORDER BY starts_at DESC, created_at DESC')).map(toEvent);
   }
 
   /** Events not ended: the ones whose rooms the server serves live. */
   async open(): Promise<EventRecord[]> {
-    return (this.sql('SELECT * FROM events WHERE ended_at IS NULL').all() as EventRow[]).map(toEvent);
+    return (await this.sql.all<EventRow>('SELECT * FROM events WHERE ended_at IS NULL')).map(toEvent);
   }
 
-  async saveClock(id: string, clock: EventClock): Promise<void> {
-    this.sql('UPDATE events SET lesson_index = ?, lesson_started_at = ?, paused_at = ?, paused_ms = ?, extended_ms = ?, ended_at = ? WHERE id = ?').run(
-      clock.lessonIndex, clock.lessonStartedAt, clock.pausedAt ?? null, clock.pausedMs, clock.extendedMs, clock.endedAt ?? null, id,
-    );
+  /**
+   * Reads the event's clock, changes it and saves it in one transaction (the row locked on
+   * PostgreSQL): two instructors, or two nodes, cannot lose each other's "extend". `change` may
+   * throw — nothing is saved then.
+   */
+  async updateClock(id: string, change: (record: EventRecord) => EventClock): Promise<EventRecord> {
+    return this.sql.transaction(async (tx) => {
+      const row = await tx.get<EventRow>(`SELECT * FROM events WHERE id = ?${tx.dialect === 'postgres' ? ' FOR UPDATE' : ''}`, [id]);
+      if (!row) throw new Error(`there is no event ${id}`);
+      const before = toEvent(row);
+      const clock = change(before);
+      await tx.run('UPDATE events SET lesson_index = ?, lesson_started_at = ?, paused_at = ?, paused_ms = ?, extended_ms = ?, ended_at = ? WHERE id = ?', [
+        clock.lessonIndex, clock.lessonStartedAt, clock.pausedAt ?? null, clock.pausedMs, clock.extendedMs, clock.endedAt ?? null, id,
+      ]);
+      await tx.notify({ kind: 'clock', event: id, newLesson: clock.lessonIndex !== before.clock.lessonIndex, ended: Boolean(clock.endedAt) });
+      return { ...before, clock };
+    });
   }
 
   async warmNow(id: string, now = new Date()): Promise<void> {
-    this.sql('UPDATE events SET warm_from = COALESCE(warm_from, ?) WHERE id = ?').run(now.toISOString(), id);
+    await this.sql.run('UPDATE events SET warm_from = COALESCE(warm_from, ?) WHERE id = ?', [now.toISOString(), id]);
   }
 
   /** Joins (or renames, when joining again). */
   async join(eventId: string, attendee: string, name: string, now = new Date()): Promise<void> {
-    this.sql('INSERT INTO event_attendees (event_id, attendee, name, joined_at) VALUES (?, ?, ?, ?) ON CONFLICT (event_id, attendee) DO UPDATE SET name = excluded.name').run(
-      eventId, attendee, name, now.toISOString(),
-    );
+    await this.sql.transaction(async (tx) => {
+      await tx.run('INSERT INTO event_attendees (event_id, attendee, name, joined_at) VALUES (?, ?, ?, ?) ON CONFLICT (event_id, attendee) DO UPDATE SET name = excluded.name', [
+        eventId, attendee, name, now.toISOString(),
+      ]);
+      await tx.notify({ kind: 'joined', event: eventId, attendee });
+    });
   }
 
   async attendees(eventId: string): Promise<EventAttendee[]> {
-    return this.sql('SELECT attendee, name, joined_at AS joinedAt FROM event_attendees WHERE event_id = ? ORDER BY joined_at').all(eventId) as EventAttendee[];
+    return this.sql.all<EventAttendee>('SELECT attendee, name, joined_at AS "joinedAt" FROM event_attendees WHERE event_id = ? ORDER BY joined_at', [eventId]);
   }
 
   async attendee(eventId: string, attendee: string): Promise<EventAttendee | undefined> {
-    return this.sql('SELECT attendee, name, joined_at AS joinedAt FROM event_attendees WHERE event_id = ? AND attendee = ?').get(eventId, attendee) as EventAttendee | undefined;
+    return this.sql.get<EventAttendee>('SELECT attendee, name, joined_at AS "joinedAt" FROM event_attendees WHERE event_id = ? AND attendee = ?', [eventId, attendee]);
   }
 
   /** The event this attendee joined last, if any. */
   async eventOf(attendee: string): Promise<EventRecord | undefined> {
-    const row = this.sql('SELECT e.* FROM events e JOIN event_attendees a ON a.event_id = e.id WHERE a.attendee = ? ORDER BY a.joined_at DESC LIMIT 1').get(attendee) as EventRow | undefined;
+    const row = await this.sql.get<EventRow>('SELECT e.* FROM events e JOIN event_attendees a ON a.event_id = e.id WHERE a.attendee = ? ORDER BY a.joined_at DESC LIMIT 1', [attendee]);
     return row && toEvent(row);
   }
 
-  /** Raises the attendee's hand, or changes the text of the one already up. */
+  /**
+   * Raises the attendee's hand, or changes the text of the one already up: the database holds one
+   * open hand per attendee (a unique index), so two tabs or two nodes raising at once make one.
+   */
   async raiseHand(eventId: string, attendee: string, where: { lesson: string; step?: string }, text: string, now = new Date()): Promise<HelpRecord> {
     const at = now.toISOString();
-    // The read and the write without an await between: no other call interleaves (one hand per attendee).
-    const open = this.latestHand(eventId, attendee);
-    if (open && open.state !== 'resolved' && open.state !== 'withdrawn') {
-      this.sql('UPDATE help_requests SET text = ?, lesson = ?, step = ? WHERE id = ?').run(text, where.lesson, where.step ?? null, open.id);
-    } else {
-      this.sql("INSERT INTO help_requests (event_id, attendee, lesson, step, text, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'waiting', ?, ?)").run(
-        eventId, attendee, where.lesson, where.step ?? null, text, at, at,
+    return this.sql.transaction(async (tx) => {
+      const hand = await tx.get<HelpRecord>(
+        `INSERT INTO help_requests (event_id, attendee, lesson, step, text, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'waiting', ?, ?)
+         ON CONFLICT (event_id, attendee) WHERE state IN ('waiting', 'on-the-way') DO UPDATE SET text = excluded.text, lesson = excluded.lesson, step = excluded.step
+         RETURNING ${HELP_COLUMNS}`,
+        [eventId, attendee, where.lesson, where.step ?? null, text, at, at],
       );
-    }
-    return this.latestHand(eventId, attendee)!;
+      await tx.notify({ kind: 'help', event: eventId, attendee });
+      return hand!;
+    });
   }
 
   /** The attendee's latest help request in this event. */
   async hand(eventId: string, attendee: string): Promise<HelpRecord | undefined> {
-    return this.latestHand(eventId, attendee);
-  }
-
-  private latestHand(eventId: string, attendee: string): HelpRecord | undefined {
-    return this.sql(`SELECT ${HELP_COLUMNS} FROM help_requests WHERE event_id = ? AND attendee = ? ORDER BY id DESC LIMIT 1`).get(eventId, attendee) as HelpRecord | undefined;
+    return this.sql.get<HelpRecord>(`SELECT ${HELP_COLUMNS} FROM help_requests WHERE event_id = ? AND attendee = ? ORDER BY id DESC LIMIT 1`, [eventId, attendee]);
   }
 
   async help(id: number): Promise<(HelpRecord & { eventId: string }) | undefined> {
-    return this.sql(`SELECT ${HELP_COLUMNS}, event_id AS eventId FROM help_requests WHERE id = ?`).get(id) as (HelpRecord & { eventId: string }) | undefined;
+    return this.sql.get<HelpRecord & { eventId: string }>(`SELECT ${HELP_COLUMNS}, event_id AS "eventId" FROM help_requests WHERE id = ?`, [id]);
   }
 
   async setHelpState(id: number, state: HelpState, now = new Date()): Promise<void> {
-    this.sql('UPDATE help_requests SET state = ?, updated_at = ? WHERE id = ?').run(state, now.toISOString(), id);
+    await this.sql.transaction(async (tx) => {
+      // A closed hand is not opened again here (raiseHand opens one); that would break "one open hand".
+      const changed = await tx.get<{ event_id: string; attendee: string }>(
+        `UPDATE help_requests SET state = ?, updated_at = ? WHERE id = ?${isOpen(state) ? " AND state IN ('waiting', 'on-the-way')" : ''} RETURNING event_id, attendee`,
+        [state, now.toISOString(), id],
+      );
+      if (changed) await tx.notify({ kind: 'help', event: changed.event_id, attendee: changed.attendee });
+    });
   }
 
   /** Waiting and on-the-way requests, oldest first. */
   async openHelp(eventId: string): Promise<HelpRecord[]> {
-    return this.sql(`SELECT ${HELP_COLUMNS} FROM help_requests WHERE event_id = ? AND state IN ('waiting', 'on-the-way') ORDER BY id`).all(eventId) as HelpRecord[];
+    return this.sql.all<HelpRecord>(`SELECT ${HELP_COLUMNS} FROM help_requests WHERE event_id = ? AND state IN ('waiting', 'on-the-way') ORDER BY id`, [eventId]);
   }
 
   /** A broadcast (attendee null) or a hint to one attendee. */
   async addMessage(eventId: string, attendee: string | null, text: string, now = new Date()): Promise<MessageRecord> {
     const at = now.toISOString();
-    const { lastInsertRowid } = this.sql('INSERT INTO messages (event_id, attendee, text, at) VALUES (?, ?, ?, ?)').run(eventId, attendee, text, at);
-    return { id: Number(lastInsertRowid), attendee, text, at };
+    return this.sql.transaction(async (tx) => {
+      const { id } = (await tx.get<{ id: number }>('INSERT INTO messages (event_id, attendee, text, at) VALUES (?, ?, ?, ?) RETURNING id', [eventId, attendee, text, at]))!;
+      await tx.notify({ kind: 'message', event: eventId, attendee });
+      return { id, attendee, text, at };
+    });
   }
 
   /** The latest messages an attendee sees (broadcasts and their hints), oldest first. */
   async messagesFor(eventId: string, attendee: string, limit: number): Promise<MessageRecord[]> {
-    const rows = this.sql('SELECT id, attendee, text, at FROM messages WHERE event_id = ? AND (attendee IS NULL OR attendee = ?) ORDER BY id DESC LIMIT ?').all(eventId, attendee, limit) as MessageRecord[];
+    const rows = await this.sql.all<MessageRecord>('SELECT id, attendee, text, at FROM messages WHERE event_id = ? AND (attendee IS NULL OR attendee = ?) ORDER BY id DESC LIMIT ?', [eventId, attendee, limit]);
     return rows.reverse();
   }
 
-  async startShadow(eventId: string, attendee: string, now = new Date()): Promise<number> {
-    return Number(this.sql('INSERT INTO shadow_sessions (event_id, attendee, started_at) VALUES (?, ?, ?)').run(eventId, attendee, now.toISOString()).lastInsertRowid);
+  /** A shadowing session, recorded with the node whose socket it is. */
+  async startShadow(eventId: string, attendee: string, node: string, now = new Date()): Promise<number> {
+    return (await this.sql.get<{ id: number }>('INSERT INTO shadow_sessions (event_id, attendee, started_at, node_id) VALUES (?, ?, ?, ?) RETURNING id', [eventId, attendee, now.toISOString(), node]))!.id;
   }
 
   async shadowKeyboard(id: number, now = new Date()): Promise<void> {
-    this.sql('UPDATE shadow_sessions SET keyboard_at = COALESCE(keyboard_at, ?) WHERE id = ?').run(now.toISOString(), id);
+    await this.sql.run('UPDATE shadow_sessions SET keyboard_at = COALESCE(keyboard_at, ?) WHERE id = ?', [now.toISOString(), id]);
   }
 
-  /** Shadowing sessions a stopped server left open end when it starts again (their sockets are gone). */
-  async endOpenShadows(now = new Date()): Promise<void> {
-    this.sql('UPDATE shadow_sessions SET ended_at = ? WHERE ended_at IS NULL').run(now.toISOString());
+  /**
+   * Shadowing sessions a stopped (or dead) node left open end when it starts again, or when it is
+   * found dead (their sockets are gone). Records from before nodes had names belong to any.
+   */
+  async endOpenShadows(node: string, now = new Date()): Promise<void> {
+    await this.sql.run('UPDATE shadow_sessions SET ended_at = ? WHERE ended_at IS NULL AND (node_id = ? OR node_id IS NULL)', [now.toISOString(), node]);
   }
 
   async endShadow(id: number, now = new Date()): Promise<void> {
-    this.sql('UPDATE shadow_sessions SET ended_at = COALESCE(ended_at, ?) WHERE id = ?').run(now.toISOString(), id);
+    await this.sql.run('UPDATE shadow_sessions SET ended_at = COALESCE(ended_at, ?) WHERE id = ?', [now.toISOString(), id]);
+  }
+
+  /** Whether the attendee has a page open on this node (the grid's "online" on every node). */
+  async setPresence(node: string, attendee: string, eventId: string, online: boolean): Promise<void> {
+    await this.sql.transaction(async (tx) => {
+      if (online) await tx.run('INSERT INTO presence (node_id, attendee, pages) VALUES (?, ?, 1) ON CONFLICT (node_id, attendee) DO NOTHING', [node, attendee]);
+      else await tx.run('DELETE FROM presence WHERE node_id = ? AND attendee = ?', [node, attendee]);
+      await tx.notify({ kind: 'presence', event: eventId, attendee });
+    });
+  }
+
+  async onlineElsewhere(attendee: string, node: string): Promise<boolean> {
+    return (await this.sql.get('SELECT 1 AS online FROM presence WHERE attendee = ? AND node_id <> ? LIMIT 1', [attendee, node])) !== undefined;
+  }
+
+  /** A node starting again, or found dead: its pages' sockets are gone. */
+  async forgetPresence(node: string): Promise<void> {
+    await this.sql.run('DELETE FROM presence WHERE node_id = ?', [node]);
   }
 
   /** One attendee's check attempts in a lesson since they last reset it, in order. */
   async attempts(attendee: string, lesson: string): Promise<AttemptRecord[]> {
-    return (this.sql(`SELECT ${ATTEMPT_COLUMNS} FROM check_attempts c WHERE attendee = ? AND lesson = ? AND ${SINCE_RESET} ORDER BY id`).all(attendee, lesson) as AttemptRow[]).map(toAttempt);
+    return (await this.sql.all<AttemptRow>(`SELECT ${ATTEMPT_COLUMNS} FROM check_attempts c WHERE attendee = ? AND lesson = ? AND ${SINCE_RESET} ORDER BY id`, [attendee, lesson])).map(toAttempt);
   }
 
   /** Every check attempt of the event's attendees in the event's lessons (since any reset), in order (the export). */
   async eventAttempts(event: EventRecord): Promise<AttemptRecord[]> {
-    const rows = this.sql(
-      `SELECT ${ATTEMPT_COLUMNS} FROM check_attempts c WHERE c.attendee IN (SELECT attendee FROM event_attendees WHERE event_id = ?) AND c.lesson IN (SELECT value FROM json_each(?)) AND ${SINCE_RESET} ORDER BY c.id`,
-    ).all(event.id, JSON.stringify(event.lessons)) as AttemptRow[];
+    if (event.lessons.length === 0) return [];
+    const rows = await this.sql.all<AttemptRow>(
+      `SELECT ${ATTEMPT_COLUMNS} FROM check_attempts c WHERE c.attendee IN (SELECT attendee FROM event_attendees WHERE event_id = ?) AND c.lesson IN (${event.lessons.map(() => '?').join(', ')}) AND ${SINCE_RESET} ORDER BY c.id`,
+      [event.id, ...event.lessons],
+    );
     return rows.map(toAttempt);
   }
 }

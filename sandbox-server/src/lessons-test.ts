@@ -18,6 +18,7 @@ import { LessonSandboxError, startLessonSandbox } from './lesson-sandbox.ts';
 import { loadConfig, type ProfileSpec } from './config.ts';
 import { stageLesson } from './lesson-staging.ts';
 import { RoomServices } from './shared-services.ts';
+import { loadOrCreateKey } from './secret-key.ts';
 import type { BwrapBackend, BwrapSandbox } from './sandbox/bwrap.ts';
 import { PtyInput } from './pty-input.ts';
 import { createBwrapBackend } from './sandbox/create-backend.ts';
@@ -178,7 +179,7 @@ async function main(): Promise<number> {
     machineTurns: { ...config.machineTurns, seconds: Math.max(config.machineTurns.seconds, 3600) },
   });
   await backend.cleanupOrphans();
-  const services = new RoomServices({ stagingDir: stagingRoot, keyDir: stagingRoot, serviceOptions: config.serviceOptions, root: config.servicesDir });
+  const services = new RoomServices({ stagingDir: stagingRoot, key: async (name) => loadOrCreateKey(join(stagingRoot, `${name}.key`)), serviceOptions: config.serviceOptions, root: config.servicesDir });
   const reports: StepReport[] = [];
   let kept: BwrapSandbox | undefined;
   try {

@@ -23,8 +23,8 @@ export interface SharedServiceContext {
   name: string;
   /** Host folder for what the service binds into sandboxes (sockets, credentials); sandboxes' uids must reach it. */
   stagingDir: string;
-  /** Where a key that must outlive the server belongs (beside the progress database, root-only). */
-  keyPath: string;
+  /** The service's key of the room: the same on every node and across restarts (room-store.ts). */
+  key: Buffer;
   /** The service's own settings (config.serviceOptions[name]); the service validates them and reads its environment. */
   options: Record<string, unknown>;
 }
@@ -125,8 +125,8 @@ function healthWithin(service: SharedService): Promise<ServiceHealth> {
 
 export interface RoomServicesOptions {
   stagingDir: string;
-  /** Where services keep keys that outlive the server (beside the progress database). */
-  keyDir: string;
+  /** The room's keys, by name (room-store.ts): a service's key is the same on every node. */
+  key(name: string): Promise<Buffer>;
   serviceOptions?: Record<string, Record<string, unknown>>;
   root?: string;
 }
@@ -146,7 +146,8 @@ export class RoomServices {
   get(name: string): Promise<SharedService> {
     let service = this.loaded.get(name);
     if (!service) {
-      service = loadServiceFactory(name, this.options.root).then((factory) => {
+      service = loadServiceFactory(name, this.options.root).then(async (factory) => {
+        const key = await this.options.key(`${name}-attendees`);
         // Sandboxes' uids go through these folders to what a service binds in, whatever the umask.
         const stagingDir = join(this.options.stagingDir, 'services', name);
         for (const dir of [join(this.options.stagingDir, 'services'), stagingDir]) {
@@ -156,7 +157,7 @@ export class RoomServices {
         const created = factory({
           name,
           stagingDir,
-          keyPath: join(this.options.keyDir, `${name}-attendees.key`),
+          key,
           options: this.options.serviceOptions?.[name] ?? {},
         });
         this.started.set(name, created);

@@ -1,11 +1,11 @@
 /**
  * Progress store: per attendee, per lesson, per step — status, attempts, timestamps, last feedback —
  * and every check attempt with its feedback and how it passed (for the instructor's grid and export).
- * Tables and migrations: database.ts.
+ * Tables: migrations.ts; the database behind it: sql.ts.
  */
 import type { ProgressPayload, StepProgress, StepStatus } from '../../protocol/messages.ts';
 import type { PassedHow } from '../../protocol/workshop.ts';
-import type { Db, Statement } from './database.ts';
+import type { Sql } from './sql.ts';
 
 interface Row {
   step: string;
@@ -27,72 +27,55 @@ export interface CheckRecord {
 }
 
 
-export class ProgressStore {
-  private readonly upsert: Statement;
-  private readonly insertAttempt: Statement;
-  private readonly selectLastPass: Statement;
-  private readonly selectHelped: Statement;
-  private readonly selectLesson: Statement;
-  private readonly selectAttendee: Statement;
-  private readonly selectKnown: Statement;
-  private readonly recordBoth: (check: CheckRecord, now: string) => PassedHow;
-  private readonly reset: (attendee: string, lesson: string, now: string) => void;
+/** "With help": the instructor sent this attendee a hint, came to their raised hand or drove their keyboard since `?`. */
+const HELPED_SINCE = `
+  SELECT 1 AS helped FROM messages WHERE attendee = ? AND at >= ?
+  UNION ALL SELECT 1 FROM help_requests WHERE attendee = ? AND state IN ('on-the-way', 'resolved') AND updated_at >= ?
+  UNION ALL SELECT 1 FROM shadow_sessions WHERE attendee = ? AND keyboard_at IS NOT NULL AND (keyboard_at >= ? OR ended_at IS NULL OR ended_at >= ?)
+  LIMIT 1`;
 
-  constructor(private readonly db: Db) {
-    // A pass is never downgraded by a later failing check: the step was done; the store says when.
-    this.upsert = this.db.prepare(`
-      INSERT INTO step_progress (attendee, lesson, step, status, attempts, first_attempt_at, passed_at, feedback)
-      VALUES (@attendee, @lesson, @step, @status, 1, @now, CASE WHEN @status = 'failed' THEN NULL ELSE @now END, @feedback)
-      ON CONFLICT (attendee, lesson, step) DO UPDATE SET
-        attempts = attempts + 1,
-        status = CASE WHEN status = 'failed' THEN excluded.status ELSE status END,
-        passed_at = COALESCE(passed_at, excluded.passed_at),
-        feedback = excluded.feedback
-    `);
-    this.insertAttempt = this.db.prepare('INSERT INTO check_attempts (attendee, lesson, step, at, passed, how, feedback) VALUES (?, ?, ?, ?, ?, ?, ?)');
-    // "With help": the instructor sent this attendee a hint, came to their raised hand or drove
-    // their keyboard after their previous passed step (in this lesson, else in any), or still has it.
-    this.selectLastPass = this.db.prepare(
-      `SELECT COALESCE(
-         (SELECT MAX(at) FROM check_attempts WHERE attendee = @attendee AND lesson = @lesson AND passed = 1),
-         (SELECT MAX(at) FROM check_attempts WHERE attendee = @attendee AND passed = 1)) AS at`,
-    );
-    this.selectHelped = this.db.prepare(`
-      SELECT 1 FROM messages WHERE attendee = @attendee AND at >= @since
-      UNION ALL SELECT 1 FROM help_requests WHERE attendee = @attendee AND state IN ('on-the-way', 'resolved') AND updated_at >= @since
-      UNION ALL SELECT 1 FROM shadow_sessions WHERE attendee = @attendee AND keyboard_at IS NOT NULL AND (keyboard_at >= @since OR ended_at IS NULL OR ended_at >= @since)
-      LIMIT 1`);
-    this.recordBoth = this.db.transaction((check: CheckRecord, now: string): PassedHow => {
-      const status: StepStatus = !check.passed ? 'failed' : check.solved ? 'solved' : 'passed';
-      const since = (this.selectLastPass.get({ attendee: check.attendee, lesson: check.lesson }) as { at: string | null }).at ?? '';
-      const how: PassedHow = check.solved ? 'solve' : check.passed && this.selectHelped.get({ attendee: check.attendee, since }) ? 'help' : 'check';
-      const feedback = check.feedback.slice(0, 2000);
-      this.upsert.run({ ...check, status, now, feedback });
-      this.insertAttempt.run(check.attendee, check.lesson, check.step, now, check.passed ? 1 : 0, how, feedback);
-      return how;
-    });
-    const forget = this.db.prepare('DELETE FROM step_progress WHERE attendee = ? AND lesson = ?');
-    const remember = this.db.prepare('INSERT INTO lesson_resets (attendee, lesson, at) VALUES (?, ?, ?)');
-    this.reset = this.db.transaction((attendee: string, lesson: string, now: string) => {
-      forget.run(attendee, lesson);
-      remember.run(attendee, lesson, now);
-    });
-    this.selectLesson = this.db.prepare(
-      'SELECT step, status, attempts, first_attempt_at, passed_at, feedback FROM step_progress WHERE attendee = ? AND lesson = ?',
-    );
-    this.selectKnown = this.db.prepare('SELECT 1 FROM step_progress WHERE attendee = ? LIMIT 1');
-    this.selectAttendee = this.db.prepare(
-      'SELECT lesson, step, status, attempts, first_attempt_at, passed_at, feedback FROM step_progress WHERE attendee = ?',
-    );
-  }
+const STEP_COLUMNS = 'step, status, attempts, first_attempt_at, passed_at, feedback';
+
+export class ProgressStore {
+  constructor(private readonly sql: Sql) {}
 
   /** Records a check (or a solve) and its attempt in one transaction; returns how it counts. */
   async record(check: CheckRecord, now = new Date()): Promise<PassedHow> {
-    return this.recordBoth(check, now.toISOString());
+    const at = now.toISOString();
+    const status: StepStatus = !check.passed ? 'failed' : check.solved ? 'solved' : 'passed';
+    const feedback = check.feedback.slice(0, 2000);
+    return this.sql.transaction(async (tx) => {
+      // Help counts since the attendee's previous passed step (in this lesson, else in any).
+      const last = await tx.get<{ at: string | null }>(
+        `SELECT COALESCE(
+           (SELECT MAX(at) FROM check_attempts WHERE attendee = ? AND lesson = ? AND passed = 1),
+           (SELECT MAX(at) FROM check_attempts WHERE attendee = ? AND passed = 1)) AS at`,
+        [check.attendee, check.lesson, check.attendee],
+      );
+      const since = last?.at ?? '';
+      const helped = check.passed && !check.solved && (await tx.get(HELPED_SINCE, [check.attendee, since, check.attendee, since, check.attendee, since, since])) !== undefined;
+      const how: PassedHow = check.solved ? 'solve' : helped ? 'help' : 'check';
+      // A pass is never downgraded by a later failing check: the step was done; the store says when.
+      await tx.run(
+        `INSERT INTO step_progress (attendee, lesson, step, status, attempts, first_attempt_at, passed_at, feedback)
+         VALUES (?, ?, ?, ?, 1, ?, ?, ?)
+         ON CONFLICT (attendee, lesson, step) DO UPDATE SET
+           attempts = step_progress.attempts + 1,
+           status = CASE WHEN step_progress.status = 'failed' THEN excluded.status ELSE step_progress.status END,
+           passed_at = COALESCE(step_progress.passed_at, excluded.passed_at),
+           feedback = excluded.feedback`,
+        [check.attendee, check.lesson, check.step, status, at, status === 'failed' ? null : at, feedback],
+      );
+      await tx.run('INSERT INTO check_attempts (attendee, lesson, step, at, passed, how, feedback) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+        check.attendee, check.lesson, check.step, at, check.passed ? 1 : 0, how, feedback,
+      ]);
+      await tx.notify({ kind: 'progress', attendee: check.attendee, lesson: check.lesson });
+      return how;
+    });
   }
 
   async lessonProgress(attendee: string, lesson: string): Promise<ProgressPayload> {
-    const rows = this.selectLesson.all(attendee, lesson) as Row[];
+    const rows = await this.sql.all<Row>(`SELECT ${STEP_COLUMNS} FROM step_progress WHERE attendee = ? AND lesson = ?`, [attendee, lesson]);
     return { lesson, steps: Object.fromEntries(rows.map((row) => [row.step, toProgress(row)])) };
   }
 
@@ -101,12 +84,16 @@ export class ProgressStore {
    * attempts stay in the history, but those before the reset no longer count (event-store.ts).
    */
   async resetLesson(attendee: string, lesson: string, now = new Date()): Promise<void> {
-    this.reset(attendee, lesson, now.toISOString());
+    await this.sql.transaction(async (tx) => {
+      await tx.run('DELETE FROM step_progress WHERE attendee = ? AND lesson = ?', [attendee, lesson]);
+      await tx.run('INSERT INTO lesson_resets (attendee, lesson, at) VALUES (?, ?, ?)', [attendee, lesson, now.toISOString()]);
+      await tx.notify({ kind: 'progress', attendee, lesson });
+    });
   }
 
   /** All lessons of one attendee, for the index page. */
   async attendeeProgress(attendee: string): Promise<Record<string, ProgressPayload>> {
-    const rows = this.selectAttendee.all(attendee) as Array<Row & { lesson: string }>;
+    const rows = await this.sql.all<Row & { lesson: string }>(`SELECT lesson, ${STEP_COLUMNS} FROM step_progress WHERE attendee = ?`, [attendee]);
     const result: Record<string, ProgressPayload> = {};
     for (const row of rows) {
       (result[row.lesson] ??= { lesson: row.lesson, steps: {} }).steps[row.step] = toProgress(row);
@@ -116,9 +103,8 @@ export class ProgressStore {
 
   /** Whether this attendee has any progress recorded. */
   async knows(attendee: string): Promise<boolean> {
-    return this.selectKnown.get(attendee) !== undefined;
+    return (await this.sql.get('SELECT 1 AS known FROM step_progress WHERE attendee = ? LIMIT 1', [attendee])) !== undefined;
   }
-
 }
 
 function toProgress(row: Row): StepProgress {

@@ -14,6 +14,7 @@ function workshop(warm?: { targets: Map<string, number>; broughtUp?: string[] })
   const events = new EventStore(db);
   const lessons = new Map(loadCatalog(join(projectRoot, 'lessons')).map((l) => [l.slug, l]));
   const w = new Workshop({
+    node: 'test-node',
     events,
     progress: new ProgressStore(db),
     lessons,
@@ -102,17 +103,17 @@ test('a Workshop made by a tool (npm run event) leaves a running server\'s shado
   const events = new EventStore(db);
   const progress = new ProgressStore(db);
   const lessons = new Map(loadCatalog(join(projectRoot, 'lessons')).map((l) => [l.slug, l]));
-  const options = { events, progress, lessons, endGraceMs: 60_000, stopSandboxes: async () => undefined };
+  const options = { node: 'test-node', events, progress, lessons, endGraceMs: 60_000, stopSandboxes: async () => undefined };
   const event = await events.create({ title: 't', lessons: ['getting-started'], startsAt: '2026-12-01T09:00:00.000Z', expected: 2 });
   await events.join(event.id, 'ann', 'Ann');
-  const shadowId = await events.startShadow(event.id, 'ann');
+  const shadowId = await events.startShadow(event.id, 'ann', 'test-node');
   await events.shadowKeyboard(shadowId, new Date('2026-12-01T09:01:00Z'));
-  const open = () => (db.prepare('SELECT ended_at FROM shadow_sessions WHERE id = ?').get(shadowId) as { ended_at: string | null }).ended_at === null;
+  const open = async () => (await db.get<{ ended_at: string | null }>('SELECT ended_at FROM shadow_sessions WHERE id = ?', [shadowId]))!.ended_at === null;
   const tool = new Workshop(options);
-  assert.equal(open(), true, 'constructing is not starting');
+  assert.equal(await open(), true, 'constructing is not starting');
   tool.close();
   const server = new Workshop(options);
   await server.start();
-  assert.equal(open(), false, 'a server that starts ends the shadowing its predecessor left open');
+  assert.equal(await open(), false, 'a server that starts ends the shadowing its predecessor left open');
   server.close();
 });

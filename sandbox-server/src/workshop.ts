@@ -25,6 +25,7 @@ import { normalizeJoinCode, type AttemptRecord, type EventAttendee, type EventRe
 import { log } from './log.ts';
 import type { SseStream } from './sse.ts';
 import type { ProgressStore } from './store.ts';
+import type { RoomChange } from './sql.ts';
 
 /** A request the workshop refuses, with the HTTP status and the words to show. */
 export class WorkshopError extends Error {
@@ -48,6 +49,8 @@ export interface NewEventInput {
 }
 
 export interface WorkshopOptions {
+  /** This node's id (OPSLAB_NODE_ID): its shadowing records and its attendees' open pages carry it. */
+  node: string;
   events: EventStore;
   progress: ProgressStore;
   lessons: ReadonlyMap<string, Lesson>;
@@ -117,12 +120,13 @@ export class Workshop {
 
   /**
    * What a server does once at its start (the store is asynchronous, a constructor cannot wait for
-   * it): shadowing sessions left open by a stop are ended, the pool's targets set, and events that
+   * it): shadowing sessions and open pages a stop left recorded are ended, the pool's targets set, and events that
    * ended shortly before a restart still get their sandboxes stopped on time. A tool that only
    * reads or creates events (npm run event) does not call it.
    */
   async start(): Promise<void> {
-    await this.o.events.endOpenShadows();
+    await this.o.events.endOpenShadows(this.o.node);
+    await this.o.events.forgetPresence(this.o.node);
     await this.rewarm();
     for (const event of await this.o.events.list()) if (event.clock.endedAt) this.scheduleStop(event);
   }
@@ -211,45 +215,52 @@ export class Workshop {
 
   /** Pause, resume, extend by minutes, move to the next lesson, or end the event. */
   async clock(id: string, action: 'pause' | 'resume' | 'extend' | 'next' | 'end', minutes = 5, now = new Date()): Promise<EventInfo> {
-    const record = await this.event(id);
-    const clock: EventClock = { ...record.clock };
-    if (clock.endedAt) throw new WorkshopError(409, 'the event has ended');
-    const at = now.toISOString();
-    const settlePause = () => {
-      // Only paused time after the lesson's clock started counts (a pause before the start adds nothing).
-      if (clock.pausedAt) clock.pausedMs += Math.max(0, now.getTime() - Math.max(Date.parse(clock.pausedAt), Date.parse(clock.lessonStartedAt)));
-      delete clock.pausedAt;
-    };
-    switch (action) {
-      case 'pause':
-        clock.pausedAt ??= at;
-        break;
-      case 'resume':
-        settlePause();
-        break;
-      case 'extend':
-        if (!Number.isInteger(minutes) || minutes < -120 || minutes > 120 || minutes === 0) throw new WorkshopError(400, 'minutes: a whole number from -120 to 120');
-        clock.extendedMs += minutes * 60_000;
-        break;
-      case 'next':
-        if (clock.lessonIndex + 1 >= record.lessons.length) throw new WorkshopError(409, 'this is the last lesson of the agenda: end the event instead');
-        clock.lessonIndex++;
-        clock.lessonStartedAt = at;
-        clock.pausedMs = 0;
-        clock.extendedMs = 0;
+    await this.event(id);
+    if (action === 'extend' && (!Number.isInteger(minutes) || minutes < -120 || minutes > 120 || minutes === 0)) throw new WorkshopError(400, 'minutes: a whole number from -120 to 120');
+    // Read, changed and saved in one transaction: two instructors (or nodes) cannot lose a change.
+    const updated = await this.o.events.updateClock(id, (record) => {
+      const clock: EventClock = { ...record.clock };
+      if (clock.endedAt) throw new WorkshopError(409, 'the event has ended');
+      const at = now.toISOString();
+      const settlePause = () => {
+        // Only paused time after the lesson's clock started counts (a pause before the start adds nothing).
+        if (clock.pausedAt) clock.pausedMs += Math.max(0, now.getTime() - Math.max(Date.parse(clock.pausedAt), Date.parse(clock.lessonStartedAt)));
         delete clock.pausedAt;
-        break;
-      case 'end':
-        settlePause();
-        clock.endedAt = at;
-        break;
-    }
-    await this.o.events.saveClock(id, clock);
-    const updated = await this.event(id);
-    if (action === 'end') this.scheduleStop(updated);
-    await this.eventChanged(updated, action === 'next');
-    if (action === 'next' || action === 'end') await this.rewarm();
+      };
+      switch (action) {
+        case 'pause':
+          clock.pausedAt ??= at;
+          break;
+        case 'resume':
+          settlePause();
+          break;
+        case 'extend':
+          clock.extendedMs += minutes * 60_000;
+          break;
+        case 'next':
+          if (clock.lessonIndex + 1 >= record.lessons.length) throw new WorkshopError(409, 'this is the last lesson of the agenda: end the event instead');
+          clock.lessonIndex++;
+          clock.lessonStartedAt = at;
+          clock.pausedMs = 0;
+          clock.extendedMs = 0;
+          delete clock.pausedAt;
+          break;
+        case 'end':
+          settlePause();
+          clock.endedAt = at;
+          break;
+      }
+      return clock;
+    });
+    await this.clockChanged(updated, action === 'next');
     return this.info(updated);
+  }
+
+  /** An event's clock changed, here or on another node: every node stops its own sandboxes of an ended event. */
+  private async clockChanged(record: EventRecord, newLesson: boolean): Promise<void> {
+    if (record.clock.endedAt) this.scheduleStop(record);
+    await this.eventChanged(record, newLesson);
+    if (newLesson || record.clock.endedAt) await this.rewarm();
   }
 
   private scheduleStop(record: EventRecord): void {
@@ -443,7 +454,7 @@ export class Workshop {
     const record = await this.event(eventId);
     if (!await this.o.events.attendee(record.id, attendee)) throw new WorkshopError(404, 'that attendee has not joined this event');
     this.shadows.get(attendee)?.shadow.end('another shadowing session took over');
-    this.shadows.set(attendee, { shadow, recordId: await this.o.events.startShadow(record.id, attendee) });
+    this.shadows.set(attendee, { shadow, recordId: await this.o.events.startShadow(record.id, attendee, this.o.node) });
     await this.pushTo(attendee);
   }
 
@@ -554,15 +565,62 @@ export class Workshop {
       cells,
       ...(currentStep ? { currentStep, onStepSince } : {}),
       ...(stuck ? { stuck } : {}),
-      online: (this.pages.get(who.attendee)?.size ?? 0) > 0,
+      online: (this.pages.get(who.attendee)?.size ?? 0) > 0 || await this.o.events.onlineElsewhere(who.attendee, this.o.node),
       ...(hand && hand.state !== 'withdrawn' && hand.state !== 'resolved' ? { hand: hand.state } : {}),
     };
   }
 
   // ------------------------------------------------------------------ changes → streams
 
+  /**
+   * Another node of the room changed something (postgres.ts' feed): what this node shows for it —
+   * its dashboards' rows, its attendees' pages — is read again. A node with nothing open for the
+   * change reads nothing.
+   */
+  async roomChanged(change: RoomChange): Promise<void> {
+    switch (change.kind) {
+      case 'progress':
+        return this.stepRecorded(change.attendee, change.lesson);
+      case 'joined':
+      case 'presence':
+      case 'help': {
+        if (!this.dashboards.get(change.event)?.size && !this.pages.has(change.attendee)) return;
+        const record = await this.o.events.get(change.event);
+        if (!record) return;
+        if (change.kind === 'help') return this.helpChanged(record, change.attendee);
+        await this.rowChanged(record, change.attendee);
+        if (change.kind === 'joined') await this.pushTo(change.attendee);
+        return;
+      }
+      case 'message': {
+        if (change.attendee !== null) return this.pushTo(change.attendee);
+        for (const attendee of [...this.pages.keys()]) if ((await this.o.events.attendee(change.event, attendee)) !== undefined) await this.pushTo(attendee);
+        return;
+      }
+      case 'clock': {
+        const record = await this.o.events.get(change.event);
+        if (record) await this.clockChanged(record, change.newLesson);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  /** The room's feed was lost for a while: every dashboard and page here gets the state afresh. */
+  async resync(): Promise<void> {
+    for (const [eventId, streams] of this.dashboards) {
+      if (streams.size === 0) continue;
+      const snapshot = await this.snapshot(eventId);
+      for (const row of snapshot.rows) this.rememberRow(eventId, row);
+      this.toDashboards(eventId, { type: 'snapshot', snapshot });
+    }
+    for (const attendee of [...this.pages.keys()]) await this.pushTo(attendee);
+  }
+
   /** A check or a solve was recorded: the attendee's row changes on their event's dashboards. */
   async stepRecorded(attendee: string, lesson: string): Promise<void> {
+    if (![...this.dashboards.values()].some((streams) => streams.size > 0)) return;
     const record = await this.o.events.eventOf(attendee);
     if (!record || record.clock.endedAt || record.lessons[record.clock.lessonIndex] !== lesson) return;
     await this.rowChanged(record, attendee);
@@ -652,12 +710,20 @@ export class Workshop {
     streams.add(stream);
     stream.send(await this.attendeeState(attendee) ?? null);
     const record = await this.o.events.eventOf(attendee);
-    if (record && streams.size === 1) await this.rowChanged(record, attendee);
+    if (record && streams.size === 1) {
+      await this.o.events.setPresence(this.o.node, attendee, record.id, true);
+      await this.rowChanged(record, attendee);
+    }
     stream.onClose(() => {
       streams.delete(stream);
       if (streams.size > 0) return;
       this.pages.delete(attendee);
-      if (record) this.inBackground('updating a row', this.rowChanged(record, attendee));
+      if (!record) return;
+      this.inBackground('updating a row', (async () => {
+        // Another page may have opened meanwhile: only the last close says "offline".
+        if (!this.pages.has(attendee)) await this.o.events.setPresence(this.o.node, attendee, record.id, false);
+        await this.rowChanged(record, attendee);
+      })());
     });
   }
 }

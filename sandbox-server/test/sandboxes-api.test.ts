@@ -231,7 +231,7 @@ describe('the attendee\'s sandboxes over HTTP', () => {
     try {
       const id = carol.split('=')[1]!.split('.')[0]!;
       assert.deepEqual(await new EventStore(db).attempts(id, 'getting-started'), []);
-      assert.equal((db.prepare('SELECT COUNT(*) AS n FROM check_attempts WHERE attendee = ?').get(id) as { n: number }).n, 1);
+      assert.equal((await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM check_attempts WHERE attendee = ?', [id]))!.n, 1);
     } finally {
       db.close();
     }

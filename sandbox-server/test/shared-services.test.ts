@@ -116,15 +116,15 @@ test('the registry loads a service by name, says which are there, and refuses on
   assert.deepEqual(availableServices(services), ['notes']);
   assert.deepEqual(availableServices(), ['openstack'], 'the repository\'s own: found by folder, named nowhere in the platform');
   const journal = join(root, 'registry-journal');
-  const room = new RoomServices({ stagingDir: join(root, 'staging'), keyDir: root, root: services, serviceOptions: { notes: { journal } } });
+  const room = new RoomServices({ stagingDir: join(root, 'staging'), key: async () => Buffer.alloc(32), root: services, serviceOptions: { notes: { journal } } });
   assert.deepEqual(await room.health(), {}, 'no service loaded, none asked (and none started)');
   const notes = await room.get('notes');
   assert.equal(await room.get('notes'), notes, 'one instance per room');
   assert.deepEqual(await room.health(), {}, 'the answer of a moment ago: health is asked at most every few seconds');
-  const fresh = new RoomServices({ stagingDir: join(root, 'staging'), keyDir: root, root: services, serviceOptions: { notes: { journal } } });
+  const fresh = new RoomServices({ stagingDir: join(root, 'staging'), key: async () => Buffer.alloc(32), root: services, serviceOptions: { notes: { journal } } });
   await fresh.get('notes');
   assert.deepEqual(await fresh.health(), { notes: { ok: true, detail: 'the board is up' } });
-  const hanging = new RoomServices({ stagingDir: join(root, 'staging'), keyDir: root, root: services, serviceOptions: { notes: { journal, hang: true } } });
+  const hanging = new RoomServices({ stagingDir: join(root, 'staging'), key: async () => Buffer.alloc(32), root: services, serviceOptions: { notes: { journal, hang: true } } });
   await hanging.get('notes');
   assert.deepEqual(await hanging.health(), { notes: { ok: false, detail: 'no answer in 2 s' } }, '/api/health does not hang on a service');
   await assert.rejects(room.get('../notes'), /"\.\.\/notes" is not a shared service's name/);

@@ -12,7 +12,6 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { log } from '../../sandbox-server/src/log.ts';
-import { loadOrCreateKey } from '../../sandbox-server/src/secret-key.ts';
 import type { StageProgress } from '../../sandbox-server/src/sessions.ts';
 import { readJsonFile } from '../../sandbox-server/src/shared-services.ts';
 import { type CloudCredentials, OpenStackError, OpenStackSession } from './api.ts';
@@ -42,8 +41,8 @@ export interface OpenStackOptions {
   stateDir: string;
   /** Seconds between health checks of the local control plane. */
   watchSeconds: number;
-  /** Where the key that derives the attendees' passwords is kept (made on first use); without it, a key per process. */
-  keyPath?: string;
+  /** The room's key that derives the attendees' passwords (the same on every node); without it, a key per process. */
+  key?: Buffer;
 }
 
 /** What an attendee's sandbox gets: credentials, and the API endpoints its doors lead to. */
@@ -431,10 +430,10 @@ export class OpenStackCloud {
   /**
    * An attendee's password: HMAC(key, attendee), the same each time, so that a re-created sandbox
    * needs no password change (which would revoke the attendee's tokens, including ones in use).
-   * The key lives in a root-only file next to the progress database.
+   * The key is the room's (room-store.ts): every node derives the same password.
    */
   private passwordFor(attendee: string): string {
-    this.key ??= this.options.keyPath ? loadOrCreateKey(this.options.keyPath) : randomBytes(32);
+    this.key ??= this.options.key ?? randomBytes(32);
     return createHmac('sha256', this.key).update(attendee).digest('base64url').slice(0, 24);
   }
 

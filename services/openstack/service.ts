@@ -52,7 +52,7 @@ class OpenStackService implements SharedService {
     const { warmAtStart, ...options } = settings(context.options);
     this.warmAtStart = warmAtStart;
     // An instructor's cloud config is read here: a mistake in it stops the server at start, naming the field.
-    this.cloud = new OpenStackCloud({ ...options, keyPath: context.keyPath });
+    this.cloud = new OpenStackCloud({ ...options, key: context.key });
   }
 
   ready(progress?: StageProgress): Promise<void> {

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -103,8 +104,8 @@ describe('the OpenStack cloud for attendees', { timeout: 900_000 }, () => {
     const login = () =>
       OpenStackSession.login({ authUrl: 'http://127.0.0.1:5000/v3', username: again.username, password, projectName: again.projectName, userDomainName: 'Default', projectDomainName: 'Default', region: 'RegionOne' });
     const token = await login();
-    // A server restarted with its key file lost: the next provisioning sets the new key's password.
-    const restarted = new OpenStackCloud({ stateDir: state, watchSeconds: 3600, keyPath: join(server.dir, 'other.key') });
+    // A server restarted with another key (its key file lost): the next provisioning sets the new key's password.
+    const restarted = new OpenStackCloud({ stateDir: state, watchSeconds: 3600, key: randomBytes(32) });
     const third = await restarted.provision(attendee, fixture);
     assert.notEqual(third.openrc, first.openrc);
     assert.equal(third.servers.test1, first.servers.test1);

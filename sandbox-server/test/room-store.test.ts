@@ -1,0 +1,265 @@
+/**
+ * The room's store behaves the same on both databases: every case below runs on the embedded
+ * SQLite file and on a PostgreSQL 15 of the test's own (postgres-server.ts). Then what only a room
+ * of several nodes has: migrations applied once by nodes starting together, a newer schema refused,
+ * the room's secrets shared, and changes heard by the other nodes — also after the feed is cut.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
+import { migrations } from '../src/migrations.ts';
+import { openRoomStore, type RoomStore } from '../src/room-store.ts';
+import type { RoomChange } from '../src/sql.ts';
+import { startTestPostgres, type TestPostgres } from './postgres-server.ts';
+
+const at = (minute: number) => new Date(Date.UTC(2026, 11, 1, 9, minute));
+const NEW_EVENT = { title: 't', lessons: ['zerovm', 'galera'], startsAt: '2026-12-01T09:00:00.000Z', expected: 2 };
+
+let postgres: TestPostgres;
+const dir = mkdtempSync(join(tmpdir(), 'opslab-room-store-'));
+before(async () => {
+  postgres = await startTestPostgres();
+});
+after(async () => {
+  await postgres?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+let made = 0;
+const openers: Record<string, () => Promise<RoomStore>> = {
+  sqlite: async () => openRoomStore({ databasePath: join(dir, `room-${++made}.db`), node: 'node-a', incarnation: 'one' }),
+  postgres: async () => openRoomStore({ databasePath: '/nonexistent', databaseUrl: postgres.url(await postgres.createDatabase()), node: 'node-a', incarnation: 'one' }),
+};
+
+for (const [kind, open] of Object.entries(openers)) {
+  describe(`the room's store on ${kind}`, () => {
+    test('a pass counts as "with help" only when the instructor helped after the previous passed step', async () => {
+      const store = await open();
+      try {
+        const { progress, events } = store;
+        assert.equal(store.kind, kind);
+        const event = await events.create(NEW_EVENT);
+        await events.join(event.id, 'ann', 'Ann');
+        const check = (step: string, passed: boolean, minute: number, solved = false) =>
+          progress.record({ attendee: 'ann', lesson: 'zerovm', step, passed, solved, feedback: passed ? 'ok' : 'no' }, at(minute));
+        assert.equal(await check('one', true, 1), 'check');
+        await events.addMessage(event.id, 'ann', 'look at the manifest', at(2)); // a hint
+        assert.equal(await check('two', false, 3), 'check');
+        assert.equal(await check('two', true, 4), 'help');
+        assert.equal(await check('three', true, 5), 'check'); // the hint was before the previous pass
+        const hand = await events.raiseHand(event.id, 'ann', { lesson: 'zerovm', step: 'four' }, 'stuck', at(6));
+        assert.equal(await check('four', true, 7), 'check'); // a hand nobody came to is not help
+        await events.setHelpState(hand.id, 'on-the-way', at(8));
+        assert.equal(await check('five', true, 9), 'help');
+        assert.equal(await check('six', true, 10, true), 'solve');
+        await events.addMessage(event.id, null, 'a broadcast is not a hint', at(11));
+        assert.equal(await check('seven', true, 12), 'check');
+        assert.deepEqual((await events.attempts('ann', 'zerovm')).map((a) => `${a.step}:${a.passed}:${a.how}`), [
+          'one:true:check', 'two:false:check', 'two:true:help', 'three:true:check', 'four:true:check', 'five:true:help', 'six:true:solve', 'seven:true:check',
+        ]);
+      } finally {
+        await store.close();
+      }
+    });
+
+    test('progress: a pass is never downgraded, a reset forgets progress but keeps history', async () => {
+      const store = await open();
+      try {
+        const { progress, events } = store;
+        const record = (step: string, passed: boolean, minute: number) => progress.record({ attendee: 'bob', lesson: 'zerovm', step, passed, solved: false, feedback: `${step} ${passed}` }, at(minute));
+        assert.equal(await progress.knows('bob'), false);
+        await record('build', false, 1);
+        await record('build', true, 2);
+        await record('build', false, 3);
+        assert.deepEqual((await progress.lessonProgress('bob', 'zerovm')).steps.build, {
+          status: 'passed', attempts: 3, firstAttemptAt: at(1).toISOString(), passedAt: at(2).toISOString(), feedback: 'build false',
+        });
+        assert.equal(await progress.knows('bob'), true);
+        assert.deepEqual(Object.keys(await progress.attendeeProgress('bob')), ['zerovm']);
+        await progress.resetLesson('bob', 'zerovm', at(4));
+        assert.deepEqual((await progress.lessonProgress('bob', 'zerovm')).steps, {});
+        assert.deepEqual(await events.attempts('bob', 'zerovm'), [], 'attempts before the reset no longer count');
+        await record('build', true, 5);
+        const event = await events.create(NEW_EVENT);
+        await events.join(event.id, 'bob', 'Bob');
+        await progress.record({ attendee: 'bob', lesson: 'other', step: 'x', passed: true, solved: false, feedback: '' }, at(6));
+        assert.deepEqual((await events.eventAttempts(event)).map((a) => `${a.lesson}/${a.step}@${a.at}`), [`zerovm/build@${at(5).toISOString()}`], 'only the event\'s lessons, since the reset');
+      } finally {
+        await store.close();
+      }
+    });
+
+    test('events: codes, joins and renames, the latest event of an attendee, messages in order, numbers as numbers', async () => {
+      const store = await open();
+      try {
+        const { events } = store;
+        const first = await events.create(NEW_EVENT, at(0));
+        const second = await events.create({ ...NEW_EVENT, title: 'second' }, at(1));
+        assert.equal((await events.byCode(first.code))?.id, first.id);
+        assert.deepEqual((await events.list()).map((e) => e.title).sort(), ['second', 't']);
+        assert.deepEqual(first.lessons, NEW_EVENT.lessons);
+        assert.equal(first.createdAt, at(0).toISOString());
+        await events.join(first.id, 'cy', 'Cy', at(2));
+        await events.join(first.id, 'cy', 'Cyrus', at(3));
+        assert.deepEqual(await events.attendees(first.id), [{ attendee: 'cy', name: 'Cyrus', joinedAt: at(2).toISOString() }]);
+        await events.join(second.id, 'cy', 'Cy', at(4));
+        assert.equal((await events.eventOf('cy'))?.id, second.id);
+        const ids = [];
+        for (let i = 0; i < 7; i++) ids.push((await events.addMessage(second.id, i % 2 ? 'cy' : null, `m${i}`, at(5 + i))).id);
+        assert.ok(ids.every((id) => typeof id === 'number'), 'ids are numbers');
+        await events.addMessage(second.id, 'someone-else', 'not for cy', at(20));
+        assert.deepEqual((await events.messagesFor(second.id, 'cy', 3)).map((m) => m.text), ['m4', 'm5', 'm6']);
+        const shadow = await events.startShadow(second.id, 'cy', 'node-a');
+        assert.equal(typeof shadow, 'number');
+        await events.warmNow(second.id, at(30));
+        await events.warmNow(second.id, at(31));
+        assert.equal((await events.get(second.id))?.warmFrom, at(30).toISOString(), 'the first "warm up now" counts');
+        assert.deepEqual((await events.open()).map((e) => e.id).sort(), [first.id, second.id].sort());
+      } finally {
+        await store.close();
+      }
+    });
+
+    test('ten "extend"s at once add up; a refused change saves nothing', async () => {
+      const store = await open();
+      try {
+        const { events } = store;
+        const event = await events.create(NEW_EVENT);
+        await Promise.all(Array.from({ length: 10 }, () => events.updateClock(event.id, (r) => ({ ...r.clock, extendedMs: r.clock.extendedMs + 60_000 }))));
+        assert.equal((await events.get(event.id))?.clock.extendedMs, 600_000);
+        await assert.rejects(events.updateClock(event.id, () => {
+          throw new Error('refused');
+        }), /refused/);
+        const ended = await events.updateClock(event.id, (r) => ({ ...r.clock, endedAt: at(9).toISOString() }));
+        assert.equal(ended.clock.endedAt, at(9).toISOString());
+        assert.deepEqual(await events.open(), []);
+      } finally {
+        await store.close();
+      }
+    });
+
+    test('ten hands raised at once are one hand; raised again it changes its text; closed, a new one queues', async () => {
+      const store = await open();
+      try {
+        const { events } = store;
+        const event = await events.create(NEW_EVENT);
+        const hands = await Promise.all(Array.from({ length: 10 }, (_, i) => events.raiseHand(event.id, 'dee', { lesson: 'zerovm' }, `help ${i}`)));
+        assert.equal(new Set(hands.map((h) => h.id)).size, 1);
+        const again = await events.raiseHand(event.id, 'dee', { lesson: 'zerovm', step: 'two' }, 'help with step two');
+        assert.equal(again.id, hands[0]!.id);
+        assert.deepEqual((await events.openHelp(event.id)).map((h) => [h.text, h.step, typeof h.createdAt]), [['help with step two', 'two', 'string']]);
+        assert.equal((await events.help(again.id))?.eventId, event.id);
+        await events.setHelpState(again.id, 'resolved');
+        assert.deepEqual(await events.openHelp(event.id), []);
+        await events.setHelpState(again.id, 'on-the-way');
+        assert.equal((await events.hand(event.id, 'dee'))?.state, 'resolved', 'a closed hand is not opened again by the instructor\'s button');
+        const next = await events.raiseHand(event.id, 'dee', { lesson: 'zerovm' }, 'again');
+        assert.notEqual(next.id, again.id);
+      } finally {
+        await store.close();
+      }
+    });
+
+    test('shadowing records end by node; presence is by node', async () => {
+      const store = await open();
+      try {
+        const { events, sql } = store;
+        const event = await events.create(NEW_EVENT);
+        const mine = await events.startShadow(event.id, 'eve', 'node-a');
+        const theirs = await events.startShadow(event.id, 'eve', 'node-b');
+        await events.endOpenShadows('node-a');
+        const ended = async (id: number) => (await sql.get<{ ended_at: string | null }>('SELECT ended_at FROM shadow_sessions WHERE id = ?', [id]))!.ended_at !== null;
+        assert.equal(await ended(mine), true);
+        assert.equal(await ended(theirs), false, 'another node\'s shadowing goes on');
+        await events.setPresence('node-b', 'eve', event.id, true);
+        assert.equal(await events.onlineElsewhere('eve', 'node-a'), true);
+        assert.equal(await events.onlineElsewhere('eve', 'node-b'), false);
+        await events.forgetPresence('node-b');
+        assert.equal(await events.onlineElsewhere('eve', 'node-a'), false);
+      } finally {
+        await store.close();
+      }
+    });
+
+    test('the room\'s keys: made once, the same when opened again', async () => {
+      const store = await open();
+      try {
+        const key = await store.key('attendee-identity');
+        assert.equal(key.length, 32);
+        assert.deepEqual(await store.key('attendee-identity'), key);
+        assert.notDeepEqual(await store.key('other'), key);
+        const token = await store.instructorToken();
+        assert.ok(token.token.length >= 12);
+        assert.equal((await store.instructorToken()).token, token.token);
+      } finally {
+        await store.close();
+      }
+    });
+  });
+}
+
+describe('a room of several nodes on PostgreSQL', () => {
+  test('nodes starting together migrate once; a schema newer than the server is refused', async () => {
+    const url = postgres.url(await postgres.createDatabase());
+    const stores = await Promise.all(['a', 'b', 'c'].map((n) => openRoomStore({ databasePath: '/nonexistent', databaseUrl: url, node: `node-${n}`, incarnation: 'one' })));
+    const versions = await stores[0]!.sql.all<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
+    assert.deepEqual(versions.map((v) => v.version), migrations.map((_, i) => i + 1));
+    const keys = await Promise.all(stores.map((s) => s.key('attendee-identity')));
+    assert.ok(keys.every((k) => k.equals(keys[0]!)), 'one key for the room: a cookie signed on one node is good on all');
+    const tokens = await Promise.all(stores.map((s) => s.instructorToken()));
+    assert.ok(tokens.every((t) => t.token === tokens[0]!.token));
+    await stores[0]!.sql.run('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)', [migrations.length + 1, 'later']);
+    await Promise.all(stores.map((s) => s.close()));
+    await assert.rejects(openRoomStore({ databasePath: '/nonexistent', databaseUrl: url, node: 'node-d', incarnation: 'one' }), /schema version \d+, newer than this server knows .*upgrade every node of the room together/);
+  });
+
+  test('an OPSLAB_DATABASE_URL that is not postgres:// is refused by name', async () => {
+    await assert.rejects(openRoomStore({ databasePath: '/nonexistent', databaseUrl: 'mysql://x', node: 'a', incarnation: 'one' }), /OPSLAB_DATABASE_URL must be a postgres:\/\//);
+  });
+
+  test('what one node writes, the others hear — only when committed — and after the feed is cut they hear again', async () => {
+    const url = postgres.url(await postgres.createDatabase());
+    const a = await openRoomStore({ databasePath: '/nonexistent', databaseUrl: url, node: 'node-a', incarnation: 'one' });
+    const b = await openRoomStore({ databasePath: '/nonexistent', databaseUrl: url, node: 'node-b', incarnation: 'one' });
+    try {
+      const heardByA: RoomChange[] = [];
+      const heardByB: RoomChange[] = [];
+      let resyncs = 0;
+      await a.listen((change) => heardByA.push(change), () => resyncs++);
+      await b.listen((change) => heardByB.push(change), () => undefined);
+      assert.equal(a.listening, true);
+      const until = async (what: string, done: () => boolean) => {
+        for (let i = 0; i < 200 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+        assert.ok(done(), what);
+      };
+      const event = await b.events.create(NEW_EVENT);
+      await b.events.join(event.id, 'fay', 'Fay');
+      await b.progress.record({ attendee: 'fay', lesson: 'zerovm', step: 'build', passed: true, solved: false, feedback: 'x'.repeat(2000) });
+      await until('A hears the join and the check', () => heardByA.length >= 2);
+      assert.deepEqual(heardByA.map(({ kind, from }) => `${kind}:${from}`), ['joined:node-b', 'progress:node-b']);
+      assert.deepEqual(heardByB, [], 'a node does not hear itself: it already showed its own change');
+      await assert.rejects(b.events.updateClock(event.id, () => {
+        throw new Error('refused');
+      }));
+      await b.events.updateClock(event.id, (r) => ({ ...r.clock, lessonIndex: 1 }));
+      await until('A hears the clock', () => heardByA.length >= 3);
+      assert.deepEqual(heardByA.slice(2), [{ kind: 'clock', event: event.id, newLesson: true, ended: false, from: 'node-b' }], 'the rolled-back change was never sent');
+
+      // The feed's connection is cut (a PostgreSQL restart, a network blip): it comes back and says so.
+      const admin = new pg.Client({ connectionString: url });
+      await admin.connect();
+      const cut = await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'opslab:node-a:one' AND query LIKE 'LISTEN%'");
+      await admin.end();
+      assert.equal(cut.rowCount, 1, 'the listening connection was found and cut');
+      await until('A listens again and re-reads what it shows', () => resyncs === 1 && a.listening === true);
+      await b.events.addMessage(event.id, null, 'after the cut');
+      await until('A hears changes again', () => heardByA.some((c) => c.kind === 'message'));
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
