@@ -22,6 +22,7 @@ import type { ProgressStore } from './store.ts';
 import { openRoomStore, type RoomStore } from './room-store.ts';
 import { InstructorAccess } from './instructor.ts';
 import { Workshop } from './workshop.ts';
+import { nodeCookie, Placement } from './placement.ts';
 import { createWorkshopApi } from './workshop-api.ts';
 import { handleShadow } from './shadow.ts';
 
@@ -65,7 +66,8 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
   const orphans = await backend.cleanupOrphans();
   if (orphans > 0) log.warn({ orphans }, 'killed processes left by an earlier run');
 
-  const room = await openRoomStore({ databasePath: config.databasePath, ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}), node: config.nodeId, incarnation: randomBytes(6).toString('hex') });
+  const incarnation = randomBytes(6).toString('hex');
+  const room = await openRoomStore({ databasePath: config.databasePath, ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}), node: config.nodeId, incarnation });
   const services = new RoomServices({ stagingDir: config.stagingDir, key: (name) => room.key(name), serviceOptions: config.serviceOptions, root: config.servicesDir });
   // The lessons' services are loaded now: a broken plug-in or setting (an instructor's cloud config)
   // stops the server here, naming the file and field; those set to start with the server start.
@@ -120,6 +122,19 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
     isKnownUnsigned: (id) => store.knows(id),
   });
   const { token: instructorToken, generated, where: tokenWhere } = await room.instructorToken();
+  const secureCookies = config.publicOrigins.length > 0 && origins.httpsOnly;
+  // A room of several nodes (a shared PostgreSQL): this node announces itself and places attendees.
+  const placement = room.kind === 'postgres'
+    ? new Placement({
+        nodes: room.nodes,
+        self: { id: config.nodeId, incarnation },
+        profiles: config.profiles,
+        maxSandboxes: config.maxSandboxes,
+        sandboxes: () => backend.size,
+        reserveBytes: config.poolMemoryReserveBytes,
+        profileOf: (lesson) => current.get(lesson)?.profile,
+      })
+    : undefined;
   const instructor = new InstructorAccess(key, instructorToken, config.publicOrigins.length > 0 && origins.httpsOnly);
   const { server, terminateSockets } = createHttpServer({
     siteDir: config.siteDir,
@@ -131,10 +146,18 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
     upgradeLimits: config.upgradeLimits,
     slowClients: config.slowClients,
     connectionLimits: config.connectionLimits,
-    health: async () => ({ sandboxes: backend.size, sessions: sessions.size, services: await services.health() }),
+    health: async () => ({
+      node: config.nodeId,
+      accepting: placement?.accepting ?? true,
+      ...(room.listening !== undefined ? { listening: room.listening } : {}),
+      sandboxes: backend.size,
+      sessions: sessions.size,
+      services: await services.health(),
+    }),
     workshopApi: createWorkshopApi({ workshop, identity, instructor, origins: () => origins }),
     isInstructor: (req) => instructor.isInstructor(req),
     authoring: config.authoring,
+    ...(placement ? { placement: { self: placement.self, nodeFor: (a: string, l?: string) => placement.nodeFor(a, l), placementOf: (a: string) => placement.placementOf(a), cookie: (node: string) => nodeCookie(node, secureCookies) } } : {}),
     shadow: (ws, target) => void handleShadow(ws, target, sessions, workshop).catch((error) => log.error({ err: error }, 'shadowing failed')),
   });
   await new Promise<void>((resolve, reject) => {
@@ -144,6 +167,7 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
   const port = (server.address() as AddressInfo).port;
   origins = new PublicOrigins([...defaultOrigins(config.host, port), ...config.publicOrigins]);
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
+  await placement?.start(config.nodeUrl ?? `http://${config.host}:${port}`);
   log.info({ url, lessons: [...lessons.keys()] }, 'opslab is serving');
   // Printed for the instructor at the console; never sent to a page.
   log.info(generated ? `instructors: open ${url}/instructor with the token ${instructorToken} (kept in ${tokenWhere}; OPSLAB_INSTRUCTOR_TOKEN sets your own)` : `instructors: open ${url}/instructor with the token from OPSLAB_INSTRUCTOR_TOKEN`);
@@ -162,6 +186,7 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
     ...(lessonWatch ? { lessonWatch } : {}),
     close: () =>
       (closing ??= (async () => {
+        await placement?.stop();
         lessonWatch?.close();
         workshop.close();
         terminateSockets();

@@ -33,6 +33,8 @@ export interface ServerConfig {
   databaseUrl?: string;
   /** This node's name in the room (OPSLAB_NODE_ID, default the host's name): unique among the room's nodes. */
   nodeId: string;
+  /** Where the balancer and the other nodes reach this node (OPSLAB_NODE_URL; default its host and port). */
+  nodeUrl?: string;
   /** Host uids [uidBase, uidBase + uidCount) are leased one per live sandbox. */
   uidBase: number;
   uidCount: number;
@@ -109,7 +111,7 @@ export const defaultProfiles: Record<SandboxProfile, ProfileSpec> = {
 
 /** A node's id names it in cookies, HAProxy's server lines and metrics: letters, digits, '-', '_'. */
 function nodeId(raw: string): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/.test(raw)) throw new Error(`OPSLAB_NODE_ID must be 1 to 63 letters, digits, '-' or '_' (starting with a letter or digit), got "${raw}"`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/.test(raw)) throw new Error(`OPSLAB_NODE_ID must be 1 to 40 letters, digits, '-' or '_' (starting with a letter or digit), got "${raw}"`);
   return raw;
 }
 
@@ -131,7 +133,8 @@ export function loadConfig(overrides: Partial<ServerConfig> = {}): ServerConfig 
     stagingDir: resolve(process.env.OPSLAB_STAGING_DIR ?? '/var/lib/opslab/staging'),
     databasePath: resolve(process.env.OPSLAB_DB ?? resolve(projectRoot, 'var/opslab.db')),
     ...(process.env.OPSLAB_DATABASE_URL ? { databaseUrl: process.env.OPSLAB_DATABASE_URL } : {}),
-    nodeId: nodeId(process.env.OPSLAB_NODE_ID || hostname().split('.')[0]!.replace(/[^A-Za-z0-9_-]/g, '-') || 'node'),
+    ...(process.env.OPSLAB_NODE_URL ? { nodeUrl: process.env.OPSLAB_NODE_URL } : {}),
+    nodeId: nodeId(process.env.OPSLAB_NODE_ID || hostname().split('.')[0]!.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40) || 'node'),
     uidBase: int('OPSLAB_UID_BASE', 600_000),
     uidCount: int('OPSLAB_UID_COUNT', 10_000),
     idleTimeoutMs: int('OPSLAB_IDLE_TIMEOUT_MS', 30 * 60_000),

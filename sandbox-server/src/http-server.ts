@@ -23,6 +23,9 @@ import { StaticSite } from './static-site.ts';
 import { isWorkshopPath } from './workshop-api.ts';
 import { sendJson as json } from './http-json.ts';
 import { isDone, type ProgressStore } from './store.ts';
+import { cookieNamed } from './cookies.ts';
+import { NODE_COOKIE } from './placement.ts';
+import { decodeHello } from '../../protocol/client-frames.ts';
 
 export const WS_PATH = '/ws';
 
@@ -47,7 +50,27 @@ export interface HttpDeps {
   isInstructor: (req: IncomingMessage) => boolean;
   /** An instructor's shadowing socket (shadow.ts). */
   shadow: (ws: WebSocket, target: ShadowTarget) => void;
+  /** A room of several nodes: which node holds each attendee (placement.ts). Absent on one machine. */
+  placement?: {
+    readonly self: string;
+    nodeFor(attendee: string, lesson?: string): Promise<string>;
+    placementOf(attendee: string): Promise<string | undefined>;
+    /** The Set-Cookie value that names a node to the load balancer. */
+    cookie(node: string): string;
+  };
 }
+
+/** The lesson a terminal's URL hello names (the connection checks the hello itself). */
+function helloLesson(hello: string | undefined): string | undefined {
+  try {
+    return hello === undefined ? undefined : decodeHello(hello).lesson;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A lesson's page: where an attendee is placed before their terminals connect. */
+const LESSON_PAGE = /^\/lessons\/([a-z0-9][a-z0-9-]*)\/?$/;
 
 /**
  * Pages whose path names an event: one built page each, which reads the id from its URL.
@@ -75,8 +98,8 @@ export function requestPath(target: string | undefined): string | undefined {
 }
 
 /** Answers a raw socket (an upgrade or a request Node could not parse) and closes it. */
-function reject(socket: Duplex, status: number, message = STATUS_CODES[status] ?? 'Error'): void {
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`);
+function reject(socket: Duplex, status: number, message = STATUS_CODES[status] ?? 'Error', headers = ''): void {
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\n${headers}\r\n${message}`);
 }
 
 export interface HttpServer {
@@ -129,6 +152,24 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
     if (isWorkshopPath(pathname)) return deps.workshopApi(req, res, pathname);
     // Signed cookies are checked at once; only a stranger's request may read the store (ensure()).
     const attendee = deps.identity.fromRequest(req) ?? (await deps.identity.ensure(req, res));
+    const placement = deps.placement;
+    if (placement) {
+      // The load balancer routes by the node cookie: it is set (or corrected) on the page that opens
+      // the terminals and on the call a refused terminal makes before it reconnects.
+      const lesson = LESSON_PAGE.exec(pathname)?.[1];
+      const named = cookieNamed(req, NODE_COOKIE);
+      const node = lesson && deps.lessons.has(lesson) && req.method === 'GET' ? await placement.nodeFor(attendee, lesson) : pathname === '/api/progress' ? await placement.placementOf(attendee) : undefined;
+      if (node && node !== named) {
+        res.appendHeader('Set-Cookie', placement.cookie(node));
+        // Placed on another node (this one is full, or holds them no more): the same page from there.
+        // Only when the cookie did not name it already — then the balancer cannot reach it, and the
+        // page is served here (its terminals wait until that node is back or found dead).
+        if (lesson && node !== placement.self) {
+          res.writeHead(307, { location: req.url ?? '/', 'cache-control': 'no-store' });
+          return res.end();
+        }
+      }
+    }
     if (pathname === '/api/progress' && req.method === 'GET') {
       const all = await deps.store.attendeeProgress(attendee);
       const lessons = Object.fromEntries(
@@ -162,7 +203,13 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
   const upgradesPerAttendee = new KeyedLimiter(perAttendee.perSecond, perAttendee.burst);
   // A room behind one NAT shares an address: this only stops one machine opening sockets in a loop.
   const upgradesPerAddress = new KeyedLimiter(perAddress.perSecond, perAddress.burst);
-  const handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  // The 101 of a terminal whose node cookie was missing or stale corrects it.
+  const nodeCookieFor = new WeakMap<IncomingMessage, string>();
+  wss.on('headers', (headers, req) => {
+    const cookie = nodeCookieFor.get(req);
+    if (cookie) headers.push(`Set-Cookie: ${cookie}`);
+  });
+  const handleUpgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     halfOpen.settled(req.socket);
     const url = requestUrl(req.url);
     if (url?.pathname !== WS_PATH && url?.pathname !== SHADOW_PATH) return reject(socket, 404);
@@ -185,6 +232,15 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
     // one sent as the first frame: the sandbox starts now, not when the browser next gets to the
     // socket's events.
     const hello = url.searchParams.get('hello') ?? undefined;
+    const placement = deps.placement;
+    if (placement) {
+      const node = await placement.nodeFor(attendee, helloLesson(hello));
+      if (node !== cookieNamed(req, NODE_COOKIE)) nodeCookieFor.set(req, placement.cookie(node));
+      // Their sandboxes are on another node: the client fetches /api/progress (which sets the
+      // cookie again) and reconnects, through the balancer, to that node.
+      if (node !== placement.self) return reject(socket, 409, 'Your sandboxes are on another node of the room: reconnecting there', `Set-Cookie: ${placement.cookie(node)}\r\n`);
+      if (socket.destroyed) return;
+    }
     wss.handleUpgrade(req, socket, head, (ws) => handleConnection(ws, socket, { attendee, address }, deps.sessions, deps.connectionLimits, hello));
   };
   server.on(

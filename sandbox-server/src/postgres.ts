@@ -15,8 +15,8 @@ const MIGRATION_LOCK = 7_317_001;
 /** PostgreSQL's limit is 8000 bytes; a change is a signal of ids, never near it. */
 const MAX_PAYLOAD = 1024;
 
-/** Identifies the node's connections in pg_stat_activity (its liveness, node-store.ts). */
-export const applicationName = (node: string, incarnation: string) => `opslab:${node}:${incarnation}`.slice(0, 63);
+/** Names the node's connections in pg_stat_activity: while any is there, the node lives (node-store.ts). */
+const applicationName = (node: string, incarnation: string) => `opslab:${node}:${incarnation}`.slice(0, 63);
 
 function clientConfig(url: string, applicationName: string): pg.ClientConfig {
   return {

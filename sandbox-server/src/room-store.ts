@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { openDatabase } from './database.ts';
 import { EventStore } from './event-store.ts';
 import { loadInstructorToken } from './instructor.ts';
+import { NodeStore } from './node-store.ts';
 import { ChangeFeed, PostgresDatabase } from './postgres.ts';
 import { loadOrCreateKey } from './secret-key.ts';
 import type { RoomChange, Sql } from './sql.ts';
@@ -18,6 +19,7 @@ export interface RoomStore {
   readonly sql: Sql;
   readonly progress: ProgressStore;
   readonly events: EventStore;
+  readonly nodes: NodeStore;
   /** A 32-byte key of the room, made by whichever node asks first and the same on every node. */
   key(name: string): Promise<Buffer>;
   /** OPSLAB_INSTRUCTOR_TOKEN, or the room's own (made once); `where` says where an instructor finds it. */
@@ -51,6 +53,7 @@ function sqliteStore(path: string): RoomStore {
     sql: db,
     progress: new ProgressStore(db),
     events: new EventStore(db),
+    nodes: new NodeStore(db),
     // Root-only files beside the database, as before rooms had several nodes.
     key: async (name) => loadOrCreateKey(join(dir, `${name}.key`)),
     instructorToken: async () => ({ ...loadInstructorToken(join(dir, 'instructor.token')), where: join(dir, 'instructor.token') }),
@@ -73,6 +76,7 @@ async function postgresStore(url: string, node: string, incarnation: string): Pr
     sql: db,
     progress: new ProgressStore(db),
     events: new EventStore(db),
+    nodes: new NodeStore(db, true),
     key: async (name) => Buffer.from(await secret(`${name}.key`, () => randomBytes(32).toString('base64')), 'base64'),
     async instructorToken() {
       const fromEnv = process.env.OPSLAB_INSTRUCTOR_TOKEN;

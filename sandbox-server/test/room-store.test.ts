@@ -184,6 +184,41 @@ for (const [kind, open] of Object.entries(openers)) {
       }
     });
 
+    test('nodes: one live holder per id; an attendee placed once, taken over from a dead node by one node only', async () => {
+      const store = await open();
+      try {
+        const { nodes } = store;
+        const capacity = { sandboxes: 0, maxSandboxes: 10, memoryAvailableBytes: 1e10, free: { small: 10 } };
+        await nodes.announce({ id: 'node-a', incarnation: 'one', url: 'http://a', capacity });
+        assert.equal((await nodes.node('node-a'))?.alive, true, 'announced: alive');
+        await assert.rejects(nodes.announce({ id: 'node-a', incarnation: 'two', url: 'http://a2', capacity }), /node id "node-a" is held by a live node/);
+        assert.equal(await nodes.heartbeat('node-a', 'one', { ...capacity, sandboxes: 3 }, true), true);
+        assert.equal((await nodes.node('node-a'))?.capacity.sandboxes, 3);
+        assert.equal(await nodes.heartbeat('node-a', 'stale', capacity, true), false, 'another incarnation\'s heartbeat is refused');
+
+        assert.equal(await nodes.place('gus', 'node-a'), 'node-a');
+        assert.equal(await nodes.place('gus', 'node-b'), 'node-a', 'placed once: a second placement does not move them');
+        // node-z stopped beating long ago: dead. Five nodes reach for its attendee at once; one wins.
+        await nodes.announce({ id: 'node-z', incarnation: 'one', url: 'http://z', capacity }, new Date(Date.now() - 60_000));
+        assert.equal((await nodes.node('node-z'))?.alive, false);
+        await nodes.place('hal', 'node-z');
+        const wins = await Promise.all(['b', 'c', 'd', 'e', 'f'].map((n) => nodes.takeOver('hal', 'node-z', `node-${n}`)));
+        assert.equal(wins.filter(Boolean).length, 1);
+        assert.equal(await nodes.placementOf('hal'), `node-${'bcdef'[wins.indexOf(true)]}`);
+        assert.deepEqual(await nodes.sweepDead(), ['node-z']);
+        assert.deepEqual(await nodes.sweepDead(), [], 'marked dead once');
+        await nodes.announce({ id: 'node-z', incarnation: 'two', url: 'http://z', capacity });
+        assert.equal((await nodes.node('node-z'))?.state, 'up', 'a dead node\'s id comes back as a new incarnation');
+        assert.notEqual(await nodes.placementOf('hal'), 'node-z', 'and takes nobody back');
+
+        await nodes.leave('node-a', 'one');
+        assert.equal(await nodes.placementOf('gus'), undefined, 'a node that leaves gives its attendees back to the room');
+        assert.equal((await nodes.node('node-a'))?.state, 'left');
+      } finally {
+        await store.close();
+      }
+    });
+
     test('the room\'s keys: made once, the same when opened again', async () => {
       const store = await open();
       try {
@@ -214,6 +249,23 @@ describe('a room of several nodes on PostgreSQL', () => {
     await stores[0]!.sql.run('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)', [migrations.length + 1, 'later']);
     await Promise.all(stores.map((s) => s.close()));
     await assert.rejects(openRoomStore({ databasePath: '/nonexistent', databaseUrl: url, node: 'node-d', incarnation: 'one' }), /schema version \d+, newer than this server knows .*upgrade every node of the room together/);
+  });
+
+  test('a node whose process is gone is dead at once, before its lease runs out (its connections left pg_stat_activity)', async () => {
+    const url = postgres.url(await postgres.createDatabase());
+    const a = await openRoomStore({ databasePath: '/nonexistent', databaseUrl: url, node: 'node-a', incarnation: 'one' });
+    const b = await openRoomStore({ databasePath: '/nonexistent', databaseUrl: url, node: 'node-b', incarnation: 'one' });
+    const capacity = { sandboxes: 0, maxSandboxes: 10, memoryAvailableBytes: 1e10, free: { small: 10 } };
+    try {
+      await b.listen(() => undefined, () => undefined);
+      await b.nodes.announce({ id: 'node-b', incarnation: 'one', url: 'http://b', capacity });
+      assert.equal((await a.nodes.node('node-b'))?.alive, true, 'its feed connection is there');
+      await b.close();
+      assert.equal((await a.nodes.node('node-b'))?.alive, false, 'gone with its connections, its heartbeat still fresh');
+      assert.deepEqual(await a.nodes.sweepDead(), ['node-b']);
+    } finally {
+      await a.close();
+    }
   });
 
   test('an OPSLAB_DATABASE_URL that is not postgres:// is refused by name', async () => {

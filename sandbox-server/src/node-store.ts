@@ -1,0 +1,164 @@
+/**
+ * The room's nodes and where each attendee's sandboxes live. Every node announces itself and what
+ * it has free; a heartbeat every few seconds keeps it alive. An attendee is placed on one node
+ * (a placement) and stays there: the load balancer learns it from the `opslab_node` cookie
+ * (placement.ts). When that node dies, the next node the attendee reaches takes them over — one
+ * node only, by compare-and-set — and a node that comes back never takes anyone back.
+ */
+import type { Sql } from './sql.ts';
+
+/** What a node can take: free slots per sandbox profile, and its sandboxes now. */
+export interface NodeCapacity {
+  sandboxes: number;
+  maxSandboxes: number;
+  memoryAvailableBytes: number;
+  /** How many more sandboxes of each profile it can start now (0: it cannot host that profile). */
+  free: Record<string, number>;
+}
+
+export interface NodeRecord {
+  id: string;
+  incarnation: string;
+  url: string;
+  state: 'up' | 'left' | 'dead';
+  accepting: boolean;
+  startedAt: string;
+  heartbeatAt: string;
+  capacity: NodeCapacity;
+  alive: boolean;
+}
+
+/** A node whose heartbeat is older than this is dead (its machine is gone); a killed one is found at once on PostgreSQL. */
+export const NODE_LEASE_MS = 15_000;
+
+interface NodeRow {
+  id: string;
+  incarnation: string;
+  url: string;
+  state: NodeRecord['state'];
+  accepting: number;
+  started_at: string;
+  heartbeat_at: string;
+  capacity: string;
+  connected: number | null;
+}
+
+export class NodeStore {
+  constructor(
+    private readonly sql: Sql,
+    /** PostgreSQL: a live node's connections are in pg_stat_activity, named `opslab:<id>:…` (postgres.ts). */
+    private readonly sessionsNamed = false,
+  ) {}
+
+  /**
+   * A node starts. Refused while another live process holds the id (two machines given one
+   * OPSLAB_NODE_ID); a restarted node is a new incarnation of its id.
+   */
+  async announce(node: { id: string; incarnation: string; url: string; capacity: NodeCapacity }, now = new Date()): Promise<void> {
+    const at = now.toISOString();
+    await this.sql.transaction(async (tx) => {
+      const held = (await this.rows(tx, node.id))[0];
+      if (held && held.incarnation !== node.incarnation && held.alive) {
+        throw new Error(`node id "${node.id}" is held by a live node (since ${held.startedAt}, at ${held.url}): give every node its own OPSLAB_NODE_ID`);
+      }
+      await tx.run(
+        `INSERT INTO nodes (id, incarnation, url, state, accepting, started_at, heartbeat_at, capacity) VALUES (?, ?, ?, 'up', 1, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET incarnation = excluded.incarnation, url = excluded.url, state = 'up', accepting = 1,
+           started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at, capacity = excluded.capacity`,
+        [node.id, node.incarnation, node.url, at, at, JSON.stringify(node.capacity)],
+      );
+      await tx.notify({ kind: 'nodes' });
+    });
+  }
+
+  /** False when this incarnation is no longer the node's (found dead, or the id announced again). */
+  async heartbeat(id: string, incarnation: string, capacity: NodeCapacity, accepting: boolean, now = new Date()): Promise<boolean> {
+    const changed = await this.sql.run("UPDATE nodes SET heartbeat_at = ?, capacity = ?, accepting = ? WHERE id = ? AND incarnation = ? AND state = 'up'", [
+      now.toISOString(), JSON.stringify(capacity), accepting ? 1 : 0, id, incarnation,
+    ]);
+    return changed === 1;
+  }
+
+  /** A clean stop: the node's attendees are placed anew at their next connection. */
+  async leave(id: string, incarnation: string): Promise<void> {
+    await this.sql.transaction(async (tx) => {
+      if ((await tx.run("UPDATE nodes SET state = 'left', accepting = 0 WHERE id = ? AND incarnation = ?", [id, incarnation])) === 0) return;
+      await tx.run('DELETE FROM placements WHERE node_id = ?', [id]);
+      await tx.run('DELETE FROM presence WHERE node_id = ?', [id]);
+      await tx.notify({ kind: 'nodes' });
+    });
+  }
+
+  private async rows(sql: Sql, id?: string, now = Date.now()): Promise<NodeRecord[]> {
+    const connected = this.sessionsNamed && sql.dialect === 'postgres'
+      ? ", (SELECT COUNT(*) FROM pg_stat_activity a WHERE left(a.application_name, length('opslab:' || n.id || ':')) = 'opslab:' || n.id || ':') AS connected"
+      : ', NULL AS connected';
+    const rows = await sql.all<NodeRow>(`SELECT n.*${connected} FROM nodes n${id ? ' WHERE n.id = ?' : ''} ORDER BY n.id`, id ? [id] : []);
+    return rows.map((row) => ({
+      id: row.id,
+      incarnation: row.incarnation,
+      url: row.url,
+      state: row.state,
+      accepting: row.accepting === 1,
+      startedAt: row.started_at,
+      heartbeatAt: row.heartbeat_at,
+      capacity: JSON.parse(row.capacity) as NodeCapacity,
+      // Killed: its connections are gone at once. Vanished with its machine: its heartbeat stops.
+      alive: row.state === 'up' && now - Date.parse(row.heartbeat_at) < NODE_LEASE_MS && (row.connected === null || row.connected > 0),
+    }));
+  }
+
+  async nodes(): Promise<NodeRecord[]> {
+    return this.rows(this.sql);
+  }
+
+  async node(id: string): Promise<NodeRecord | undefined> {
+    return (await this.rows(this.sql, id))[0];
+  }
+
+  /**
+   * Marks dead the nodes that are up in the table but not alive; returns those this call marked
+   * (each node is marked by one caller only). Their presence is forgotten.
+   */
+  async sweepDead(): Promise<string[]> {
+    const marked: string[] = [];
+    for (const node of await this.nodes()) {
+      if (node.state !== 'up' || node.alive) continue;
+      const won = await this.sql.transaction(async (tx) => {
+        if ((await tx.run("UPDATE nodes SET state = 'dead', accepting = 0 WHERE id = ? AND incarnation = ? AND state = 'up'", [node.id, node.incarnation])) === 0) return false;
+        await tx.run('DELETE FROM presence WHERE node_id = ?', [node.id]);
+        await tx.notify({ kind: 'nodes' });
+        return true;
+      });
+      if (won) marked.push(node.id);
+    }
+    return marked;
+  }
+
+  // ------------------------------------------------------------------ placements
+
+  async placementOf(attendee: string): Promise<string | undefined> {
+    return (await this.sql.get<{ node_id: string }>('SELECT node_id FROM placements WHERE attendee = ?', [attendee]))?.node_id;
+  }
+
+  /** Places a newcomer on `node`; returns where they are (another node's placement made meanwhile wins). */
+  async place(attendee: string, node: string, now = new Date()): Promise<string> {
+    await this.sql.run('INSERT INTO placements (attendee, node_id, placed_at) VALUES (?, ?, ?) ON CONFLICT (attendee) DO NOTHING', [attendee, node, now.toISOString()]);
+    return (await this.placementOf(attendee))!;
+  }
+
+  /** Moves an attendee from a dead node to `to`: true for the one node whose compare-and-set won. */
+  async takeOver(attendee: string, from: string, to: string, now = new Date()): Promise<boolean> {
+    return this.sql.transaction(async (tx) => {
+      const moved = await tx.run('UPDATE placements SET node_id = ?, placed_at = ? WHERE attendee = ? AND node_id = ?', [to, now.toISOString(), attendee, from]);
+      if (moved === 1) await tx.notify({ kind: 'placement', attendee, node: to });
+      return moved === 1;
+    });
+  }
+
+  /** How many attendees each node holds. */
+  async placedCounts(): Promise<Record<string, number>> {
+    const rows = await this.sql.all<{ node_id: string; n: number }>('SELECT node_id, COUNT(*) AS n FROM placements GROUP BY node_id');
+    return Object.fromEntries(rows.map((r) => [r.node_id, r.n]));
+  }
+}
