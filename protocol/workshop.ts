@@ -81,6 +81,8 @@ export interface GridRow {
   /** The page is open (its event stream is connected). */
   online: boolean;
   hand?: HelpState;
+  /** A room of several nodes: the node that holds the attendee's sandboxes (shadowing connects there). */
+  node?: string;
 }
 
 export interface StepInfo {

@@ -22,6 +22,8 @@ import type { ProgressStore } from './store.ts';
 import { openRoomStore, type RoomStore } from './room-store.ts';
 import { InstructorAccess } from './instructor.ts';
 import { Workshop } from './workshop.ts';
+import { ClientAddresses } from './client-address.ts';
+import type { IncomingMessage } from 'node:http';
 import { nodeCookie, Placement } from './placement.ts';
 import { createWorkshopApi } from './workshop-api.ts';
 import { handleShadow } from './shadow.ts';
@@ -90,6 +92,7 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
   });
   workshop = new Workshop({
     node: config.nodeId,
+    ...(room.kind === 'postgres' ? { nodeOf: (attendee: string) => room.nodes.placementOf(attendee) } : {}),
     events: room.events,
     progress: store,
     lessons: current,
@@ -136,7 +139,10 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
       })
     : undefined;
   const instructor = new InstructorAccess(key, instructorToken, config.publicOrigins.length > 0 && origins.httpsOnly);
+  const clientAddresses = new ClientAddresses(config.trustedProxies);
+  const clientAddress = (req: IncomingMessage) => clientAddresses.of(req);
   const { server, terminateSockets } = createHttpServer({
+    clientAddress,
     siteDir: config.siteDir,
     sessions,
     store,
@@ -154,7 +160,7 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
       sessions: sessions.size,
       services: await services.health(),
     }),
-    workshopApi: createWorkshopApi({ workshop, identity, instructor, origins: () => origins }),
+    workshopApi: createWorkshopApi({ workshop, identity, instructor, origins: () => origins, clientAddress }),
     isInstructor: (req) => instructor.isInstructor(req),
     authoring: config.authoring,
     ...(placement ? { placement: { self: placement.self, nodeFor: (a: string, l?: string) => placement.nodeFor(a, l), placementOf: (a: string) => placement.placementOf(a), cookie: (node: string) => nodeCookie(node, secureCookies) } } : {}),

@@ -33,6 +33,8 @@ export interface ServerConfig {
   databaseUrl?: string;
   /** This node's name in the room (OPSLAB_NODE_ID, default the host's name): unique among the room's nodes. */
   nodeId: string;
+  /** The room's load balancers (OPSLAB_TRUSTED_PROXIES, addresses or CIDR ranges): their X-Forwarded-For names the client. */
+  trustedProxies: string[];
   /** Where the balancer and the other nodes reach this node (OPSLAB_NODE_URL; default its host and port). */
   nodeUrl?: string;
   /** Host uids [uidBase, uidBase + uidCount) are leased one per live sandbox. */
@@ -139,6 +141,7 @@ export function loadConfig(overrides: Partial<ServerConfig> = {}): ServerConfig 
     uidCount: int('OPSLAB_UID_COUNT', 10_000),
     idleTimeoutMs: int('OPSLAB_IDLE_TIMEOUT_MS', 30 * 60_000),
     scrollbackBytes: int('OPSLAB_SCROLLBACK_BYTES', 256 * 1024),
+    trustedProxies: (process.env.OPSLAB_TRUSTED_PROXIES ?? '').split(',').map((p) => p.trim()).filter(Boolean),
     publicOrigins: (process.env.OPSLAB_PUBLIC_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     profiles: defaultProfiles,
     maxSandboxes: int('OPSLAB_MAX_SANDBOXES', 200),

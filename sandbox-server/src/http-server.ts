@@ -10,7 +10,6 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { SHADOW_PATH, shadowTarget, type ShadowTarget } from './shadow.ts';
 import { MAX_CLIENT_FRAME } from '../../protocol/messages.ts';
 import type { AttendeeIdentity } from './attendee.ts';
-import { addressKey } from './client-address.ts';
 import { handleConnection, type ConnectionLimits } from './connection.ts';
 import { HalfOpenLimit } from './half-open-limit.ts';
 import { log } from './log.ts';
@@ -50,6 +49,8 @@ export interface HttpDeps {
   isInstructor: (req: IncomingMessage) => boolean;
   /** An instructor's shadowing socket (shadow.ts). */
   shadow: (ws: WebSocket, target: ShadowTarget) => void;
+  /** Who a request counts as for per-address limits (client-address.ts: behind the balancer, the client). */
+  clientAddress: (req: IncomingMessage) => string;
   /** A room of several nodes: which node holds each attendee (placement.ts). Absent on one machine. */
   placement?: {
     readonly self: string;
@@ -224,7 +225,7 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
     }
     const attendee = deps.identity.fromRequest(req);
     if (!attendee) return reject(socket, 401, 'No attendee cookie: load the page first');
-    const address = addressKey(req.socket.remoteAddress);
+    const address = deps.clientAddress(req);
     if (!upgradesPerAddress.take(address) || !upgradesPerAttendee.take(attendee)) {
       return reject(socket, 429, 'Too many connections: wait a moment');
     }

@@ -14,7 +14,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { formatJoinCode, type GridCell } from '../../protocol/workshop.ts';
 import type { AttendeeIdentity } from './attendee.ts';
-import { addressKey } from './client-address.ts';
 import { BodyError, readJson, sendJson } from './http-json.ts';
 import type { InstructorAccess } from './instructor.ts';
 import type { PublicOrigins } from './public-origins.ts';
@@ -27,6 +26,8 @@ export interface WorkshopApiDeps {
   identity: AttendeeIdentity;
   instructor: InstructorAccess;
   origins: () => PublicOrigins;
+  /** Who a request counts as for per-address limits (client-address.ts: behind the balancer, the client). */
+  clientAddress: (req: IncomingMessage) => string;
 }
 
 /** Event streams one client address may hold (attendees' pages; instructors' are not counted). */
@@ -82,7 +83,7 @@ export function createWorkshopApi(deps: WorkshopApiDeps) {
     if (changes && !deps.origins().originAllowed(req.headers.origin)) {
       return sendJson(res, 403, { error: 'forbidden origin: use the workshop\'s own pages' });
     }
-    const address = addressKey(req.socket.remoteAddress);
+    const address = deps.clientAddress(req);
 
     // ---------------------------------------------------------------- the instructor
     if (pathname === '/api/instructor/login') {

@@ -51,6 +51,8 @@ export interface NewEventInput {
 export interface WorkshopOptions {
   /** This node's id (OPSLAB_NODE_ID): its shadowing records and its attendees' open pages carry it. */
   node: string;
+  /** A room of several nodes: the node that holds an attendee (placement.ts), shown on their row. */
+  nodeOf?(attendee: string): Promise<string | undefined>;
   events: EventStore;
   progress: ProgressStore;
   lessons: ReadonlyMap<string, Lesson>;
@@ -558,6 +560,7 @@ export class Workshop {
       }
     }
     const hand = await this.o.events.hand(record.id, who.attendee);
+    const node = await this.o.nodeOf?.(who.attendee);
     return {
       attendee: who.attendee,
       name: who.name,
@@ -567,6 +570,7 @@ export class Workshop {
       ...(stuck ? { stuck } : {}),
       online: (this.pages.get(who.attendee)?.size ?? 0) > 0 || await this.o.events.onlineElsewhere(who.attendee, this.o.node),
       ...(hand && hand.state !== 'withdrawn' && hand.state !== 'resolved' ? { hand: hand.state } : {}),
+      ...(node ? { node } : {}),
     };
   }
 

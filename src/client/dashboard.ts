@@ -225,7 +225,7 @@ export function initDashboard(): void {
   const watch = (row: GridRow) => {
     const lesson = snapshot?.event.agenda[snapshot.event.clock.lessonIndex]?.lesson;
     if (!lesson || !snapshot) return;
-    openShadow($<HTMLDialogElement>('.shadow-dialog'), { event: id, attendee: row.attendee, name: row.name, lesson, terminal: snapshot.terminals[0] ?? 'main' });
+    openShadow($<HTMLDialogElement>('.shadow-dialog'), { event: id, attendee: row.attendee, name: row.name, lesson, terminal: snapshot.terminals[0] ?? 'main', ...(row.node ? { node: row.node } : {}) });
   };
 
   const hintDialog = $<HTMLDialogElement>('.hint-dialog');

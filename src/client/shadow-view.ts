@@ -14,7 +14,7 @@ const KEYBOARD_WORDS: Record<KeyboardState, string> = {
   allowed: 'The attendee allowed you to type: the keyboard is yours.',
 };
 
-export function openShadow(dialog: HTMLDialogElement, target: { event: string; attendee: string; name: string; lesson: string; terminal: string }): void {
+export function openShadow(dialog: HTMLDialogElement, target: { event: string; attendee: string; name: string; lesson: string; terminal: string; node?: string }): void {
   const screen = dialog.querySelector<HTMLElement>('.shadow-screen')!;
   const status = dialog.querySelector<HTMLElement>('.shadow-status')!;
   const ask = dialog.querySelector<HTMLButtonElement>('.shadow-ask')!;
@@ -23,7 +23,8 @@ export function openShadow(dialog: HTMLDialogElement, target: { event: string; a
   const term = new Terminal({ disableStdin: true, cursorBlink: false, fontSize: 13, scrollback: 5000, fontFamily: "ui-monospace, 'DejaVu Sans Mono', Menlo, Consolas, monospace" });
   term.open(screen);
   let keyboard: KeyboardState = 'none';
-  const query = new URLSearchParams({ event: target.event, attendee: target.attendee, lesson: target.lesson, terminal: target.terminal });
+  // `node`: the load balancer sends the socket to the node that holds the attendee's terminal.
+  const query = new URLSearchParams({ event: target.event, attendee: target.attendee, lesson: target.lesson, terminal: target.terminal, ...(target.node ? { node: target.node } : {}) });
   const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/shadow?${query}`);
   ws.binaryType = 'arraybuffer';
   status.textContent = 'Connecting…';
