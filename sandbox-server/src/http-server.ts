@@ -211,6 +211,9 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
     if (cookie) headers.push(`Set-Cookie: ${cookie}`);
   });
   const handleUpgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Node's HTTP server stops listening for an upgrading socket's errors: a peer that resets it
+    // while it waits (for the store, below) or is refused would otherwise stop the server.
+    socket.on('error', (error) => log.debug({ err: error }, 'an upgrading socket failed'));
     halfOpen.settled(req.socket);
     const url = requestUrl(req.url);
     if (url?.pathname !== WS_PATH && url?.pathname !== SHADOW_PATH) return reject(socket, 404);
