@@ -16,6 +16,36 @@ export interface Migration {
 
 const TIME = 'TEXT COLLATE "C"';
 
+/** Migration 6 in either dialect: only the time columns' type differs. */
+const roomOfNodes = (time: string) => `UPDATE help_requests SET state = 'withdrawn'
+       WHERE state IN ('waiting', 'on-the-way')
+         AND id NOT IN (SELECT MAX(id) FROM help_requests WHERE state IN ('waiting', 'on-the-way') GROUP BY event_id, attendee);
+     CREATE UNIQUE INDEX help_requests_one_open ON help_requests (event_id, attendee) WHERE state IN ('waiting', 'on-the-way');
+     ALTER TABLE shadow_sessions ADD COLUMN node_id TEXT;
+     CREATE TABLE nodes (
+       id TEXT PRIMARY KEY,
+       incarnation TEXT NOT NULL,
+       url TEXT NOT NULL,
+       state TEXT NOT NULL CHECK (state IN ('up', 'left', 'dead')),
+       accepting INTEGER NOT NULL,
+       started_at ${time} NOT NULL,
+       heartbeat_at ${time} NOT NULL,
+       capacity TEXT NOT NULL
+     );
+     CREATE TABLE placements (
+       attendee TEXT PRIMARY KEY,
+       node_id TEXT NOT NULL,
+       placed_at ${time} NOT NULL
+     );
+     CREATE INDEX placements_by_node ON placements (node_id);
+     CREATE TABLE presence (
+       node_id TEXT NOT NULL,
+       attendee TEXT NOT NULL,
+       pages INTEGER NOT NULL,
+       PRIMARY KEY (node_id, attendee)
+     );
+     CREATE TABLE room_secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);`;
+
 export const migrations: readonly Migration[] = [
   // 1: progress per attendee, lesson and step (the only table before events existed; databases
   // made then have user_version 0 and this table already, hence IF NOT EXISTS).
@@ -189,62 +219,5 @@ export const migrations: readonly Migration[] = [
   // nodes, raising at once make one); shadowing records name the node whose socket they are; the
   // nodes themselves, where each attendee's sandboxes live (placements), which pages are open
   // where (presence), and the room's shared secrets (a cookie signed on one node is good on all).
-  {
-    sqlite: `UPDATE help_requests SET state = 'withdrawn'
-       WHERE state IN ('waiting', 'on-the-way')
-         AND id NOT IN (SELECT MAX(id) FROM help_requests WHERE state IN ('waiting', 'on-the-way') GROUP BY event_id, attendee);
-     CREATE UNIQUE INDEX help_requests_one_open ON help_requests (event_id, attendee) WHERE state IN ('waiting', 'on-the-way');
-     ALTER TABLE shadow_sessions ADD COLUMN node_id TEXT;
-     CREATE TABLE nodes (
-       id TEXT PRIMARY KEY,
-       incarnation TEXT NOT NULL,
-       url TEXT NOT NULL,
-       state TEXT NOT NULL CHECK (state IN ('up', 'left', 'dead')),
-       accepting INTEGER NOT NULL,
-       started_at TEXT NOT NULL,
-       heartbeat_at TEXT NOT NULL,
-       capacity TEXT NOT NULL
-     );
-     CREATE TABLE placements (
-       attendee TEXT PRIMARY KEY,
-       node_id TEXT NOT NULL,
-       placed_at TEXT NOT NULL
-     );
-     CREATE INDEX placements_by_node ON placements (node_id);
-     CREATE TABLE presence (
-       node_id TEXT NOT NULL,
-       attendee TEXT NOT NULL,
-       pages INTEGER NOT NULL,
-       PRIMARY KEY (node_id, attendee)
-     );
-     CREATE TABLE room_secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);`,
-    postgres: `UPDATE help_requests SET state = 'withdrawn'
-       WHERE state IN ('waiting', 'on-the-way')
-         AND id NOT IN (SELECT MAX(id) FROM help_requests WHERE state IN ('waiting', 'on-the-way') GROUP BY event_id, attendee);
-     CREATE UNIQUE INDEX help_requests_one_open ON help_requests (event_id, attendee) WHERE state IN ('waiting', 'on-the-way');
-     ALTER TABLE shadow_sessions ADD COLUMN node_id TEXT;
-     CREATE TABLE nodes (
-       id TEXT PRIMARY KEY,
-       incarnation TEXT NOT NULL,
-       url TEXT NOT NULL,
-       state TEXT NOT NULL CHECK (state IN ('up', 'left', 'dead')),
-       accepting INTEGER NOT NULL,
-       started_at ${TIME} NOT NULL,
-       heartbeat_at ${TIME} NOT NULL,
-       capacity TEXT NOT NULL
-     );
-     CREATE TABLE placements (
-       attendee TEXT PRIMARY KEY,
-       node_id TEXT NOT NULL,
-       placed_at ${TIME} NOT NULL
-     );
-     CREATE INDEX placements_by_node ON placements (node_id);
-     CREATE TABLE presence (
-       node_id TEXT NOT NULL,
-       attendee TEXT NOT NULL,
-       pages INTEGER NOT NULL,
-       PRIMARY KEY (node_id, attendee)
-     );
-     CREATE TABLE room_secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);`,
-  },
+  { sqlite: roomOfNodes('TEXT'), postgres: roomOfNodes(TIME) },
 ];
