@@ -25,6 +25,7 @@ import { Workshop } from './workshop.ts';
 import { ClientAddresses } from './client-address.ts';
 import type { IncomingMessage } from 'node:http';
 import { nodeCookie, Placement } from './placement.ts';
+import { NodeMetrics, serveMetrics } from './metrics.ts';
 import { createWorkshopApi } from './workshop-api.ts';
 import { handleShadow } from './shadow.ts';
 
@@ -69,7 +70,20 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
   if (orphans > 0) log.warn({ orphans }, 'killed processes left by an earlier run');
 
   const incarnation = randomBytes(6).toString('hex');
-  const room = await openRoomStore({ databasePath: config.databasePath, ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}), node: config.nodeId, incarnation });
+  // Its sources are read at each scrape, from the parts made below.
+  const metrics: NodeMetrics = new NodeMetrics(config.nodeId, {
+    liveSandboxes: (): Array<{ lesson: string; profile: string }> => sessions.liveSandboxes(),
+    turnsWaiting: () => backend.turnsWaiting,
+    accepting: () => placement?.accepting ?? true,
+    listening: () => room.listening,
+  });
+  const room = await openRoomStore({
+    databasePath: config.databasePath,
+    ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
+    node: config.nodeId,
+    incarnation,
+    observe: (op, seconds) => metrics.storeTimed(op, seconds),
+  });
   const services = new RoomServices({ stagingDir: config.stagingDir, key: (name) => room.key(name), serviceOptions: config.serviceOptions, root: config.servicesDir });
   // The lessons' services are loaded now: a broken plug-in or setting (an instructor's cloud config)
   // stops the server here, naming the file and field; those set to start with the server start.
@@ -88,6 +102,7 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
     poolMemoryReserveBytes: config.poolMemoryReserveBytes,
     ...(config.poolLessons ? { poolLessons: config.poolLessons } : {}),
     services,
+    metrics,
     onStepRecorded: (attendee, lesson) => void workshop?.stepRecorded(attendee, lesson).catch((error) => log.error({ err: error }, 'updating the grid failed')),
   });
   workshop = new Workshop({
@@ -136,6 +151,7 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
         sandboxes: () => backend.size,
         reserveBytes: config.poolMemoryReserveBytes,
         profileOf: (lesson) => current.get(lesson)?.profile,
+        onTakeover: () => metrics.tookOver(),
       })
     : undefined;
   const instructor = new InstructorAccess(key, instructorToken, config.publicOrigins.length > 0 && origins.httpsOnly);
@@ -174,6 +190,7 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
   origins = new PublicOrigins([...defaultOrigins(config.host, port), ...config.publicOrigins]);
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
   await placement?.start(config.nodeUrl ?? `http://${config.host}:${port}`);
+  const metricsServer = await serveMetrics(metrics, config.metricsHost, config.metricsPort);
   log.info({ url, lessons: [...lessons.keys()] }, 'opslab is serving');
   // Printed for the instructor at the console; never sent to a page.
   log.info(generated ? `instructors: open ${url}/instructor with the token ${instructorToken} (kept in ${tokenWhere}; OPSLAB_INSTRUCTOR_TOKEN sets your own)` : `instructors: open ${url}/instructor with the token from OPSLAB_INSTRUCTOR_TOKEN`);
@@ -193,6 +210,7 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
     close: () =>
       (closing ??= (async () => {
         await placement?.stop();
+        metricsServer?.close();
         lessonWatch?.close();
         workshop.close();
         terminateSockets();

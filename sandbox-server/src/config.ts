@@ -35,6 +35,9 @@ export interface ServerConfig {
   nodeId: string;
   /** The room's load balancers (OPSLAB_TRUSTED_PROXIES, addresses or CIDR ranges): their X-Forwarded-For names the client. */
   trustedProxies: string[];
+  /** Where /metrics is served (OPSLAB_METRICS_HOST, OPSLAB_METRICS_PORT; port 0: a free one), never on the attendees' port. */
+  metricsHost: string;
+  metricsPort: number;
   /** Where the balancer and the other nodes reach this node (OPSLAB_NODE_URL; default its host and port). */
   nodeUrl?: string;
   /** Host uids [uidBase, uidBase + uidCount) are leased one per live sandbox. */
@@ -141,6 +144,8 @@ export function loadConfig(overrides: Partial<ServerConfig> = {}): ServerConfig 
     uidCount: int('OPSLAB_UID_COUNT', 10_000),
     idleTimeoutMs: int('OPSLAB_IDLE_TIMEOUT_MS', 30 * 60_000),
     scrollbackBytes: int('OPSLAB_SCROLLBACK_BYTES', 256 * 1024),
+    metricsHost: process.env.OPSLAB_METRICS_HOST ?? '127.0.0.1',
+    metricsPort: int('OPSLAB_METRICS_PORT', 9464),
     trustedProxies: (process.env.OPSLAB_TRUSTED_PROXIES ?? '').split(',').map((p) => p.trim()).filter(Boolean),
     publicOrigins: (process.env.OPSLAB_PUBLIC_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     profiles: defaultProfiles,

@@ -37,16 +37,38 @@ export interface RoomStoreOptions {
   node: string;
   /** Random per process start: a node that restarts is a new incarnation of the same id. */
   incarnation: string;
+  /** Every statement's and transaction's time (the store's latency in /metrics). */
+  observe?: (op: 'all' | 'get' | 'run' | 'transaction', seconds: number) => void;
+}
+
+/** The same database, each call timed. */
+function timed(sql: Sql, observe: NonNullable<RoomStoreOptions['observe']>): Sql {
+  const time = async <T>(op: 'all' | 'get' | 'run' | 'transaction', work: () => Promise<T>): Promise<T> => {
+    const began = performance.now();
+    try {
+      return await work();
+    } finally {
+      observe(op, (performance.now() - began) / 1000);
+    }
+  };
+  return {
+    dialect: sql.dialect,
+    all: (text, params) => time('all', () => sql.all(text, params)),
+    get: (text, params) => time('get', () => sql.get(text, params)),
+    run: (text, params) => time('run', () => sql.run(text, params)),
+    transaction: (work) => time('transaction', () => sql.transaction(work)),
+    notify: (change) => sql.notify(change),
+  };
 }
 
 export async function openRoomStore(o: RoomStoreOptions): Promise<RoomStore> {
-  if (!o.databaseUrl) return sqliteStore(o.databasePath);
-  if (!/^postgres(ql)?:\/\//.test(o.databaseUrl)) throw new Error('OPSLAB_DATABASE_URL must be a postgres:// (or postgresql://) URL; leave it unset for the embedded SQLite database');
-  return postgresStore(o.databaseUrl, o.node, o.incarnation);
+  if (o.databaseUrl && !/^postgres(ql)?:\/\//.test(o.databaseUrl)) throw new Error('OPSLAB_DATABASE_URL must be a postgres:// (or postgresql://) URL; leave it unset for the embedded SQLite database');
+  return o.databaseUrl ? postgresStore(o.databaseUrl, o.node, o.incarnation, o.observe) : sqliteStore(o.databasePath, o.observe);
 }
 
-function sqliteStore(path: string): RoomStore {
-  const db = openDatabase(path);
+function sqliteStore(path: string, observe: RoomStoreOptions['observe']): RoomStore {
+  const file = openDatabase(path);
+  const db = observe ? timed(file, observe) : file;
   const dir = dirname(path);
   return {
     kind: 'sqlite',
@@ -59,12 +81,13 @@ function sqliteStore(path: string): RoomStore {
     instructorToken: async () => ({ ...loadInstructorToken(join(dir, 'instructor.token')), where: join(dir, 'instructor.token') }),
     listen: async () => undefined,
     listening: undefined,
-    close: async () => db.close(),
+    close: async () => file.close(),
   };
 }
 
-async function postgresStore(url: string, node: string, incarnation: string): Promise<RoomStore> {
-  const db = await PostgresDatabase.open(url, node, incarnation);
+async function postgresStore(url: string, node: string, incarnation: string, observe: RoomStoreOptions['observe']): Promise<RoomStore> {
+  const database = await PostgresDatabase.open(url, node, incarnation);
+  const db = observe ? timed(database, observe) : database;
   let feed: ChangeFeed | undefined;
   /** Inserted by the first node that asks; every later one reads what it made. */
   const secret = async (name: string, make: () => string): Promise<string> => {
@@ -92,7 +115,7 @@ async function postgresStore(url: string, node: string, incarnation: string): Pr
     },
     async close() {
       await feed?.close();
-      await db.close();
+      await database.close();
     },
   };
 }

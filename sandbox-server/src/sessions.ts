@@ -36,6 +36,11 @@ export interface SessionListener {
 }
 
 export interface SessionOptions {
+  /** What /metrics counts (metrics.ts). */
+  metrics?: {
+    sandboxStarted(profile: string, kind: 'new' | 'pool' | 'restore', seconds: number, ok: boolean): void;
+    checked(profile: string, passed: boolean, seconds: number): void;
+  };
   idleTimeoutMs: number;
   scrollbackBytes: number;
   profiles: Record<SandboxProfile, ProfileSpec>;
@@ -119,6 +124,8 @@ export class LessonSession {
   /** When lastStatus was sent: a listener joining mid-start hears the start's elapsed time as of now. */
   private lastStatusAt = performance.now();
   private closed = false;
+  /** How the current (or last) start made its sandbox, for /metrics. */
+  private startKind: 'new' | 'pool' | 'restore' = 'new';
   /** When its last terminal was closed (undefined while one is attached): the oldest make room first. */
   private detachedAt: number | undefined = performance.now();
   /** The client address (addressKey) it was last opened from: per-address caps count it there. */
@@ -192,9 +199,15 @@ export class LessonSession {
   /** Returns the running sandbox, creating (and restoring) it if needed. Concurrent callers share one start. */
   ensureSandbox(): Promise<Sandbox> {
     if (this.sandbox?.alive) return Promise.resolve(this.sandbox);
-    this.starting ??= this.start().finally(() => {
-      this.starting = undefined;
-    });
+    if (!this.starting) {
+      const began = performance.now();
+      const observe = (ok: boolean) => this.options.metrics?.sandboxStarted(this.lesson.profile, this.startKind, (performance.now() - began) / 1000, ok);
+      this.starting = this.start()
+        .then((sandbox) => (observe(true), sandbox), (error: unknown) => (observe(false), Promise.reject(error)))
+        .finally(() => {
+          this.starting = undefined;
+        });
+    }
     return this.starting;
   }
 
@@ -220,6 +233,7 @@ export class LessonSession {
       report.stage('Creating your sandbox…');
       // Not for a restore: the pooled shell started before the replayed steps, which may change what a new shell sees.
       const pooled = attachments.length === 0 && done.length === 0 ? this.pool.take(this.lesson.slug) : undefined;
+      this.startKind = done.length > 0 ? 'restore' : pooled ? 'pool' : 'new';
       let sandbox: Sandbox | undefined = pooled;
       try {
         // A pooled sandbox of another lesson gives way where the room's cap is reached.
@@ -355,6 +369,7 @@ export class LessonSession {
   /** Records the outcome; the attendee hears it only once it is recorded (no ✓ the store does not have). */
   private async finish(step: StepSpec, passed: boolean, solved: boolean, feedback: string, durationMs: number): Promise<CheckResultPayload> {
     await this.store.record({ attendee: this.attendee, lesson: this.lesson.slug, step: step.id, passed, solved, feedback });
+    if (!solved) this.options.metrics?.checked(this.lesson.profile, passed, durationMs / 1000);
     this.options.onStepRecorded?.(this.attendee, this.lesson.slug);
     const seq = ++this.progressSeq;
     const progress = await this.progress();
@@ -513,6 +528,11 @@ export class SessionManager {
   }
 
   /** This attendee's sessions that hold a sandbox (running or starting), in lesson order. */
+  /** Every live sandbox's lesson and profile, for /metrics. */
+  liveSandboxes(): Array<{ lesson: string; profile: string }> {
+    return [...this.sessions.values()].filter((s) => s.holdsSandbox).map((s) => ({ lesson: s.lesson.slug, profile: s.lesson.profile }));
+  }
+
   sandboxesOf(attendee: string): LessonSession[] {
     return [...this.sessions.values()]
       .filter((s) => s.attendee === attendee && s.holdsSandbox)

@@ -38,6 +38,7 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}, dir
     stagingDir: join(workDir, 'staging'),
     uidBase: nextUidBase,
     uidCount: 500,
+    metricsPort: 0,
     ...overrides,
   });
   nextUidBase += 500;

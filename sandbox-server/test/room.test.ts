@@ -34,6 +34,7 @@ let haproxy: TestHaproxy;
 let databaseUrl: string;
 const dir = mkdtempSync(join(tmpdir(), 'opslab-room-'));
 const ports = {} as Record<NodeId, number>;
+const metricsPorts = {} as Record<NodeId, number>;
 const children = {} as Partial<Record<NodeId, ChildProcess>>;
 let lb: { url: string };
 
@@ -47,6 +48,7 @@ function startNode(id: NodeId): Promise<ChildProcess> {
     OPSLAB_NODE_ID: id,
     OPSLAB_HOST: '127.0.0.1',
     OPSLAB_PORT: String(ports[id]),
+    OPSLAB_METRICS_PORT: String(metricsPorts[id]),
     OPSLAB_UID_BASE: String(UID_BASE + i * 1000),
     OPSLAB_UID_COUNT: '1000',
     OPSLAB_STAGING_DIR: join(state, 'staging'),
@@ -63,6 +65,7 @@ before(async () => {
   postgres = await startTestPostgres();
   databaseUrl = postgres.url(await postgres.createDatabase('opslab_room'));
   for (const id of NODES) ports[id] = await freePort();
+  for (const id of NODES) metricsPorts[id] = await freePort();
   const lbPort = await freePort();
   lb = { url: `http://127.0.0.1:${lbPort}` };
   // One after another: the first migrates, the others find the schema made.
@@ -167,6 +170,15 @@ test('a room of three nodes: one dashboard sees all; a node killed mid-lesson co
     return Date.now() - killedAt;
   }));
   prompts.sort((x, y) => x - y);
+  // Each node's /metrics (Prometheus' text format) counts what it took over and what it holds.
+  const metric = async (id: NodeId, name: string) => {
+    const text = await (await fetch(`http://127.0.0.1:${metricsPorts[id]}/metrics`)).text();
+    return text.split('\n').filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `)).reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
+  };
+  assert.equal((await metric('node-a', 'opslab_takeovers_total')) + (await metric('node-c', 'opslab_takeovers_total')), onB.length, 'every takeover counted by the node that made it');
+  assert.equal((await metric('node-a', 'opslab_sandboxes')) + (await metric('node-c', 'opslab_sandboxes')), ATTENDEES, 'the room\'s sandboxes, all on the two survivors');
+  assert.equal(await metric('node-a', 'opslab_node_accepting'), 1);
+  assert.ok((await metric('node-c', 'opslab_store_seconds_count')) > 0, 'the store\'s latency is measured');
   console.log(`# ${onB.length} attendees of the killed node: a prompt elsewhere after p50 ${prompts[Math.floor(prompts.length / 2)]} ms, max ${prompts.at(-1)} ms`);
 
   // Nothing recorded is lost: every pass is in the store.

@@ -286,6 +286,11 @@ export class BwrapBackend implements SandboxBackend {
     this.spawner.start(); // now, while the server is small (it forks once)
   }
 
+  /** Sandboxes waiting for the machine's turn (the PXE lesson's boots), for /metrics. */
+  get turnsWaiting(): number {
+    return this.options.turns?.queue.queued ?? 0;
+  }
+
   get size(): number {
     return this.live.size;
   }
