@@ -107,7 +107,7 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
   });
   workshop = new Workshop({
     node: config.nodeId,
-    ...(room.kind === 'postgres' ? { nodeOf: (attendee: string) => room.nodes.placementOf(attendee) } : {}),
+    ...(room.kind === 'postgres' ? { nodeOf: (attendee: string) => room.nodes.placementOf(attendee) } : { alone: true }),
     events: room.events,
     progress: store,
     lessons: current,

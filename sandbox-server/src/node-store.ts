@@ -57,7 +57,8 @@ export class NodeStore {
   async announce(node: { id: string; incarnation: string; url: string; capacity: NodeCapacity }, now = new Date()): Promise<void> {
     const at = now.toISOString();
     await this.sql.transaction(async (tx) => {
-      const held = (await this.rows(tx, node.id))[0];
+      // Its own connections (opened before it announces) do not make the old holder look alive.
+      const held = (await this.rows(tx, node.id, Date.now(), `opslab:${node.id}:${node.incarnation}`))[0];
       if (held && held.incarnation !== node.incarnation && held.alive) {
         throw new Error(`node id "${node.id}" is held by a live node (since ${held.startedAt}, at ${held.url}): give every node its own OPSLAB_NODE_ID`);
       }
@@ -89,11 +90,12 @@ export class NodeStore {
     });
   }
 
-  private async rows(sql: Sql, id?: string, now = Date.now()): Promise<NodeRecord[]> {
+  private async rows(sql: Sql, id?: string, now = Date.now(), except = ''): Promise<NodeRecord[]> {
     const connected = this.sessionsNamed && sql.dialect === 'postgres'
-      ? ", (SELECT COUNT(*) FROM pg_stat_activity a WHERE left(a.application_name, length('opslab:' || n.id || ':')) = 'opslab:' || n.id || ':') AS connected"
+      ? ", (SELECT COUNT(*) FROM pg_stat_activity a WHERE left(a.application_name, length('opslab:' || n.id || ':')) = 'opslab:' || n.id || ':' AND left(a.application_name, length(?::text)) <> ?::text) AS connected"
       : ', NULL AS connected';
-    const rows = await sql.all<NodeRow>(`SELECT n.*${connected} FROM nodes n${id ? ' WHERE n.id = ?' : ''} ORDER BY n.id`, id ? [id] : []);
+    const params = [...(connected.includes('?') ? [except || '-', except || '-'] : []), ...(id ? [id] : [])];
+    const rows = await sql.all<NodeRow>(`SELECT n.*${connected} FROM nodes n${id ? ' WHERE n.id = ?' : ''} ORDER BY n.id`, params);
     return rows.map((row) => ({
       id: row.id,
       incarnation: row.incarnation,
@@ -127,6 +129,8 @@ export class NodeStore {
       const won = await this.sql.transaction(async (tx) => {
         if ((await tx.run("UPDATE nodes SET state = 'dead', accepting = 0 WHERE id = ? AND incarnation = ? AND state = 'up'", [node.id, node.incarnation])) === 0) return false;
         await tx.run('DELETE FROM presence WHERE node_id = ?', [node.id]);
+        // Its shadowing sockets died with it: an open record would count every later pass "with help".
+        await tx.run('UPDATE shadow_sessions SET ended_at = ? WHERE node_id = ? AND ended_at IS NULL', [new Date().toISOString(), node.id]);
         await tx.notify({ kind: 'nodes' });
         return true;
       });

@@ -25,6 +25,8 @@ function clientConfig(url: string, applicationName: string): pg.ClientConfig {
     keepAlive: true,
     keepAliveInitialDelayMillis: 5_000,
     connectionTimeoutMillis: 5_000,
+    // A server gone dark (no reset, no answer) must not hold a Check for TCP's minutes.
+    query_timeout: 15_000,
     // A statement that hangs, or a transaction left open, cannot hold the room's rows for long.
     statement_timeout: 10_000,
     idle_in_transaction_session_timeout: 10_000,
@@ -77,6 +79,10 @@ export class PostgresDatabase implements Sql {
     if (this.client) return work(this);
     const client = await this.pool.connect();
     let broken: Error | undefined;
+    // The pool stops listening for a client's errors while it is lent: a connection dropped mid-
+    // transaction would otherwise be an uncaught 'error' and stop the node.
+    const onError = (error: Error) => (broken = error);
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const result = await work(new PostgresDatabase(this.pool, this.from, client));
@@ -86,7 +92,8 @@ export class PostgresDatabase implements Sql {
       await client.query('ROLLBACK').catch((rollback: Error) => (broken = rollback));
       throw error;
     } finally {
-      client.release(broken); // a connection that cannot roll back is closed, not reused
+      client.off('error', onError);
+      client.release(broken); // a connection that broke or cannot roll back is closed, not reused
     }
   }
 
@@ -104,6 +111,9 @@ export class PostgresDatabase implements Sql {
 
 async function migrate(pool: pg.Pool): Promise<void> {
   const client = await pool.connect();
+  let broken: Error | undefined;
+  const onError = (error: Error) => (broken = error);
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
@@ -122,7 +132,8 @@ async function migrate(pool: pg.Pool): Promise<void> {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   } finally {
-    client.release();
+    client.off('error', onError);
+    client.release(broken);
   }
 }
 
@@ -165,7 +176,8 @@ export class ChangeFeed {
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client(clientConfig(this.o.url, applicationName(this.o.node, this.o.incarnation)));
+    // Named apart from the pool's connections (tests find it by name); the same node prefix keeps the node alive.
+    const client = new pg.Client(clientConfig(this.o.url, `${applicationName(this.o.node, this.o.incarnation).slice(0, 58)}:feed`));
     this.client = client;
     client.on('error', (error) => {
       log.warn({ err: error }, 'the room\'s change feed broke');

@@ -51,6 +51,8 @@ export interface NewEventInput {
 export interface WorkshopOptions {
   /** This node's id (OPSLAB_NODE_ID): its shadowing records and its attendees' open pages carry it. */
   node: string;
+  /** The room's only node (SQLite): records of other names are its own from before a rename. */
+  alone?: boolean;
   /** A room of several nodes: the node that holds an attendee (placement.ts), shown on their row. */
   nodeOf?(attendee: string): Promise<string | undefined>;
   events: EventStore;
@@ -127,8 +129,10 @@ export class Workshop {
    * reads or creates events (npm run event) does not call it.
    */
   async start(): Promise<void> {
-    await this.o.events.endOpenShadows(this.o.node);
-    await this.o.events.forgetPresence(this.o.node);
+    // Alone in the room (SQLite), every record is this server's, whatever its host was called before.
+    const mine = this.o.alone ? undefined : this.o.node;
+    await this.o.events.endOpenShadows(mine);
+    await this.o.events.forgetPresence(mine);
     await this.rewarm();
     for (const event of await this.o.events.list()) if (event.clock.endedAt) this.scheduleStop(event);
   }

@@ -262,7 +262,16 @@ describe('a room of several nodes on PostgreSQL', () => {
       assert.equal((await a.nodes.node('node-b'))?.alive, true, 'its feed connection is there');
       await b.close();
       assert.equal((await a.nodes.node('node-b'))?.alive, false, 'gone with its connections, its heartbeat still fresh');
-      assert.deepEqual(await a.nodes.sweepDead(), ['node-b']);
+      // It restarts at once (a new incarnation), its old row still 'up' with a fresh heartbeat: its
+      // own new connections do not make the old one look alive.
+      const again = await openRoomStore({ databasePath: '/nonexistent', databaseUrl: url, node: 'node-b', incarnation: 'two' });
+      await again.listen(() => undefined, () => undefined);
+      await again.nodes.announce({ id: 'node-b', incarnation: 'two', url: 'http://b', capacity });
+      assert.equal((await a.nodes.node('node-b'))?.incarnation, 'two');
+      assert.deepEqual(await a.nodes.sweepDead(), [], 'the new incarnation lives');
+      await assert.rejects(a.nodes.announce({ id: 'node-b', incarnation: 'three', url: 'http://b3', capacity }), /held by a live node/, 'while it lives, nobody else takes its id');
+      await again.close();
+      assert.deepEqual(await a.nodes.sweepDead(), ['node-b'], 'gone again: marked dead, once');
     } finally {
       await a.close();
     }
@@ -303,7 +312,7 @@ describe('a room of several nodes on PostgreSQL', () => {
       // The feed's connection is cut (a PostgreSQL restart, a network blip): it comes back and says so.
       const admin = new pg.Client({ connectionString: url });
       await admin.connect();
-      const cut = await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'opslab:node-a:one' AND query LIKE 'LISTEN%'");
+      const cut = await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'opslab:node-a:one:feed'");
       await admin.end();
       assert.equal(cut.rowCount, 1, 'the listening connection was found and cut');
       await until('A listens again and re-reads what it shows', () => resyncs === 1 && a.listening === true);
