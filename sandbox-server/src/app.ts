@@ -24,7 +24,7 @@ import { InstructorAccess } from './instructor.ts';
 import { Workshop } from './workshop.ts';
 import { ClientAddresses } from './client-address.ts';
 import type { IncomingMessage } from 'node:http';
-import { nodeCookie, Placement } from './placement.ts';
+import { Placement } from './placement.ts';
 import { NodeMetrics, serveMetrics } from './metrics.ts';
 import { createWorkshopApi } from './workshop-api.ts';
 import { handleShadow } from './shadow.ts';
@@ -134,13 +134,14 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
   // Configured origins are checked before anything starts: a typo stops the server here.
   let origins = new PublicOrigins(config.publicOrigins);
   const key = await room.key('attendee-identity');
+  // Every public origin is https: the cookies say Secure.
+  const secureCookies = config.publicOrigins.length > 0 && origins.httpsOnly;
   const identity = new AttendeeIdentity({
     key,
-    secure: config.publicOrigins.length > 0 && origins.httpsOnly,
+    secure: secureCookies,
     isKnownUnsigned: (id) => store.knows(id),
   });
   const { token: instructorToken, generated, where: tokenWhere } = await room.instructorToken();
-  const secureCookies = config.publicOrigins.length > 0 && origins.httpsOnly;
   // A room of several nodes (a shared PostgreSQL): this node announces itself and places attendees.
   const placement = room.kind === 'postgres'
     ? new Placement({
@@ -152,9 +153,10 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
         reserveBytes: config.poolMemoryReserveBytes,
         profileOf: (lesson) => current.get(lesson)?.profile,
         onTakeover: () => metrics.tookOver(),
+        secureCookies,
       })
     : undefined;
-  const instructor = new InstructorAccess(key, instructorToken, config.publicOrigins.length > 0 && origins.httpsOnly);
+  const instructor = new InstructorAccess(key, instructorToken, secureCookies);
   const clientAddresses = new ClientAddresses(config.trustedProxies);
   const clientAddress = (req: IncomingMessage) => clientAddresses.of(req);
   const { server, terminateSockets } = createHttpServer({
@@ -179,7 +181,7 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
     workshopApi: createWorkshopApi({ workshop, identity, instructor, origins: () => origins, clientAddress }),
     isInstructor: (req) => instructor.isInstructor(req),
     authoring: config.authoring,
-    ...(placement ? { placement: { self: placement.self, nodeFor: (a: string, l?: string) => placement.nodeFor(a, l), placementOf: (a: string) => placement.placementOf(a), cookie: (node: string) => nodeCookie(node, secureCookies) } } : {}),
+    ...(placement ? { placement } : {}),
     shadow: (ws, target) => void handleShadow(ws, target, sessions, workshop).catch((error) => log.error({ err: error }, 'shadowing failed')),
   });
   await new Promise<void>((resolve, reject) => {

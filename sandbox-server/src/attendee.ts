@@ -44,8 +44,8 @@ export class AttendeeIdentity {
   }
 
   /**
-   * Returns the request's attendee, issuing a new identity (a Set-Cookie) to a stranger. Callers
-   * try `fromRequest` first: only a stranger's request waits for the store (a legacy cookie's check).
+   * Returns the request's attendee, issuing a new identity (a Set-Cookie) to a stranger. Only a
+   * stranger's request waits for the store (a legacy cookie's check).
    */
   async ensure(request: IncomingMessage, response: ServerResponse): Promise<string> {
     const known = this.fromRequest(request);

@@ -273,13 +273,11 @@ export class EventStore {
   }
 
   /**
-   * Shadowing sessions a stopped (or dead) node left open end when it starts again, or when it is
-   * found dead (their sockets are gone). Records from before nodes had names belong to any;
-   * `undefined`: every node's (the one machine of a room on SQLite, whatever its name was).
+   * The one machine of a room on SQLite, at its start: the shadowing sessions a stop left open end
+   * (their sockets died with it). A room of several nodes ends a node's own (node-store.ts).
    */
-  async endOpenShadows(node: string | undefined, now = new Date()): Promise<void> {
-    if (node === undefined) await this.sql.run('UPDATE shadow_sessions SET ended_at = ? WHERE ended_at IS NULL', [now.toISOString()]);
-    else await this.sql.run('UPDATE shadow_sessions SET ended_at = ? WHERE ended_at IS NULL AND (node_id = ? OR node_id IS NULL)', [now.toISOString(), node]);
+  async endOpenShadows(now = new Date()): Promise<void> {
+    await this.sql.run('UPDATE shadow_sessions SET ended_at = ? WHERE ended_at IS NULL', [now.toISOString()]);
   }
 
   async endShadow(id: number, now = new Date()): Promise<void> {
@@ -297,12 +295,6 @@ export class EventStore {
 
   async onlineElsewhere(attendee: string, node: string): Promise<boolean> {
     return (await this.sql.get('SELECT 1 AS online FROM presence WHERE attendee = ? AND node_id <> ? LIMIT 1', [attendee, node])) !== undefined;
-  }
-
-  /** A node starting again, or found dead: its pages' sockets are gone. */
-  async forgetPresence(node: string | undefined): Promise<void> {
-    if (node === undefined) await this.sql.run('DELETE FROM presence');
-    else await this.sql.run('DELETE FROM presence WHERE node_id = ?', [node]);
   }
 
   /** One attendee's check attempts in a lesson since they last reset it, in order. */

@@ -151,8 +151,8 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
     // Before ensure(): these answer a stranger 401, not a new identity.
     if (isSandboxesPath(pathname)) return handleSandboxes(req, res, pathname, deps);
     if (isWorkshopPath(pathname)) return deps.workshopApi(req, res, pathname);
-    // Signed cookies are checked at once; only a stranger's request may read the store (ensure()).
-    const attendee = deps.identity.fromRequest(req) ?? (await deps.identity.ensure(req, res));
+    // A signed cookie is checked without the store; only a stranger's request may read it (ensure()).
+    const attendee = await deps.identity.ensure(req, res);
     const placement = deps.placement;
     if (placement) {
       // The load balancer routes by the node cookie: it is set (or corrected) on the page that opens

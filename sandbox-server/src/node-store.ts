@@ -44,11 +44,7 @@ interface NodeRow {
 }
 
 export class NodeStore {
-  constructor(
-    private readonly sql: Sql,
-    /** PostgreSQL: a live node's connections are in pg_stat_activity, named `opslab:<id>:…` (postgres.ts). */
-    private readonly sessionsNamed = false,
-  ) {}
+  constructor(private readonly sql: Sql) {}
 
   /**
    * A node starts. Refused while another live process holds the id (two machines given one
@@ -57,11 +53,12 @@ export class NodeStore {
   async announce(node: { id: string; incarnation: string; url: string; capacity: NodeCapacity }, now = new Date()): Promise<void> {
     const at = now.toISOString();
     await this.sql.transaction(async (tx) => {
-      // Its own connections (opened before it announces) do not make the old holder look alive.
-      const held = (await this.rows(tx, node.id, Date.now(), `opslab:${node.id}:${node.incarnation}`))[0];
+      const held = (await this.rows(tx, node.id))[0];
       if (held && held.incarnation !== node.incarnation && held.alive) {
         throw new Error(`node id "${node.id}" is held by a live node (since ${held.startedAt}, at ${held.url}): give every node its own OPSLAB_NODE_ID`);
       }
+      // A new process of this id: the sockets of the one before are gone.
+      if (held?.incarnation !== node.incarnation) await this.forgetSockets(tx, node.id);
       await tx.run(
         `INSERT INTO nodes (id, incarnation, url, state, accepting, started_at, heartbeat_at, capacity) VALUES (?, ?, ?, 'up', 1, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET incarnation = excluded.incarnation, url = excluded.url, state = 'up', accepting = 1,
@@ -85,17 +82,25 @@ export class NodeStore {
     await this.sql.transaction(async (tx) => {
       if ((await tx.run("UPDATE nodes SET state = 'left', accepting = 0 WHERE id = ? AND incarnation = ?", [id, incarnation])) === 0) return;
       await tx.run('DELETE FROM placements WHERE node_id = ?', [id]);
-      await tx.run('DELETE FROM presence WHERE node_id = ?', [id]);
+      await this.forgetSockets(tx, id);
       await tx.notify({ kind: 'nodes' });
     });
   }
 
-  private async rows(sql: Sql, id?: string, now = Date.now(), except = ''): Promise<NodeRecord[]> {
-    const connected = this.sessionsNamed && sql.dialect === 'postgres'
-      ? ", (SELECT COUNT(*) FROM pg_stat_activity a WHERE left(a.application_name, length('opslab:' || n.id || ':')) = 'opslab:' || n.id || ':' AND left(a.application_name, length(?::text)) <> ?::text) AS connected"
+  /** The pages and shadowing sockets a node held are gone with it (left, found dead, or restarted). */
+  private async forgetSockets(tx: Sql, id: string): Promise<void> {
+    await tx.run('DELETE FROM presence WHERE node_id = ?', [id]);
+    // An open shadowing record would count every later pass of its attendee "with help".
+    await tx.run('UPDATE shadow_sessions SET ended_at = ? WHERE node_id = ? AND ended_at IS NULL', [new Date().toISOString(), id]);
+  }
+
+  private async rows(sql: Sql, id?: string, now = Date.now()): Promise<NodeRecord[]> {
+    // PostgreSQL: the process of the row's incarnation lives while its connections do (postgres.ts
+    // names them `opslab:<id>:<incarnation>`); a restarted process is another incarnation.
+    const connected = sql.dialect === 'postgres'
+      ? ", (SELECT COUNT(*) FROM pg_stat_activity a WHERE a.application_name = 'opslab:' || n.id || ':' || n.incarnation) AS connected"
       : ', NULL AS connected';
-    const params = [...(connected.includes('?') ? [except || '-', except || '-'] : []), ...(id ? [id] : [])];
-    const rows = await sql.all<NodeRow>(`SELECT n.*${connected} FROM nodes n${id ? ' WHERE n.id = ?' : ''} ORDER BY n.id`, params);
+    const rows = await sql.all<NodeRow>(`SELECT n.*${connected} FROM nodes n${id ? ' WHERE n.id = ?' : ''} ORDER BY n.id`, id ? [id] : []);
     return rows.map((row) => ({
       id: row.id,
       incarnation: row.incarnation,
@@ -120,7 +125,7 @@ export class NodeStore {
 
   /**
    * Marks dead the nodes that are up in the table but not alive; returns those this call marked
-   * (each node is marked by one caller only). Their presence is forgotten.
+   * (each node is marked by one caller only). Their pages and shadowing records are forgotten.
    */
   async sweepDead(): Promise<string[]> {
     const marked: string[] = [];
@@ -128,9 +133,7 @@ export class NodeStore {
       if (node.state !== 'up' || node.alive) continue;
       const won = await this.sql.transaction(async (tx) => {
         if ((await tx.run("UPDATE nodes SET state = 'dead', accepting = 0 WHERE id = ? AND incarnation = ? AND state = 'up'", [node.id, node.incarnation])) === 0) return false;
-        await tx.run('DELETE FROM presence WHERE node_id = ?', [node.id]);
-        // Its shadowing sockets died with it: an open record would count every later pass "with help".
-        await tx.run('UPDATE shadow_sessions SET ended_at = ? WHERE node_id = ? AND ended_at IS NULL', [new Date().toISOString(), node.id]);
+        await this.forgetSockets(tx, node.id);
         await tx.notify({ kind: 'nodes' });
         return true;
       });
@@ -158,11 +161,5 @@ export class NodeStore {
       if (moved === 1) await tx.notify({ kind: 'placement', attendee, node: to });
       return moved === 1;
     });
-  }
-
-  /** How many attendees each node holds. */
-  async placedCounts(): Promise<Record<string, number>> {
-    const rows = await this.sql.all<{ node_id: string; n: number }>('SELECT node_id, COUNT(*) AS n FROM placements GROUP BY node_id');
-    return Object.fromEntries(rows.map((r) => [r.node_id, r.n]));
   }
 }

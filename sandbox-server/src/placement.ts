@@ -31,18 +31,17 @@ export interface PlacementOptions {
   profileOf(lesson: string): string | undefined;
   /** A node that took attendees over (measured: from a node's death to a prompt elsewhere). */
   onTakeover?(attendee: string, from: string): void;
+  /** The node cookie's Secure attribute (every public origin is https). */
+  secureCookies: boolean;
   memAvailable?: () => number;
 }
 
 export class Placement {
   private timer: NodeJS.Timeout | undefined;
-  private incarnation: string;
   private stopping = false;
   private url = '';
 
-  constructor(private readonly o: PlacementOptions) {
-    this.incarnation = o.self.incarnation;
-  }
+  constructor(private readonly o: PlacementOptions) {}
 
   get self(): string {
     return this.o.self.id;
@@ -64,26 +63,30 @@ export class Placement {
 
   /** Takes new attendees: not stopping, and room for the smallest sandbox. */
   get accepting(): boolean {
-    return !this.stopping && Object.values(this.capacity().free).some((n) => n > 0);
+    return this.acceptsWith(this.capacity());
+  }
+
+  private acceptsWith(capacity: NodeCapacity): boolean {
+    return !this.stopping && Object.values(capacity.free).some((n) => n > 0);
   }
 
   /** Announces this node (`url`: where the balancer and the other nodes reach it) and keeps it alive. */
   async start(url: string): Promise<void> {
     this.url = url;
-    await this.o.nodes.announce({ id: this.o.self.id, url, incarnation: this.incarnation, capacity: this.capacity() });
+    await this.o.nodes.announce({ id: this.o.self.id, url, incarnation: this.o.self.incarnation, capacity: this.capacity() });
     this.timer = setInterval(() => void this.beat().catch((error) => log.warn({ err: error }, 'the node\'s heartbeat failed')), HEARTBEAT_MS);
     this.timer.unref();
   }
 
   private async beat(): Promise<void> {
     if (this.stopping) return;
-    const current = await this.o.nodes.heartbeat(this.o.self.id, this.incarnation, this.capacity(), this.accepting);
+    const capacity = this.capacity();
+    const current = await this.o.nodes.heartbeat(this.o.self.id, this.o.self.incarnation, capacity, this.acceptsWith(capacity));
     if (!current) {
-      // Found dead meanwhile (a long stall): back as a new incarnation. The attendees moved since stay
-      // where they are; those nobody took over are still placed here.
-      this.incarnation = `${this.o.self.incarnation}-${Date.now().toString(36)}`;
+      // Found dead meanwhile (a long stall, its connections lost): up again, the same process. The
+      // attendees moved since stay where they are; those nobody took over are still placed here.
       log.warn({ node: this.o.self.id }, 'this node was taken for dead: it announces itself again');
-      await this.o.nodes.announce({ id: this.o.self.id, url: this.url, incarnation: this.incarnation, capacity: this.capacity() });
+      await this.o.nodes.announce({ id: this.o.self.id, url: this.url, incarnation: this.o.self.incarnation, capacity: this.capacity() });
     }
     for (const dead of await this.o.nodes.sweepDead()) log.warn({ node: dead }, 'a node of the room is dead: its attendees move at their next connection');
   }
@@ -124,15 +127,17 @@ export class Placement {
     return others[0]?.id ?? this.self;
   }
 
+  /** The Set-Cookie value that names a node to the load balancer (it only reads it). */
+  cookie(node: string): string {
+    return `${NODE_COOKIE}=${node}; Path=/; HttpOnly; SameSite=Lax; Max-Age=86400${this.o.secureCookies ? '; Secure' : ''}`;
+  }
+
   /** A clean stop: this node's attendees are placed anew at their next connection. */
   async stop(): Promise<void> {
     this.stopping = true;
     clearInterval(this.timer);
-    await this.o.nodes.leave(this.o.self.id, this.incarnation).catch((error) => log.warn({ err: error }, 'could not tell the room this node left'));
+    await this.o.nodes.leave(this.o.self.id, this.o.self.incarnation).catch((error) => log.warn({ err: error }, 'could not tell the room this node left'));
   }
 }
 
-/** The cookie that names the attendee's node to the load balancer (it only reads it). */
-export function nodeCookie(node: string, secure: boolean): string {
-  return `${NODE_COOKIE}=${node}; Path=/; HttpOnly; SameSite=Lax; Max-Age=86400${secure ? '; Secure' : ''}`;
-}
+

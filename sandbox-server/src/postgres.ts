@@ -15,8 +15,11 @@ const MIGRATION_LOCK = 7_317_001;
 /** PostgreSQL's limit is 8000 bytes; a change is a signal of ids, never near it. */
 const MAX_PAYLOAD = 1024;
 
-/** Names the node's connections in pg_stat_activity: while any is there, the node lives (node-store.ts). */
-const applicationName = (node: string, incarnation: string) => `opslab:${node}:${incarnation}`.slice(0, 63);
+/**
+ * Names the node's connections in pg_stat_activity: while any is there, the node lives
+ * (node-store.ts). At most 7 + 40 (OPSLAB_NODE_ID) + 1 + 12 characters: within PostgreSQL's 63.
+ */
+const applicationName = (node: string, incarnation: string) => `opslab:${node}:${incarnation}`;
 
 function clientConfig(url: string, applicationName: string): pg.ClientConfig {
   return {
@@ -124,7 +127,7 @@ async function migrate(pool: pg.Pool): Promise<void> {
     }
     for (let version = current + 1; version <= migrations.length; version++) {
       const migration = migrations[version - 1]!;
-      await client.query(migration.postgres ?? migration.sqlite);
+      await client.query(migration.postgres);
       await client.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [version, new Date().toISOString()]);
     }
     await client.query('COMMIT');
@@ -176,8 +179,7 @@ export class ChangeFeed {
   }
 
   private async connect(): Promise<void> {
-    // Named apart from the pool's connections (tests find it by name); the same node prefix keeps the node alive.
-    const client = new pg.Client(clientConfig(this.o.url, `${applicationName(this.o.node, this.o.incarnation).slice(0, 58)}:feed`));
+    const client = new pg.Client(clientConfig(this.o.url, applicationName(this.o.node, this.o.incarnation)));
     this.client = client;
     client.on('error', (error) => {
       log.warn({ err: error }, 'the room\'s change feed broke');

@@ -99,7 +99,7 @@ async function postgresStore(url: string, node: string, incarnation: string, obs
     sql: db,
     progress: new ProgressStore(db),
     events: new EventStore(db),
-    nodes: new NodeStore(db, true),
+    nodes: new NodeStore(db),
     key: async (name) => Buffer.from(await secret(`${name}.key`, () => randomBytes(32).toString('base64')), 'base64'),
     async instructorToken() {
       const fromEnv = process.env.OPSLAB_INSTRUCTOR_TOKEN;

@@ -527,12 +527,12 @@ export class SessionManager {
     return this.sessions.get(`${attendee}/${slug}`);
   }
 
-  /** This attendee's sessions that hold a sandbox (running or starting), in lesson order. */
   /** Every live sandbox's lesson and profile, for /metrics. */
   liveSandboxes(): Array<{ lesson: string; profile: string }> {
     return [...this.sessions.values()].filter((s) => s.holdsSandbox).map((s) => ({ lesson: s.lesson.slug, profile: s.lesson.profile }));
   }
 
+  /** This attendee's sessions that hold a sandbox (running or starting), in lesson order. */
   sandboxesOf(attendee: string): LessonSession[] {
     return [...this.sessions.values()]
       .filter((s) => s.attendee === attendee && s.holdsSandbox)

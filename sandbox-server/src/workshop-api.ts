@@ -108,7 +108,7 @@ export function createWorkshopApi(deps: WorkshopApiDeps) {
       if (!joins.take(address)) return sendJson(res, 429, { error: 'Too many tries: wait a few seconds.' });
       const { code, name } = await body(req, joinBody);
       // Joining is the one place a stranger gets an identity here: the join is theirs from now on.
-      const attendee = deps.identity.fromRequest(req) ?? (await deps.identity.ensure(req, res));
+      const attendee = await deps.identity.ensure(req, res);
       const event = await deps.workshop.join(code, name, attendee);
       const lesson = event.agenda[event.clock.lessonIndex]?.lesson;
       return sendJson(res, 200, { event: event.id, title: event.title, lesson, url: lesson ? `/lessons/${lesson}/` : '/' });

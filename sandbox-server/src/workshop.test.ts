@@ -103,7 +103,7 @@ test('a Workshop made by a tool (npm run event) leaves a running server\'s shado
   const events = new EventStore(db);
   const progress = new ProgressStore(db);
   const lessons = new Map(loadCatalog(join(projectRoot, 'lessons')).map((l) => [l.slug, l]));
-  const options = { node: 'test-node', events, progress, lessons, endGraceMs: 60_000, stopSandboxes: async () => undefined };
+  const options = { node: 'test-node', alone: true, events, progress, lessons, endGraceMs: 60_000, stopSandboxes: async () => undefined };
   const event = await events.create({ title: 't', lessons: ['getting-started'], startsAt: '2026-12-01T09:00:00.000Z', expected: 2 });
   await events.join(event.id, 'ann', 'Ann');
   const shadowId = await events.startShadow(event.id, 'ann', 'test-node');

@@ -51,7 +51,7 @@ export interface NewEventInput {
 export interface WorkshopOptions {
   /** This node's id (OPSLAB_NODE_ID): its shadowing records and its attendees' open pages carry it. */
   node: string;
-  /** The room's only node (SQLite): records of other names are its own from before a rename. */
+  /** The room's only node (SQLite): records of other names are its own from before a rename, and every page is its own. */
   alone?: boolean;
   /** A room of several nodes: the node that holds an attendee (placement.ts), shown on their row. */
   nodeOf?(attendee: string): Promise<string | undefined>;
@@ -129,10 +129,9 @@ export class Workshop {
    * reads or creates events (npm run event) does not call it.
    */
   async start(): Promise<void> {
-    // Alone in the room (SQLite), every record is this server's, whatever its host was called before.
-    const mine = this.o.alone ? undefined : this.o.node;
-    await this.o.events.endOpenShadows(mine);
-    await this.o.events.forgetPresence(mine);
+    // Alone in the room (SQLite), every shadowing record is this server's, whatever its host was
+    // called before; a node of a room ends its own when it announces itself (node-store.ts).
+    if (this.o.alone) await this.o.events.endOpenShadows();
     await this.rewarm();
     for (const event of await this.o.events.list()) if (event.clock.endedAt) this.scheduleStop(event);
   }
@@ -434,7 +433,7 @@ export class Workshop {
   async broadcast(eventId: string, text: string): Promise<void> {
     const record = await this.event(eventId);
     await this.o.events.addMessage(record.id, null, checkedText(text));
-    for (const { attendee } of await this.o.events.attendees(record.id)) await this.pushTo(attendee);
+    await this.pushToEvent(record.id);
   }
 
   async hint(eventId: string, attendee: string, text: string): Promise<void> {
@@ -572,7 +571,8 @@ export class Workshop {
       cells,
       ...(currentStep ? { currentStep, onStepSince } : {}),
       ...(stuck ? { stuck } : {}),
-      online: (this.pages.get(who.attendee)?.size ?? 0) > 0 || await this.o.events.onlineElsewhere(who.attendee, this.o.node),
+      // Alone in the room, its pages are all here: no other node's to ask for.
+      online: (this.pages.get(who.attendee)?.size ?? 0) > 0 || (!this.o.alone && (await this.o.events.onlineElsewhere(who.attendee, this.o.node))),
       ...(hand && hand.state !== 'withdrawn' && hand.state !== 'resolved' ? { hand: hand.state } : {}),
       ...(node ? { node } : {}),
     };
@@ -601,9 +601,7 @@ export class Workshop {
         return;
       }
       case 'message': {
-        if (change.attendee !== null) return this.pushTo(change.attendee);
-        for (const attendee of [...this.pages.keys()]) if ((await this.o.events.attendee(change.event, attendee)) !== undefined) await this.pushTo(attendee);
-        return;
+        return change.attendee !== null ? this.pushTo(change.attendee) : this.pushToEvent(change.event);
       }
       case 'clock': {
         const record = await this.o.events.get(change.event);
@@ -663,7 +661,7 @@ export class Workshop {
   }
 
   private async eventChanged(record: EventRecord, newLesson: boolean): Promise<void> {
-    for (const { attendee } of await this.o.events.attendees(record.id)) await this.pushTo(attendee);
+    await this.pushToEvent(record.id);
     if (!this.dashboards.get(record.id)?.size) return;
     // A new lesson is a new grid: a whole snapshot.
     if (newLesson) this.toDashboards(record.id, { type: 'snapshot', snapshot: await this.snapshot(record.id) });
@@ -680,6 +678,11 @@ export class Workshop {
     if (!streams?.size) return;
     const text = JSON.stringify(await this.attendeeState(attendee) ?? null);
     for (const stream of streams) stream.sendJson(text);
+  }
+
+  /** Every page of the event's attendees open here. */
+  private async pushToEvent(eventId: string): Promise<void> {
+    for (const { attendee } of await this.o.events.attendees(eventId)) await this.pushTo(attendee);
   }
 
   /** Time passes: rows whose "stuck" changed are sent again. */
@@ -719,7 +722,7 @@ export class Workshop {
     stream.send(await this.attendeeState(attendee) ?? null);
     const record = await this.o.events.eventOf(attendee);
     if (record && streams.size === 1) {
-      await this.o.events.setPresence(this.o.node, attendee, record.id, true);
+      if (!this.o.alone) await this.o.events.setPresence(this.o.node, attendee, record.id, true);
       await this.rowChanged(record, attendee);
     }
     stream.onClose(() => {
@@ -729,7 +732,7 @@ export class Workshop {
       if (!record) return;
       this.inBackground('updating a row', (async () => {
         // Another page may have opened meanwhile: only the last close says "offline".
-        if (!this.pages.has(attendee)) await this.o.events.setPresence(this.o.node, attendee, record.id, false);
+        if (!this.o.alone && !this.pages.has(attendee)) await this.o.events.setPresence(this.o.node, attendee, record.id, false);
         await this.rowChanged(record, attendee);
       })());
     });

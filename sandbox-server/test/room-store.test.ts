@@ -163,22 +163,29 @@ for (const [kind, open] of Object.entries(openers)) {
       }
     });
 
-    test('shadowing records end by node; presence is by node', async () => {
+    test('a node\'s shadowing records and pages end with it (found dead, or its id started again); presence is by node', async () => {
       const store = await open();
       try {
-        const { events, sql } = store;
+        const { events, nodes, sql } = store;
+        const capacity = { sandboxes: 0, maxSandboxes: 10, memoryAvailableBytes: 1e10, free: { small: 10 } };
+        const stale = new Date(Date.now() - 60_000); // their heartbeats stopped long ago
+        await nodes.announce({ id: 'node-b', incarnation: 'one', url: 'http://b', capacity }, stale);
+        await nodes.announce({ id: 'node-c', incarnation: 'one', url: 'http://c', capacity }, stale);
         const event = await events.create(NEW_EVENT);
-        const mine = await events.startShadow(event.id, 'eve', 'node-a');
-        const theirs = await events.startShadow(event.id, 'eve', 'node-b');
-        await events.endOpenShadows('node-a');
-        const ended = async (id: number) => (await sql.get<{ ended_at: string | null }>('SELECT ended_at FROM shadow_sessions WHERE id = ?', [id]))!.ended_at !== null;
-        assert.equal(await ended(mine), true);
-        assert.equal(await ended(theirs), false, 'another node\'s shadowing goes on');
+        const onB = await events.startShadow(event.id, 'eve', 'node-b');
+        const onC = await events.startShadow(event.id, 'eve', 'node-c');
+        const onD = await events.startShadow(event.id, 'eve', 'node-d');
         await events.setPresence('node-b', 'eve', event.id, true);
         assert.equal(await events.onlineElsewhere('eve', 'node-a'), true);
         assert.equal(await events.onlineElsewhere('eve', 'node-b'), false);
-        await events.forgetPresence('node-b');
-        assert.equal(await events.onlineElsewhere('eve', 'node-a'), false);
+        const ended = async (id: number) => (await sql.get<{ ended_at: string | null }>('SELECT ended_at FROM shadow_sessions WHERE id = ?', [id]))!.ended_at !== null;
+        await nodes.announce({ id: 'node-c', incarnation: 'two', url: 'http://c', capacity });
+        assert.equal(await ended(onC), true, 'a new process of node-c: the old one\'s sockets are gone');
+        assert.equal(await ended(onB), false, 'another node\'s shadowing goes on');
+        assert.ok((await nodes.sweepDead()).includes('node-b'));
+        assert.equal(await ended(onB), true, 'found dead: its shadowing records end');
+        assert.equal(await events.onlineElsewhere('eve', 'node-a'), false, 'and its pages are offline');
+        assert.equal(await ended(onD), false, 'a node nobody found dead keeps its own');
       } finally {
         await store.close();
       }
@@ -256,12 +263,25 @@ describe('a room of several nodes on PostgreSQL', () => {
     const a = await openRoomStore({ databasePath: '/nonexistent', databaseUrl: url, node: 'node-a', incarnation: 'one' });
     const b = await openRoomStore({ databasePath: '/nonexistent', databaseUrl: url, node: 'node-b', incarnation: 'one' });
     const capacity = { sandboxes: 0, maxSandboxes: 10, memoryAvailableBytes: 1e10, free: { small: 10 } };
+    /**
+     * Whether node-b's process is found dead. Its backends leave pg_stat_activity as they exit, just
+     * after its sockets close; meanwhile its heartbeat is kept fresh (written for it here), so only
+     * its connections can make it dead, never its lease.
+     */
+    const gone = async (incarnation: string) => {
+      for (let i = 0; i < 100; i++) {
+        assert.equal(await a.nodes.heartbeat('node-b', incarnation, capacity, true), true, 'still up in the table');
+        if (!(await a.nodes.node('node-b'))!.alive) return true;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      return false;
+    };
     try {
       await b.listen(() => undefined, () => undefined);
       await b.nodes.announce({ id: 'node-b', incarnation: 'one', url: 'http://b', capacity });
       assert.equal((await a.nodes.node('node-b'))?.alive, true, 'its feed connection is there');
       await b.close();
-      assert.equal((await a.nodes.node('node-b'))?.alive, false, 'gone with its connections, its heartbeat still fresh');
+      assert.equal(await gone('one'), true, 'gone with its connections, its heartbeat fresh');
       // It restarts at once (a new incarnation), its old row still 'up' with a fresh heartbeat: its
       // own new connections do not make the old one look alive.
       const again = await openRoomStore({ databasePath: '/nonexistent', databaseUrl: url, node: 'node-b', incarnation: 'two' });
@@ -271,6 +291,7 @@ describe('a room of several nodes on PostgreSQL', () => {
       assert.deepEqual(await a.nodes.sweepDead(), [], 'the new incarnation lives');
       await assert.rejects(a.nodes.announce({ id: 'node-b', incarnation: 'three', url: 'http://b3', capacity }), /held by a live node/, 'while it lives, nobody else takes its id');
       await again.close();
+      assert.equal(await gone('two'), true);
       assert.deepEqual(await a.nodes.sweepDead(), ['node-b'], 'gone again: marked dead, once');
     } finally {
       await a.close();
@@ -309,12 +330,12 @@ describe('a room of several nodes on PostgreSQL', () => {
       await until('A hears the clock', () => heardByA.length >= 3);
       assert.deepEqual(heardByA.slice(2), [{ kind: 'clock', event: event.id, newLesson: true, ended: false, from: 'node-b' }], 'the rolled-back change was never sent');
 
-      // The feed's connection is cut (a PostgreSQL restart, a network blip): it comes back and says so.
+      // Node A's connections are cut (a PostgreSQL restart, a network blip): its feed comes back and says so.
       const admin = new pg.Client({ connectionString: url });
       await admin.connect();
-      const cut = await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'opslab:node-a:one:feed'");
+      const cut = await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'opslab:node-a:one'");
       await admin.end();
-      assert.equal(cut.rowCount, 1, 'the listening connection was found and cut');
+      assert.ok((cut.rowCount ?? 0) >= 1, 'its connections were found and cut');
       await until('A listens again and re-reads what it shows', () => resyncs === 1 && a.listening === true);
       await b.events.addMessage(event.id, null, 'after the cut');
       await until('A hears changes again', () => heardByA.some((c) => c.kind === 'message'));

@@ -286,7 +286,7 @@ export class BwrapBackend implements SandboxBackend {
     this.spawner.start(); // now, while the server is small (it forks once)
   }
 
-  /** Sandboxes waiting for the machine's turn (the PXE lesson's boots), for /metrics. */
+  /** Sandboxes waiting for the machine's turn (network boots' QEMU), for /metrics. */
   get turnsWaiting(): number {
     return this.options.turns?.queue.queued ?? 0;
   }
