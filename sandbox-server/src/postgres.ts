@@ -173,11 +173,18 @@ export class ChangeFeed {
     this.ping.unref();
   }
 
-  /** Resolves once listening (the first time), so a node that starts hears every change after. */
+  /**
+   * Resolves once listening, so a node that starts hears every change after; a node that cannot
+   * listen at its start does not start.
+   */
   async start(): Promise<void> {
-    await this.connect();
+    await this.connect().catch(async (error: unknown) => {
+      await this.close();
+      throw error;
+    });
   }
 
+  /** A connection and its LISTEN; one that fails is given up like one lost later (`lost`). */
   private async connect(): Promise<void> {
     const client = new pg.Client(clientConfig(this.o.url, applicationName(this.o.node, this.o.incarnation)));
     this.client = client;
@@ -196,8 +203,13 @@ export class ChangeFeed {
       }
       if (change.from !== this.o.node) this.o.onChange(change);
     });
-    await client.connect();
-    await client.query(`LISTEN ${CHANGES_CHANNEL}`);
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANGES_CHANNEL}`);
+    } catch (error) {
+      this.lost(client); // once per client, whatever else saw it fail: one retry scheduled, not two
+      throw error;
+    }
     this.listening = true;
     this.retryMs = 250;
     if (this.heardOnce) this.o.onResync();
@@ -217,11 +229,7 @@ export class ChangeFeed {
     this.retryMs = Math.min(5_000, this.retryMs * 2);
     const timer = setTimeout(() => {
       if (this.closed) return;
-      this.connect().catch((error) => {
-        log.warn({ err: error }, 'the room\'s change feed cannot reconnect yet');
-        if (this.client) this.lost(this.client);
-        else this.reconnectLater();
-      });
+      this.connect().catch((error) => log.warn({ err: error }, 'the room\'s change feed cannot reconnect yet'));
     }, wait);
     timer.unref();
   }

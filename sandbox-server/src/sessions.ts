@@ -115,8 +115,12 @@ export class LessonSession {
   private starting: Promise<Sandbox> | undefined;
   private readonly terminals = new Map<string, Terminal>();
   private readonly listeners = new Set<SessionListener>();
-  /** Each read of the progress for the listeners is numbered: only the latest is sent. */
-  private progressSeq = 0;
+  /**
+   * Reads of the progress are numbered: a new listener gets its read only if no read started after it
+   * (`reads`); a recorded check's read goes to every listener unless a later check's does (`broadcasts`).
+   */
+  private reads = 0;
+  private broadcasts = 0;
   private idleTimer: NodeJS.Timeout | undefined;
   /** Checks and solves of one session run one at a time, in order: they share one sandbox's state. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -176,10 +180,10 @@ export class LessonSession {
     this.cancelIdle();
     listener.status(this.currentStatus());
     // Read from the store after this call returns: a progress sent since (a Check) is newer, and wins.
-    const seq = ++this.progressSeq;
+    const read = ++this.reads;
     this.progress().then(
       (progress) => {
-        if (seq === this.progressSeq && this.listeners.has(listener)) listener.progress(progress);
+        if (read === this.reads && this.listeners.has(listener)) listener.progress(progress);
       },
       (error) => log.error({ session: this.key, err: error }, 'reading progress failed'),
     );
@@ -371,10 +375,11 @@ export class LessonSession {
     await this.store.record({ attendee: this.attendee, lesson: this.lesson.slug, step: step.id, passed, solved, feedback });
     if (!solved) this.options.metrics?.checked(this.lesson.profile, passed, durationMs / 1000);
     this.options.onStepRecorded?.(this.attendee, this.lesson.slug);
-    const seq = ++this.progressSeq;
+    this.reads++;
+    const broadcast = ++this.broadcasts;
     const progress = await this.progress();
-    // A later read (another Check, a new tab) is newer than this one: it sends its own.
-    if (seq === this.progressSeq) for (const listener of this.listeners) listener.progress(progress);
+    // A later Check's read is newer than this one, and goes to everyone: it sends its own.
+    if (broadcast === this.broadcasts) for (const listener of this.listeners) listener.progress(progress);
     return { step: step.id, passed, solved: solved && passed, feedback, durationMs: Math.round(durationMs) };
   }
 

@@ -117,3 +117,17 @@ test('a Workshop made by a tool (npm run event) leaves a running server\'s shado
   assert.equal(await open(), false, 'a server that starts ends the shadowing its predecessor left open');
   server.close();
 });
+
+test('two shadowing sessions started at once: the later takes over, the earlier is ended (not left watching)', async () => {
+  const { w, events } = workshop();
+  const event = await events.create({ title: 't', lessons: ['getting-started'], startsAt: '2026-12-01T09:00:00.000Z', expected: 2 });
+  await events.join(event.id, 'ann', 'Ann');
+  const ended: string[] = [];
+  const shadow = (name: string) => ({ state: { lesson: 'getting-started', terminal: 'main', keyboard: 'none' as const }, setKeyboard: () => undefined, end: () => void ended.push(name) });
+  const first = shadow('first');
+  const second = shadow('second');
+  await Promise.all([w.shadowStarted(event.id, 'ann', first), w.shadowStarted(event.id, 'ann', second)]);
+  assert.deepEqual(ended, ['first'], 'one session watches at a time');
+  assert.equal((await w.attendeeState('ann'))?.shadow !== undefined, true, 'the later one is the one the page shows');
+  w.close();
+});

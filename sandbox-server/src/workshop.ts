@@ -459,7 +459,11 @@ export class Workshop {
     const record = await this.event(eventId);
     if (!await this.o.events.attendee(record.id, attendee)) throw new WorkshopError(404, 'that attendee has not joined this event');
     this.shadows.get(attendee)?.shadow.end('another shadowing session took over');
-    this.shadows.set(attendee, { shadow, recordId: await this.o.events.startShadow(record.id, attendee, this.o.node) });
+    const recordId = await this.o.events.startShadow(record.id, attendee, this.o.node);
+    // Another session may have started while this one's record was made: the later one takes over.
+    const meanwhile = this.shadows.get(attendee);
+    if (meanwhile && meanwhile.shadow !== shadow) meanwhile.shadow.end('another shadowing session took over');
+    this.shadows.set(attendee, { shadow, recordId });
     await this.pushTo(attendee);
   }
 
@@ -719,23 +723,26 @@ export class Workshop {
     let streams = this.pages.get(attendee);
     if (!streams) this.pages.set(attendee, (streams = new Set()));
     streams.add(stream);
-    stream.send(await this.attendeeState(attendee) ?? null);
-    const record = await this.o.events.eventOf(attendee);
-    if (record && streams.size === 1) {
-      if (!this.o.alone) await this.o.events.setPresence(this.o.node, attendee, record.id, true);
-      await this.rowChanged(record, attendee);
-    }
+    // Decided before any await: of two pages opening at once, one is the first.
+    const first = streams.size === 1;
+    // Registered before any await too: a page that closes (or a read that fails) meanwhile is let go.
     stream.onClose(() => {
       streams.delete(stream);
       if (streams.size > 0) return;
       this.pages.delete(attendee);
-      if (!record) return;
       this.inBackground('updating a row', (async () => {
+        const record = await this.o.events.eventOf(attendee);
+        if (!record) return;
         // Another page may have opened meanwhile: only the last close says "offline".
         if (!this.o.alone && !this.pages.has(attendee)) await this.o.events.setPresence(this.o.node, attendee, record.id, false);
         await this.rowChanged(record, attendee);
       })());
     });
+    stream.send(await this.attendeeState(attendee) ?? null);
+    const record = await this.o.events.eventOf(attendee);
+    if (!record || !first || !streams.has(stream)) return;
+    if (!this.o.alone) await this.o.events.setPresence(this.o.node, attendee, record.id, true);
+    await this.rowChanged(record, attendee);
   }
 }
 
