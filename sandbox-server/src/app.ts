@@ -153,6 +153,7 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
         reserveBytes: config.poolMemoryReserveBytes,
         profileOf: (lesson) => current.get(lesson)?.profile,
         onTakeover: () => metrics.tookOver(),
+        onAnnouncedAgain: () => void workshop.presenceAgain().catch((error) => log.error({ err: error }, 'telling the room this node\'s open pages failed')),
         secureCookies,
       })
     : undefined;

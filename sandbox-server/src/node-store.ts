@@ -41,6 +41,16 @@ interface NodeRow {
   heartbeat_at: string;
   capacity: string;
   connected: number | null;
+  /** The database's clock as it read the row. */
+  now: string;
+}
+
+/**
+ * The database's clock as ISO-8601 text: heartbeats are written and judged by one clock, whatever
+ * the nodes' own clocks say (a node 20 s ahead would otherwise find every other node dead).
+ */
+function databaseNow(sql: Sql): string {
+  return sql.dialect === 'postgres' ? `to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')` : "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 }
 
 export class NodeStore {
@@ -50,9 +60,10 @@ export class NodeStore {
    * A node starts. Refused while another live process holds the id (two machines given one
    * OPSLAB_NODE_ID); a restarted node is a new incarnation of its id.
    */
-  async announce(node: { id: string; incarnation: string; url: string; capacity: NodeCapacity }, now = new Date()): Promise<void> {
-    const at = now.toISOString();
+  /** `heartbeatAt`: a test's own time; else the database's clock. */
+  async announce(node: { id: string; incarnation: string; url: string; capacity: NodeCapacity }, heartbeatAt?: Date): Promise<void> {
     await this.sql.transaction(async (tx) => {
+      const at = heartbeatAt?.toISOString() ?? (await tx.get<{ now: string }>(`SELECT ${databaseNow(tx)} AS now`))!.now;
       const held = (await this.rows(tx, node.id))[0];
       if (held && held.incarnation !== node.incarnation && held.alive) {
         throw new Error(`node id "${node.id}" is held by a live node (since ${held.startedAt}, at ${held.url}): give every node its own OPSLAB_NODE_ID`);
@@ -70,9 +81,9 @@ export class NodeStore {
   }
 
   /** False when this incarnation is no longer the node's (found dead, or the id announced again). */
-  async heartbeat(id: string, incarnation: string, capacity: NodeCapacity, accepting: boolean, now = new Date()): Promise<boolean> {
-    const changed = await this.sql.run("UPDATE nodes SET heartbeat_at = ?, capacity = ?, accepting = ? WHERE id = ? AND incarnation = ? AND state = 'up'", [
-      now.toISOString(), JSON.stringify(capacity), accepting ? 1 : 0, id, incarnation,
+  async heartbeat(id: string, incarnation: string, capacity: NodeCapacity, accepting: boolean): Promise<boolean> {
+    const changed = await this.sql.run(`UPDATE nodes SET heartbeat_at = ${databaseNow(this.sql)}, capacity = ?, accepting = ? WHERE id = ? AND incarnation = ? AND state = 'up'`, [
+      JSON.stringify(capacity), accepting ? 1 : 0, id, incarnation,
     ]);
     return changed === 1;
   }
@@ -94,13 +105,13 @@ export class NodeStore {
     await tx.run('UPDATE shadow_sessions SET ended_at = ? WHERE node_id = ? AND ended_at IS NULL', [new Date().toISOString(), id]);
   }
 
-  private async rows(sql: Sql, id?: string, now = Date.now()): Promise<NodeRecord[]> {
+  private async rows(sql: Sql, id?: string): Promise<NodeRecord[]> {
     // PostgreSQL: the process of the row's incarnation lives while its connections do (postgres.ts
     // names them `opslab:<id>:<incarnation>`); a restarted process is another incarnation.
     const connected = sql.dialect === 'postgres'
       ? ", (SELECT COUNT(*) FROM pg_stat_activity a WHERE a.application_name = 'opslab:' || n.id || ':' || n.incarnation) AS connected"
       : ', NULL AS connected';
-    const rows = await sql.all<NodeRow>(`SELECT n.*${connected} FROM nodes n${id ? ' WHERE n.id = ?' : ''} ORDER BY n.id`, id ? [id] : []);
+    const rows = await sql.all<NodeRow>(`SELECT n.*${connected}, ${databaseNow(sql)} AS now FROM nodes n${id ? ' WHERE n.id = ?' : ''} ORDER BY n.id`, id ? [id] : []);
     return rows.map((row) => ({
       id: row.id,
       incarnation: row.incarnation,
@@ -111,7 +122,7 @@ export class NodeStore {
       heartbeatAt: row.heartbeat_at,
       capacity: JSON.parse(row.capacity) as NodeCapacity,
       // Killed: its connections are gone at once. Vanished with its machine: its heartbeat stops.
-      alive: row.state === 'up' && now - Date.parse(row.heartbeat_at) < NODE_LEASE_MS && (row.connected === null || row.connected > 0),
+      alive: row.state === 'up' && Date.parse(row.now) - Date.parse(row.heartbeat_at) < NODE_LEASE_MS && (row.connected === null || row.connected > 0),
     }));
   }
 

@@ -31,6 +31,8 @@ export interface PlacementOptions {
   profileOf(lesson: string): string | undefined;
   /** A node that took attendees over (measured: from a node's death to a prompt elsewhere). */
   onTakeover?(attendee: string, from: string): void;
+  /** Up again after being taken for dead: what the room forgot of this node (its open pages) is told again. */
+  onAnnouncedAgain?(): void;
   /** The node cookie's Secure attribute (every public origin is https). */
   secureCookies: boolean;
   memAvailable?: () => number;
@@ -87,6 +89,7 @@ export class Placement {
       // attendees moved since stay where they are; those nobody took over are still placed here.
       log.warn({ node: this.o.self.id }, 'this node was taken for dead: it announces itself again');
       await this.o.nodes.announce({ id: this.o.self.id, url: this.url, incarnation: this.o.self.incarnation, capacity: this.capacity() });
+      this.o.onAnnouncedAgain?.();
     }
     for (const dead of await this.o.nodes.sweepDead()) log.warn({ node: dead }, 'a node of the room is dead: its attendees move at their next connection');
   }

@@ -7,6 +7,7 @@ import { openDatabase } from './database.ts';
 import { EventStore } from './event-store.ts';
 import { ProgressStore } from './store.ts';
 import { Workshop } from './workshop.ts';
+import type { SseStream } from './sse.ts';
 import { join } from 'node:path';
 
 function workshop(warm?: { targets: Map<string, number>; broughtUp?: string[] }) {
@@ -32,7 +33,7 @@ function workshop(warm?: { targets: Map<string, number>; broughtUp?: string[] })
         }
       : {}),
   });
-  return { w, events };
+  return { w, events, db };
 }
 
 const at = (iso: string) => new Date(iso);
@@ -129,5 +130,20 @@ test('two shadowing sessions started at once: the later takes over, the earlier 
   await Promise.all([w.shadowStarted(event.id, 'ann', first), w.shadowStarted(event.id, 'ann', second)]);
   assert.deepEqual(ended, ['first'], 'one session watches at a time');
   assert.equal((await w.attendeeState('ann'))?.shadow !== undefined, true, 'the later one is the one the page shows');
+  w.close();
+});
+
+test('a node taken for dead and back tells the room again which pages are open on it', async () => {
+  const { w, events, db } = workshop();
+  const event = await events.create({ title: 't', lessons: ['getting-started'], startsAt: '2026-12-01T09:00:00.000Z', expected: 2 });
+  await events.join(event.id, 'ann', 'Ann');
+  const page = { send: () => undefined, sendJson: () => undefined, onClose: () => undefined, close: () => undefined } as unknown as SseStream;
+  await w.watchAttendee('ann', page);
+  assert.equal(await events.onlineElsewhere('ann', 'another-node'), true, 'her page is open on test-node');
+  // Found dead by another node meanwhile (node-store.ts forgets its pages).
+  await db.run('DELETE FROM presence');
+  assert.equal(await events.onlineElsewhere('ann', 'another-node'), false);
+  await w.presenceAgain();
+  assert.equal(await events.onlineElsewhere('ann', 'another-node'), true);
   w.close();
 });

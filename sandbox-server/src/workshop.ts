@@ -617,6 +617,14 @@ export class Workshop {
     }
   }
 
+  /** This node was taken for dead and is back (placement.ts): the pages open here are online again. */
+  async presenceAgain(): Promise<void> {
+    for (const attendee of [...this.pages.keys()]) {
+      const record = await this.o.events.eventOf(attendee);
+      if (record && this.pages.has(attendee)) await this.o.events.setPresence(this.o.node, attendee, record.id, true);
+    }
+  }
+
   /** The room's feed was lost for a while: every dashboard and page here gets the state afresh. */
   async resync(): Promise<void> {
     for (const [eventId, streams] of this.dashboards) {
