@@ -23,7 +23,7 @@ async function rawPtyPrompt(): Promise<number> {
 }
 
 export async function benchLatency(iterations: number, work: string, uidBase: number): Promise<LatencyRow[]> {
-  const config = loadConfig({ port: 0, databasePath: join(work, 'latency.db'), stagingDir: join(work, 'staging'), uidBase, uidCount: 2000, idleTimeoutMs: 1000 });
+  const config = loadConfig({ port: 0, databasePath: join(work, 'latency.db'), stagingDir: join(work, 'staging'), uidBase, uidCount: 2000, idleTimeoutMs: 1000, metricsPort: 0 });
   // The check row measures latency back to back; the per-connection check budget would only add waits.
   config.connectionLimits = { ...config.connectionLimits, checks: { perSecond: 1000, burst: 1000 } };
   const app = await startApp(config);

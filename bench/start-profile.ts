@@ -14,7 +14,7 @@ const work = mkdtempSync('/tmp/opslab-start-profile-');
 chmodSync(work, 0o755);
 const port = 4700 + Math.floor(Math.random() * 200);
 const trace = join(work, 'trace');
-const env = { ...process.env, OPSLAB_PORT: String(port), OPSLAB_DB: join(work, 'db'), OPSLAB_STAGING_DIR: join(work, 'staging'), OPSLAB_UID_BASE: '760000', OPSLAB_LOG_LEVEL: 'warn' };
+const env = { ...process.env, OPSLAB_PORT: String(port), OPSLAB_DB: join(work, 'db'), OPSLAB_STAGING_DIR: join(work, 'staging'), OPSLAB_UID_BASE: '760000', OPSLAB_LOG_LEVEL: 'warn', OPSLAB_METRICS_PORT: '0' };
 const strace = spawn('strace', ['-f', '-qq', '-e', 'trace=execve,clone,clone3,fork,vfork', '-o', trace, process.execPath, '--import', 'tsx', 'sandbox-server/src/main.ts'], { cwd: repo, env, stdio: ['ignore', 'pipe', 'inherit'] });
 await new Promise<void>((done) => strace.stdout!.on('data', (d: Buffer) => String(d).includes('Opslab is running') && done()));
 const serverPid = Number(readFileSync(`/proc/${strace.pid}/task/${strace.pid}/children`, 'utf8').trim().split(' ')[0]);

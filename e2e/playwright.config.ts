@@ -49,6 +49,7 @@ export default defineConfig({
       OPSLAB_UID_BASE: process.env.OPSLAB_E2E_UID_BASE ?? '650000',
       OPSLAB_UID_COUNT: '1000',
       OPSLAB_LOG_LEVEL: 'warn',
+      OPSLAB_METRICS_PORT: '0',
     },
   },
 });

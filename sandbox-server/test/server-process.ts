@@ -21,7 +21,8 @@ export function freePort(): Promise<number> {
 export function spawnServer(env: Record<string, string>, preload: string[] = []): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', ...preload.flatMap((module) => ['--import', module]), 'sandbox-server/src/main.ts'], {
     cwd: projectRoot,
-    env: { ...process.env, ...env },
+    // A free port for /metrics unless the test names one: several servers run side by side.
+    env: { ...process.env, OPSLAB_METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {
