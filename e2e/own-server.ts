@@ -9,7 +9,7 @@ import { freePort, spawnServer } from '../sandbox-server/test/server-process.ts'
 
 const OWN_UID_BASE = Number(process.env.OPSLAB_E2E_UID_BASE ?? 650_000) + 1000;
 
-export async function startOwnServer(env: Record<string, string>, port?: number): Promise<{ url: string; stop: () => Promise<void> }> {
+export async function startOwnServer(env: Record<string, string>, port?: number): Promise<{ url: string; stop: () => Promise<void>; kill: () => void }> {
   port ??= await freePort();
   const stateDir = mkdtempSync('/tmp/opslab-e2e-own-');
   chmodSync(stateDir, 0o755);
@@ -23,12 +23,15 @@ export async function startOwnServer(env: Record<string, string>, port?: number)
     OPSLAB_LOG_LEVEL: 'warn',
     ...env,
   });
+  const exited = new Promise((r) => child.once('exit', r));
   return {
     url: `http://localhost:${port}`,
     stop: async () => {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
       rmSync(stateDir, { recursive: true, force: true });
     },
+    /** A machine that dies: SIGKILL, no goodbye. */
+    kill: () => void child.kill('SIGKILL'),
   };
 }
