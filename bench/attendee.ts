@@ -27,6 +27,11 @@ export class BenchAttendee extends ShellOutput {
     return new BenchAttendee(url, await newAttendee(url));
   }
 
+  /** An attendee whose cookies are known already (a room's node cookie beside the identity). */
+  static withCookie(url: string, cookie: string): BenchAttendee {
+    return new BenchAttendee(url, cookie);
+  }
+
   /** A new attendee at the prompt of `lesson`'s `terminal`; its socket is closed again if no prompt comes. */
   static async join(url: string, lesson: string, terminal = 'main', timeoutMs = 30_000): Promise<BenchAttendee> {
     const attendee = await BenchAttendee.create(url);

@@ -13,7 +13,7 @@ import type { DashboardEvent } from '../protocol/workshop.ts';
 import { WARM_SHARE } from '../sandbox-server/src/workshop.ts';
 import { BenchAttendee } from './attendee.ts';
 import { arrive } from './burst.ts';
-import { processCpuMs, settle, startBenchServer, type BenchServer } from './server.ts';
+import { processCpuMs, settle, startBenchServer } from './server.ts';
 import { summarize, type FigureRow, type LatencyRow } from './stats.ts';
 import { startTypist } from './typist.ts';
 
@@ -30,7 +30,7 @@ export interface EventBenchOptions {
   settle: boolean;
 }
 
-function call(server: BenchServer, method: string, path: string, cookie: string | undefined, body?: unknown): Promise<{ status: number; text: string; cookie?: string }> {
+export function call(server: { url: string }, method: string, path: string, cookie: string | undefined, body?: unknown): Promise<{ status: number; text: string; cookie?: string }> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const req = request(`${server.url}${path}`, { method, headers: { origin: server.url, ...(cookie ? { cookie } : {}), ...(payload ? { 'content-type': 'application/json' } : {}) } }, (res) => {
@@ -44,8 +44,8 @@ function call(server: BenchServer, method: string, path: string, cookie: string 
   });
 }
 
-/** The dashboard's stream, as the dashboard page reads it: the time each attendee's row arrives with one more attempt. */
-function openDashboard(server: BenchServer, eventId: string, cookie: string): { attempts: Map<string, Array<{ attempts: number; at: number }>>; close(): void; opened: Promise<void> } {
+/** The dashboard's stream, as the dashboard page reads it: the time each attendee's row arrives with one more attempt (of STEP). */
+export function openDashboard(server: { url: string }, eventId: string, cookie: string): { attempts: Map<string, Array<{ attempts: number; at: number }>>; close(): void; opened: Promise<void> } {
   const attempts = new Map<string, Array<{ attempts: number; at: number }>>();
   let resolveOpened!: () => void;
   const opened = new Promise<void>((resolve) => (resolveOpened = resolve));

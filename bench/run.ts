@@ -19,6 +19,7 @@ import { benchCapacity, type ProfileCapacity } from './capacity.ts';
 import { benchEcho } from './echo.ts';
 import { benchEvent } from './event.ts';
 import { benchLatency } from './latency.ts';
+import { benchNodes } from './nodes.ts';
 import type { LessonBench } from './lesson-bench.ts';
 import { benchPageWeight } from './page-weight.ts';
 import { benchReaping } from './reaping.ts';
@@ -33,7 +34,7 @@ const lessonBenches = loadCatalog(lessonsDir)
   .map((lesson) => ({ slug: lesson.slug, file: join(lesson.dir, 'bench.ts') }))
   .filter(({ file }) => existsSync(file));
 // Capacity last: the kernel takes minutes to free a thousand sandboxes' namespaces.
-const STAGES = ['latency', 'echo', 'burst', 'event', 'reaping', 'browser', ...lessonBenches.map((b) => b.slug), 'capacity'];
+const STAGES = ['latency', 'echo', 'burst', 'event', 'reaping', 'browser', ...lessonBenches.map((b) => b.slug), 'nodes', 'capacity'];
 type Stage = string;
 
 const { values } = parseArgs({
@@ -118,6 +119,11 @@ try {
     const result = await bench({ quick, keys: sizes.keys, uidBase: 840_000 + index * 5000 });
     latency.push(...result.latency);
     figures.push(...result.figures);
+  }
+  if (await run('nodes')) {
+    const nodes = await benchNodes({ arrivals: quick ? 3 : 30, keys: sizes.keys, room: quick ? 9 : 60, uidBase: 870_000 });
+    latency.push(...nodes.rows);
+    figures.push(...nodes.figures);
   }
   if (await run('capacity')) {
     const capacity = await benchCapacity({ levels: sizes.levels, keys: sizes.keys, uidBase: 820_000 });
