@@ -15,6 +15,8 @@ import { log } from './log.ts';
 export interface MetricsSources {
   liveSandboxes(): Array<{ lesson: string; profile: string }>;
   turnsWaiting(): number;
+  /** Memory charged to the sandboxes' cgroups (undefined: no cgroups, development only). */
+  chargedMemoryBytes(): number | undefined;
   accepting(): boolean;
   /** undefined: one machine, no feed. */
   listening(): boolean | undefined;
@@ -48,6 +50,10 @@ export class NodeMetrics {
         for (const { lesson, profile } of sources.liveSandboxes()) this.inc({ lesson, profile });
       },
     });
+    new Gauge({ name: 'opslab_sandbox_memory_bytes', help: 'Memory charged to the sandboxes\' cgroups, all together', registers, collect() {
+      const bytes = sources.chargedMemoryBytes();
+      if (bytes !== undefined) this.set(bytes);
+    } });
     new Gauge({ name: 'opslab_turn_queue_length', help: 'Sandboxes waiting for the machine\'s turn (QEMU boots)', registers, collect() {
       this.set(sources.turnsWaiting());
     } });

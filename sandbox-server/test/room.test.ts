@@ -182,6 +182,7 @@ test('a room of three nodes: one dashboard sees all; a node killed mid-lesson co
   assert.equal((await metric('node-a', 'opslab_takeovers_total')) + (await metric('node-c', 'opslab_takeovers_total')), onB.length, 'every takeover counted by the node that made it');
   assert.equal((await metric('node-a', 'opslab_sandboxes')) + (await metric('node-c', 'opslab_sandboxes')), ATTENDEES - 1, 'the room\'s sandboxes (but the one who stepped away) on the two survivors');
   assert.equal(await metric('node-a', 'opslab_node_accepting'), 1);
+  assert.ok((await metric('node-a', 'opslab_sandbox_memory_bytes')) > 0, 'the memory charged to its sandboxes');
   assert.ok((await metric('node-c', 'opslab_store_seconds_count')) > 0, 'the store\'s latency is measured');
   console.log(`# ${onB.length} attendees of the killed node: a prompt elsewhere after p50 ${prompts[Math.floor(prompts.length / 2)]} ms, max ${prompts.at(-1)} ms`);
 

@@ -286,6 +286,11 @@ export class BwrapBackend implements SandboxBackend {
     this.spawner.start(); // now, while the server is small (it forks once)
   }
 
+  /** Memory charged to the sandboxes' cgroups together (undefined without cgroups), for /metrics. */
+  get chargedMemoryBytes(): number | undefined {
+    return this.options.cgroups?.chargedMemoryBytes();
+  }
+
   /** Sandboxes waiting for the machine's turn (network boots' QEMU), for /metrics. */
   get turnsWaiting(): number {
     return this.options.turns?.queue.queued ?? 0;

@@ -88,6 +88,11 @@ export class Cgroups {
     return join(this.bases[controller], name);
   }
 
+  /** Memory charged to every sandbox of this server together: one read of their parent group (v1 counts its children). */
+  chargedMemoryBytes(): number {
+    return Number(readFileSync(join(this.bases.memory, 'memory.usage_in_bytes'), 'utf8'));
+  }
+
   /**
    * Creates the groups with their limits, the CPU weight at STARTING_CPU_SHARES until `attended`;
    * returns the cgroup.procs files a process writes itself into.
