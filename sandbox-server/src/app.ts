@@ -74,6 +74,7 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
   const metrics: NodeMetrics = new NodeMetrics(config.nodeId, {
     liveSandboxes: (): Array<{ lesson: string; profile: string }> => sessions.liveSandboxes(),
     turnsWaiting: () => backend.turnsWaiting,
+    echoQueues: () => sessions.echoQueues(),
     chargedMemoryBytes: () => backend.chargedMemoryBytes,
     accepting: () => placement?.accepting ?? true,
     listening: () => room.listening,

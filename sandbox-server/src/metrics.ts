@@ -15,6 +15,7 @@ import { log } from './log.ts';
 export interface MetricsSources {
   liveSandboxes(): Array<{ lesson: string; profile: string }>;
   turnsWaiting(): number;
+  echoQueues(): { inputBytes: number; pausedTerminals: number };
   /** Memory charged to the sandboxes' cgroups (undefined: no cgroups, development only). */
   chargedMemoryBytes(): number | undefined;
   accepting(): boolean;
@@ -53,6 +54,12 @@ export class NodeMetrics {
     new Gauge({ name: 'opslab_sandbox_memory_bytes', help: 'Memory charged to the sandboxes\' cgroups, all together', registers, collect() {
       const bytes = sources.chargedMemoryBytes();
       if (bytes !== undefined) this.set(bytes);
+    } });
+    new Gauge({ name: 'opslab_terminal_input_backlog_bytes', help: 'Keystrokes queued for shells that are not reading yet, all terminals', registers, collect() {
+      this.set(sources.echoQueues().inputBytes);
+    } });
+    new Gauge({ name: 'opslab_terminals_output_paused', help: 'Terminals whose output waits for a slow browser (its socket over the high-water mark, or the page asked to pause)', registers, collect() {
+      this.set(sources.echoQueues().pausedTerminals);
     } });
     new Gauge({ name: 'opslab_turn_queue_length', help: 'Sandboxes waiting for the machine\'s turn (QEMU boots)', registers, collect() {
       this.set(sources.turnsWaiting());

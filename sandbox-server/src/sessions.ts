@@ -200,6 +200,10 @@ export class LessonSession {
     return this.store.lessonProgress(this.attendee, this.lesson.slug);
   }
 
+  terminalQueues(): Array<{ inputBytes: number; outputPaused: boolean }> {
+    return [...this.terminals.values()].map((terminal) => terminal.queues);
+  }
+
   /** Returns the running sandbox, creating (and restoring) it if needed. Concurrent callers share one start. */
   ensureSandbox(): Promise<Sandbox> {
     if (this.sandbox?.alive) return Promise.resolve(this.sandbox);
@@ -530,6 +534,19 @@ export class SessionManager {
   /** The session of this attendee and lesson if there is one (none is started). */
   existing(attendee: string, slug: string): LessonSession | undefined {
     return this.sessions.get(`${attendee}/${slug}`);
+  }
+
+  /** The echo path's queues over every terminal, for /metrics. */
+  echoQueues(): { inputBytes: number; pausedTerminals: number } {
+    let inputBytes = 0;
+    let pausedTerminals = 0;
+    for (const session of this.sessions.values()) {
+      for (const { inputBytes: bytes, outputPaused } of session.terminalQueues()) {
+        inputBytes += bytes;
+        if (outputPaused) pausedTerminals++;
+      }
+    }
+    return { inputBytes, pausedTerminals };
   }
 
   /** Every live sandbox's lesson and profile, for /metrics. */

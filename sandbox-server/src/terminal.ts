@@ -114,6 +114,11 @@ export class Terminal {
     });
   }
 
+  /** The echo path's queues (/metrics): keystrokes the program has not read yet; output held for a slow browser. */
+  get queues(): { inputBytes: number; outputPaused: boolean } {
+    return { inputBytes: this.input.backlog, outputPaused: this.paused };
+  }
+
   get exited(): boolean {
     return this.exitPayload !== undefined;
   }

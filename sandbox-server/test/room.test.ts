@@ -183,6 +183,13 @@ test('a room of three nodes: one dashboard sees all; a node killed mid-lesson co
   assert.equal((await metric('node-a', 'opslab_sandboxes')) + (await metric('node-c', 'opslab_sandboxes')), ATTENDEES - 1, 'the room\'s sandboxes (but the one who stepped away) on the two survivors');
   assert.equal(await metric('node-a', 'opslab_node_accepting'), 1);
   assert.ok((await metric('node-a', 'opslab_sandbox_memory_bytes')) > 0, 'the memory charged to its sandboxes');
+  const checker = people.find((a) => a !== away)!;
+  assert.equal((await checker.client!.check('read-header')).passed, false);
+  assert.equal((await metric('node-a', 'opslab_check_seconds_count')) + (await metric('node-c', 'opslab_check_seconds_count')), 1, 'a Check (not a solve) is timed');
+  const exposed = await (await fetch(`http://127.0.0.1:${metricsPorts['node-c']}/metrics`)).text();
+  for (const name of ['opslab_terminal_input_backlog_bytes', 'opslab_terminals_output_paused', 'opslab_turn_queue_length', 'opslab_sandbox_start_seconds_bucket', 'opslab_process_nodejs_eventloop_lag_seconds']) {
+    assert.match(exposed, new RegExp(`^${name}[{ ]`, 'm'), `/metrics has ${name}`);
+  }
   assert.ok((await metric('node-c', 'opslab_store_seconds_count')) > 0, 'the store\'s latency is measured');
   console.log(`# ${onB.length} attendees of the killed node: a prompt elsewhere after p50 ${prompts[Math.floor(prompts.length / 2)]} ms, max ${prompts.at(-1)} ms`);
 
