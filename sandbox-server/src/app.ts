@@ -109,7 +109,12 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
   });
   workshop = new Workshop({
     node: config.nodeId,
-    ...(room.kind === 'postgres' ? { nodeOf: (attendee: string) => room.nodes.placementOf(attendee) } : { alone: true }),
+    ...(room.kind === 'postgres'
+      ? {
+          nodeOf: (attendee: string) => room.nodes.placementOf(attendee),
+          warmShare: async () => 1 / Math.max(1, (await room.nodes.nodes()).filter((node) => node.alive && node.accepting).length),
+        }
+      : { alone: true }),
     events: room.events,
     progress: store,
     lessons: current,

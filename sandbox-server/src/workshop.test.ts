@@ -10,7 +10,7 @@ import { Workshop } from './workshop.ts';
 import type { SseStream } from './sse.ts';
 import { join } from 'node:path';
 
-function workshop(warm?: { targets: Map<string, number>; broughtUp?: string[] }) {
+function workshop(warm?: { targets: Map<string, number>; broughtUp?: string[]; share?: number }) {
   const db = openDatabase(':memory:');
   const events = new EventStore(db);
   const lessons = new Map(loadCatalog(join(projectRoot, 'lessons')).map((l) => [l.slug, l]));
@@ -30,6 +30,7 @@ function workshop(warm?: { targets: Map<string, number>; broughtUp?: string[] })
             bringUpServices: (lesson) => void (warm.broughtUp ??= []).push(lesson),
             holdsSandbox: () => false,
           },
+          ...(warm.share !== undefined ? { warmShare: async () => warm.share! } : {}),
         }
       : {}),
   });
@@ -81,6 +82,15 @@ test('the warm pool asks for 70 % of the attendees expected, however many join; 
   await (w as unknown as { rewarm(): Promise<void> }).rewarm();
   assert.equal(warm.targets.has('zerovm'), false, 'an event whose agenda ended hours ago and nobody ended is not warmed');
   assert.equal((await w.snapshot(old.event.id)).warm.active, false);
+  w.close();
+});
+
+test('a node of a room of three warms a third of the room\'s share', async () => {
+  const warm = { targets: new Map<string, number>(), share: 1 / 3 };
+  const { w } = workshop(warm);
+  await w.create({ title: 't', lessons: ['getting-started'], starts: new Date(Date.now() + 60_000).toISOString(), expected: 30 });
+  await (w as unknown as { rewarm(): Promise<void> }).rewarm();
+  assert.equal(warm.targets.get('getting-started'), 7, '70 % of 30 is 21; a third of it here');
   w.close();
 });
 

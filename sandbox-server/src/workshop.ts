@@ -53,6 +53,11 @@ export interface WorkshopOptions {
   node: string;
   /** The room's only node (SQLite): records of other names are its own from before a rename, and every page is its own. */
   alone?: boolean;
+  /**
+   * A room of several nodes: the share of the room this node warms sandboxes for (1 / the nodes
+   * taking attendees; the balancer spreads newcomers evenly). Alone: all of it.
+   */
+  warmShare?(): Promise<number>;
   /** A room of several nodes: the node that holds an attendee (placement.ts), shown on their row. */
   nodeOf?(attendee: string): Promise<string | undefined>;
   events: EventStore;
@@ -339,10 +344,11 @@ export class Workshop {
     if (!warm) return;
     const now = Date.now();
     const targets = new Map<string, number>();
+    const share = (await this.o.warmShare?.()) ?? 1;
     for (const record of await this.o.events.open()) {
       const lesson = record.lessons[record.clock.lessonIndex];
       if (!lesson || now < this.warmFrom(record) || now >= this.warmUntil(record)) continue;
-      targets.set(lesson, (targets.get(lesson) ?? 0) + await this.warmTarget(record, lesson));
+      targets.set(lesson, (targets.get(lesson) ?? 0) + Math.ceil(share * (await this.warmTarget(record, lesson))));
       // Shared services cannot be pooled: they come up when the warm window opens.
       if ((this.o.lessons.get(lesson)?.services.length ?? 0) > 0 && !this.servicesUp.has(lesson)) {
         this.servicesUp.add(lesson);
