@@ -113,6 +113,8 @@ export class OpenStackCloud {
   private readying: Promise<void> | undefined;
   private bringingUp: StageRelay | undefined;
   private watch: NodeJS.Timeout | undefined;
+  /** The control plane's services as the watch (or a start, or a repair) last found them. */
+  private lastLook: { dead: string[]; at: number } | undefined;
   private repairing: Promise<void> | undefined;
   private repairRelay: StageRelay | undefined;
   private startedHere = false;
@@ -255,7 +257,9 @@ export class OpenStackCloud {
 
   private async deadServices(): Promise<string[]> {
     const status = await controlPlane('status', this.options.stateDir);
-    return status.split('\n').filter((line) => line.endsWith(' stopped')).map((line) => line.split(' ')[0]!);
+    const dead = status.split('\n').filter((line) => line.endsWith(' stopped')).map((line) => line.split(' ')[0]!);
+    this.lastLook = { dead, at: Date.now() };
+    return dead;
   }
 
   /** Every few seconds, repairs the control plane if a service died (an attendee's start does too, at once). */
@@ -305,7 +309,11 @@ export class OpenStackCloud {
         return { ok: false, detail: 'the existing cloud does not answer (see the server\'s log)' };
       }
     }
-    const dead = await this.deadServices();
+    // What the watch saw at its last look (every few seconds): a health probe — every balancer asks each
+    // node every second — spawns nothing, and answers at once however busy the machine is.
+    // A look older than a minute (the watch stalled, or never ran) is not trusted: a look now.
+    const recent = this.lastLook && Date.now() - this.lastLook.at < Math.max(60_000, 2 * this.options.watchSeconds * 1000);
+    const dead = recent ? this.lastLook!.dead : await this.deadServices();
     if (dead.length > 0) return { ok: false, detail: `stopped: ${dead.join(', ')}${this.repairing ? ' (being restarted)' : ''}` };
     return { ok: true, detail: 'the local control plane\'s services run' };
   }
