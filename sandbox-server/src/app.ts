@@ -76,6 +76,7 @@ export async function startApp(config: ServerConfig): Promise<RunningApp> {
     turnsWaiting: () => backend.turnsWaiting,
     echoQueues: () => sessions.echoQueues(),
     chargedMemoryBytes: () => backend.chargedMemoryBytes,
+    chargedCpuSeconds: () => backend.chargedCpuSeconds,
     accepting: () => placement?.accepting ?? true,
     listening: () => room.listening,
   });

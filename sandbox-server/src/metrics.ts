@@ -1,7 +1,8 @@
 /**
  * What a node shows an operator's Prometheus (prom-client, the text format): its live sandboxes by
- * lesson and profile, sandbox starts and their latency, check latency, the machine's turn queue,
- * the store's latency, whether it takes newcomers, takeovers from dead nodes. Histograms, not
+ * lesson and profile, sandbox starts and their latency, check latency, the memory and CPU charged to
+ * the sandboxes, the machine's turn queue, the store's latency, whether it takes newcomers, takeovers
+ * from dead nodes. Histograms, not
  * summaries: a histogram's buckets add up across nodes (`histogram_quantile` over the room).
  *
  * Served on a listener of its own (OPSLAB_METRICS_HOST:OPSLAB_METRICS_PORT, loopback by default),
@@ -18,6 +19,8 @@ export interface MetricsSources {
   echoQueues(): { inputBytes: number; pausedTerminals: number };
   /** Memory charged to the sandboxes' cgroups (undefined: no cgroups, development only). */
   chargedMemoryBytes(): number | undefined;
+  /** CPU seconds the sandboxes have used, ended ones included (undefined: no cpuacct). */
+  chargedCpuSeconds(): number | undefined;
   accepting(): boolean;
   /** undefined: one machine, no feed. */
   listening(): boolean | undefined;
@@ -54,6 +57,13 @@ export class NodeMetrics {
     new Gauge({ name: 'opslab_sandbox_memory_bytes', help: 'Memory charged to the sandboxes\' cgroups, all together', registers, collect() {
       const bytes = sources.chargedMemoryBytes();
       if (bytes !== undefined) this.set(bytes);
+    } });
+    new Counter({ name: 'opslab_sandbox_cpu_seconds_total', help: 'CPU time the sandboxes have used, all together, ended ones included', registers, collect() {
+      const seconds = sources.chargedCpuSeconds();
+      if (seconds === undefined) return;
+      // The kernel keeps the count; a counter cannot be set, so it is made to equal it.
+      this.reset();
+      this.inc(seconds);
     } });
     new Gauge({ name: 'opslab_terminal_input_backlog_bytes', help: 'Keystrokes queued for shells that are not reading yet, all terminals', registers, collect() {
       this.set(sources.echoQueues().inputBytes);

@@ -183,6 +183,7 @@ test('a room of three nodes: one dashboard sees all; a node killed mid-lesson co
   assert.equal((await metric('node-a', 'opslab_sandboxes')) + (await metric('node-c', 'opslab_sandboxes')), ATTENDEES - 1, 'the room\'s sandboxes (but the one who stepped away) on the two survivors');
   assert.equal(await metric('node-a', 'opslab_node_accepting'), 1);
   assert.ok((await metric('node-a', 'opslab_sandbox_memory_bytes')) > 0, 'the memory charged to its sandboxes');
+  assert.ok((await metric('node-a', 'opslab_sandbox_cpu_seconds_total')) > 0, 'the CPU its sandboxes used');
   const checker = people.find((a) => a !== away)!;
   assert.equal((await checker.client!.check('read-header')).passed, false);
   assert.equal((await metric('node-a', 'opslab_check_seconds_count')) + (await metric('node-c', 'opslab_check_seconds_count')), 1, 'a Check (not a solve) is timed');

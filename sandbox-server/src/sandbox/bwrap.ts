@@ -291,6 +291,11 @@ export class BwrapBackend implements SandboxBackend {
     return this.options.cgroups?.chargedMemoryBytes();
   }
 
+  /** CPU seconds the sandboxes have used (a kernel count that only grows) (undefined without cpuacct), for /metrics. */
+  get chargedCpuSeconds(): number | undefined {
+    return this.options.cgroups?.chargedCpuSeconds();
+  }
+
   /** Sandboxes waiting for the machine's turn (network boots' QEMU), for /metrics. */
   get turnsWaiting(): number {
     return this.options.turns?.queue.queued ?? 0;

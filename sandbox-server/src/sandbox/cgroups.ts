@@ -4,6 +4,11 @@
  * after the server's uid range, so that leftovers of a crashed run are found and removed at start.
  *
  * A missing controller is an error at start, unless the development flag allows running unlimited.
+ *
+ * The CPU the sandboxes use is counted by cpuacct, for /metrics: where it is mounted with cpu, the
+ * server's cpu folder counts it already; where it is a hierarchy of its own (this kernel), every
+ * sandbox process also joins one cpuacct group per server — no group per sandbox, so a start costs
+ * one write more and no mkdir. cpuacct is optional: without it the CPU is simply not reported.
  */
 import { existsSync, mkdir as mkdirCallback, mkdirSync, readdirSync, readFileSync, rmdir as rmdirCallback, rmdirSync, writeFile as writeFileCallback } from 'node:fs';
 import { join } from 'node:path';
@@ -50,17 +55,17 @@ export const STARTING_CPU_SHARES = 64;
 type Controller = (typeof CONTROLLERS)[number];
 
 /** Where each controller's hierarchy is mounted and this process's own group in it. */
-function ownGroups(): Record<Controller, string> | string {
+function ownGroups(): { groups: Record<Controller, string>; cpuacct: string | undefined } | string {
   const self = readFileSync('/proc/self/cgroup', 'utf8');
-  const found: Partial<Record<Controller, string>> = {};
+  const found: Partial<Record<Controller | 'cpuacct', string>> = {};
   for (const line of self.trim().split('\n')) {
     const [, controllers, path] = line.split(':');
     for (const c of controllers!.split(',')) {
-      if ((CONTROLLERS as readonly string[]).includes(c) && existsSync(`/sys/fs/cgroup/${c}/cgroup.procs`)) found[c as Controller] = join(`/sys/fs/cgroup/${c}`, path!);
+      if (([...CONTROLLERS, 'cpuacct'] as string[]).includes(c) && existsSync(`/sys/fs/cgroup/${c}/cgroup.procs`)) found[c as Controller] = join(`/sys/fs/cgroup/${c}`, path!);
     }
   }
   const missing = CONTROLLERS.filter((c) => !found[c]);
-  return missing.length > 0 ? `cgroup v1 controller(s) not available: ${missing.join(', ')}` : (found as Record<Controller, string>);
+  return missing.length > 0 ? `cgroup v1 controller(s) not available: ${missing.join(', ')}` : { groups: found as Record<Controller, string>, cpuacct: found.cpuacct };
 }
 
 /**
@@ -75,13 +80,24 @@ async function settled(operations: Array<Promise<unknown> | undefined>): Promise
 
 export class Cgroups {
   private readonly bases: Record<Controller, string>;
+  /** The group whose cpuacct.usage counts every sandbox's CPU (undefined: no cpuacct here). */
+  private readonly cpuAccounting: string | undefined;
+  /** Joined by every sandbox process besides its own groups: the server's cpuacct group, where cpuacct is a hierarchy of its own. */
+  private readonly sharedJoins: string[] = [];
 
   /** `scope` names this server's folder (its uid range), so two servers never touch each other's groups. */
   constructor(scope: string) {
-    const groups = ownGroups();
-    if (typeof groups === 'string') throw new Error(`${groups}: sandboxes cannot be limited (set OPSLAB_DEV_UNLIMITED=1 to run without limits, for development only)`);
-    this.bases = Object.fromEntries(CONTROLLERS.map((c) => [c, join(groups[c], `opslab-${scope}`)])) as Record<Controller, string>;
+    const found = ownGroups();
+    if (typeof found === 'string') throw new Error(`${found}: sandboxes cannot be limited (set OPSLAB_DEV_UNLIMITED=1 to run without limits, for development only)`);
+    this.bases = Object.fromEntries(CONTROLLERS.map((c) => [c, join(found.groups[c], `opslab-${scope}`)])) as Record<Controller, string>;
     for (const base of Object.values(this.bases)) mkdirSync(base, { recursive: true });
+    if (existsSync(join(this.bases.cpu, 'cpuacct.usage'))) {
+      this.cpuAccounting = this.bases.cpu;
+    } else if (found.cpuacct) {
+      this.cpuAccounting = join(found.cpuacct, `opslab-${scope}`);
+      mkdirSync(this.cpuAccounting, { recursive: true });
+      this.sharedJoins.push(join(this.cpuAccounting, 'cgroup.procs'));
+    }
   }
 
   private dir(controller: Controller, name: string): string {
@@ -91,6 +107,15 @@ export class Cgroups {
   /** Memory charged to every sandbox of this server together: one read of their parent group (v1 counts its children). */
   chargedMemoryBytes(): number {
     return Number(readFileSync(join(this.bases.memory, 'memory.usage_in_bytes'), 'utf8'));
+  }
+
+  /**
+   * CPU time every sandbox of this server has used since its group was made, in seconds, ended sandboxes
+   * included (cpuacct keeps what a group was charged); undefined without cpuacct.
+   */
+  chargedCpuSeconds(): number | undefined {
+    if (!this.cpuAccounting) return undefined;
+    return Number(readFileSync(join(this.cpuAccounting, 'cpuacct.usage'), 'utf8')) / 1e9;
   }
 
   /**
@@ -118,7 +143,7 @@ export class Cgroups {
         await writeFile(join(cpu, 'cpu.shares'), String(Math.min(STARTING_CPU_SHARES, limits.cpuShares)));
       })(),
     ]);
-    return CONTROLLERS.map((c) => join(this.dir(c, name), 'cgroup.procs'));
+    return [...CONTROLLERS.map((c) => join(this.dir(c, name), 'cgroup.procs')), ...this.sharedJoins];
   }
 
   /** An attendee works in the sandbox now (its first terminal): its full CPU weight. */
@@ -170,7 +195,8 @@ export class Cgroups {
 
   /** Removes this server's (empty) folders at shutdown. */
   async dispose(): Promise<void> {
-    for (const base of Object.values(this.bases)) {
+    const shared = this.sharedJoins.length > 0 && this.cpuAccounting ? [this.cpuAccounting] : [];
+    for (const base of [...Object.values(this.bases), ...shared]) {
       try {
         rmdirSync(base);
       } catch {
