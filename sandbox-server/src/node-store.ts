@@ -26,10 +26,15 @@ export interface NodeRecord {
   heartbeatAt: string;
   capacity: NodeCapacity;
   alive: boolean;
+  /** Its process's connections are in the database now (always true on SQLite, which cannot tell). */
+  connected: boolean;
 }
 
 /** A node whose heartbeat is older than this is dead (its machine is gone); a killed one is found at once on PostgreSQL. */
 export const NODE_LEASE_MS = 15_000;
+
+/** A node that beat within this before the database restarted was up when it went down (an outage shorter than this). */
+const UP_BEFORE_RESTART_MS = 3_600_000;
 
 interface NodeRow {
   id: string;
@@ -41,6 +46,8 @@ interface NodeRow {
   heartbeat_at: string;
   capacity: string;
   connected: number | null;
+  /** When PostgreSQL last started (null on SQLite). */
+  database_started: string | null;
   /** The database's clock as it read the row. */
   now: string;
 }
@@ -50,11 +57,16 @@ interface NodeRow {
  * the nodes' own clocks say (a node 20 s ahead would otherwise find every other node dead).
  */
 function databaseNow(sql: Sql): string {
-  return sql.dialect === 'postgres' ? `to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')` : "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
+  return sql.dialect === 'postgres' ? isoText('clock_timestamp()') : "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
+}
+
+function isoText(postgresTimestamp: string): string {
+  return `to_char(${postgresTimestamp} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 }
 
 export class NodeStore {
-  constructor(private readonly sql: Sql) {}
+  /** `leaseMs`: how long a silent node stays alive (a test may lengthen it to stay clear of the machine's speed). */
+  constructor(private readonly sql: Sql, private readonly leaseMs = NODE_LEASE_MS) {}
 
   /**
    * A node starts. Refused while another live process holds the id (two machines given one
@@ -65,7 +77,9 @@ export class NodeStore {
     await this.sql.transaction(async (tx) => {
       const at = heartbeatAt?.toISOString() ?? (await tx.get<{ now: string }>(`SELECT ${databaseNow(tx)} AS now`))!.now;
       const held = (await this.rows(tx, node.id))[0];
-      if (held && held.incarnation !== node.incarnation && held.alive) {
+      // Only a holder seen connected refuses: just after a database restart a dead holder looks
+      // alive for a lease (below), and a whole room restarted together must start.
+      if (held && held.incarnation !== node.incarnation && held.alive && held.connected) {
         throw new Error(`node id "${node.id}" is held by a live node (since ${held.startedAt}, at ${held.url}): give every node its own OPSLAB_NODE_ID`);
       }
       // A new process of this id: the sockets of the one before are gone.
@@ -108,22 +122,33 @@ export class NodeStore {
   private async rows(sql: Sql, id?: string): Promise<NodeRecord[]> {
     // PostgreSQL: the process of the row's incarnation lives while its connections do (postgres.ts
     // names them `opslab:<id>:<incarnation>`); a restarted process is another incarnation.
-    const connected = sql.dialect === 'postgres'
-      ? ", (SELECT COUNT(*) FROM pg_stat_activity a WHERE a.application_name = 'opslab:' || n.id || ':' || n.incarnation) AS connected"
-      : ', NULL AS connected';
-    const rows = await sql.all<NodeRow>(`SELECT n.*${connected}, ${databaseNow(sql)} AS now FROM nodes n${id ? ' WHERE n.id = ?' : ''} ORDER BY n.id`, id ? [id] : []);
-    return rows.map((row) => ({
-      id: row.id,
-      incarnation: row.incarnation,
-      url: row.url,
-      state: row.state,
-      accepting: row.accepting === 1,
-      startedAt: row.started_at,
-      heartbeatAt: row.heartbeat_at,
-      capacity: JSON.parse(row.capacity) as NodeCapacity,
-      // Killed: its connections are gone at once. Vanished with its machine: its heartbeat stops.
-      alive: row.state === 'up' && Date.parse(row.now) - Date.parse(row.heartbeat_at) < NODE_LEASE_MS && (row.connected === null || row.connected > 0),
-    }));
+    const postgresOnly = sql.dialect === 'postgres'
+      ? `, (SELECT COUNT(*) FROM pg_stat_activity a WHERE a.application_name = 'opslab:' || n.id || ':' || n.incarnation) AS connected, ${isoText('pg_postmaster_start_time()')} AS database_started`
+      : ', NULL AS connected, NULL AS database_started';
+    const rows = await sql.all<NodeRow>(`SELECT n.*${postgresOnly}, ${databaseNow(sql)} AS now FROM nodes n${id ? ' WHERE n.id = ?' : ''} ORDER BY n.id`, id ? [id] : []);
+    return rows.map((row) => {
+      const now = Date.parse(row.now);
+      const beat = Date.parse(row.heartbeat_at);
+      const connected = row.connected === null || row.connected > 0;
+      // A database restart cut every node's connections, and while it was down nobody could beat:
+      // a node that was up before it (it beat in the hour before, not since) has a lease from the
+      // restart to reconnect, else the first node back would find all the others dead.
+      const restarted = row.database_started === null ? undefined : Date.parse(row.database_started);
+      const reconnecting = restarted !== undefined && beat < restarted && restarted - beat < UP_BEFORE_RESTART_MS && now - restarted < this.leaseMs;
+      return {
+        id: row.id,
+        incarnation: row.incarnation,
+        url: row.url,
+        state: row.state,
+        accepting: row.accepting === 1,
+        startedAt: row.started_at,
+        heartbeatAt: row.heartbeat_at,
+        capacity: JSON.parse(row.capacity) as NodeCapacity,
+        // Killed: its connections are gone at once. Vanished with its machine: its heartbeat stops.
+        alive: row.state === 'up' && (reconnecting || (now - beat < this.leaseMs && connected)),
+        connected,
+      };
+    });
   }
 
   async nodes(): Promise<NodeRecord[]> {

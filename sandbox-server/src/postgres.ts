@@ -16,6 +16,14 @@ const MIGRATION_LOCK = 7_317_001;
 const MAX_PAYLOAD = 1024;
 
 /**
+ * A broken connection's error, for the log: pg-pool hangs the client on it, and the client holds its
+ * connection parameters — the database's password among them.
+ */
+function withoutClient(error: Error): { message: string; code?: string } {
+  return { message: error.message, code: (error as { code?: string }).code };
+}
+
+/**
  * Names the node's connections in pg_stat_activity: while any is there, the node lives
  * (node-store.ts). At most 7 + 40 (OPSLAB_NODE_ID) + 1 + 12 characters: within PostgreSQL's 63.
  */
@@ -52,7 +60,7 @@ export class PostgresDatabase implements Sql {
   static async open(url: string, node: string, incarnation: string): Promise<PostgresDatabase> {
     const pool = new pg.Pool({ ...clientConfig(url, applicationName(node, incarnation)), max: 10, idleTimeoutMillis: 30_000 });
     // An idle pooled connection that breaks (the server restarted) must not stop the node.
-    pool.on('error', (error) => log.warn({ err: error }, 'a PostgreSQL connection broke: the next query opens another'));
+    pool.on('error', (error) => log.warn({ error: withoutClient(error) }, 'a PostgreSQL connection broke: the next query opens another'));
     try {
       await migrate(pool);
     } catch (error) {
@@ -189,7 +197,7 @@ export class ChangeFeed {
     const client = new pg.Client(clientConfig(this.o.url, applicationName(this.o.node, this.o.incarnation)));
     this.client = client;
     client.on('error', (error) => {
-      log.warn({ err: error }, 'the room\'s change feed broke');
+      log.warn({ error: withoutClient(error) }, 'the room\'s change feed broke');
       this.lost(client);
     });
     client.on('end', () => this.lost(client));

@@ -4,11 +4,14 @@
  * only (no TCP port at all), stopped and removed by the test. It never touches the host's cluster
  * (15/main on 5432) or its data.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import pg from 'pg';
+
+const run = promisify(execFile);
 
 const BIN = '/usr/lib/postgresql/15/bin';
 
@@ -20,6 +23,11 @@ export interface TestPostgres {
   url(database: string): string;
   /** Makes a new, empty database and returns its name. */
   createDatabase(prefix?: string): Promise<string>;
+  /**
+   * Stops it as a crash would (every connection cut, no checkpoint) and starts it again. The event
+   * loop runs meanwhile, so clients see their connections close as they would in production.
+   */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -45,7 +53,8 @@ export async function startTestPostgres(): Promise<TestPostgres> {
   // A port number only names the socket file (.s.PGSQL.<port>); with no TCP listener it cannot clash.
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   asPostgres('initdb', ['-D', data, '-U', 'opslab', '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync']);
-  asPostgres('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '120', 'start', '-o', `-c listen_addresses='' -k ${dir} -p ${port} -c fsync=off`]);
+  const startArgs = ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '120', 'start', '-o', `-c listen_addresses='' -k ${dir} -p ${port} -c fsync=off`];
+  asPostgres('pg_ctl', startArgs);
   let databases = 0;
   const admin = () => new pg.Client({ host: dir, port, user: 'opslab', database: 'postgres' });
   return {
@@ -62,6 +71,10 @@ export async function startTestPostgres(): Promise<TestPostgres> {
         await client.end();
       }
       return name;
+    },
+    async restart() {
+      await run('runuser', ['-u', 'postgres', '--', join(BIN, 'pg_ctl'), '-D', data, '-m', 'immediate', '-w', 'stop']);
+      await run('runuser', ['-u', 'postgres', '--', join(BIN, 'pg_ctl'), ...startArgs]);
     },
     async stop() {
       asPostgres('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);

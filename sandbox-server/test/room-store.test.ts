@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { migrations } from '../src/migrations.ts';
+import { NodeStore } from '../src/node-store.ts';
 import { openRoomStore, type RoomStore } from '../src/room-store.ts';
 import type { RoomChange } from '../src/sql.ts';
 import { startTestPostgres, type TestPostgres } from './postgres-server.ts';
@@ -168,7 +169,7 @@ for (const [kind, open] of Object.entries(openers)) {
       try {
         const { events, nodes, sql } = store;
         const capacity = { sandboxes: 0, maxSandboxes: 10, memoryAvailableBytes: 1e10, free: { small: 10 } };
-        const stale = new Date(Date.now() - 60_000); // their heartbeats stopped long ago
+        const stale = new Date(Date.now() - 2 * 3_600_000); // their heartbeats stopped hours before the database started
         await nodes.announce({ id: 'node-b', incarnation: 'one', url: 'http://b', capacity }, stale);
         await nodes.announce({ id: 'node-c', incarnation: 'one', url: 'http://c', capacity }, stale);
         const event = await events.create(NEW_EVENT);
@@ -205,8 +206,8 @@ for (const [kind, open] of Object.entries(openers)) {
 
         assert.equal(await nodes.place('gus', 'node-a'), 'node-a');
         assert.equal(await nodes.place('gus', 'node-b'), 'node-a', 'placed once: a second placement does not move them');
-        // node-z stopped beating long ago: dead. Five nodes reach for its attendee at once; one wins.
-        await nodes.announce({ id: 'node-z', incarnation: 'one', url: 'http://z', capacity }, new Date(Date.now() - 60_000));
+        // node-z stopped beating hours ago: dead. Five nodes reach for its attendee at once; one wins.
+        await nodes.announce({ id: 'node-z', incarnation: 'one', url: 'http://z', capacity }, new Date(Date.now() - 2 * 3_600_000));
         assert.equal((await nodes.node('node-z'))?.alive, false);
         await nodes.place('hal', 'node-z');
         const wins = await Promise.all(['b', 'c', 'd', 'e', 'f'].map((n) => nodes.takeOver('hal', 'node-z', `node-${n}`)));
@@ -295,6 +296,51 @@ describe('a room of several nodes on PostgreSQL', () => {
       assert.deepEqual(await a.nodes.sweepDead(), ['node-b'], 'gone again: marked dead, once');
     } finally {
       await a.close();
+    }
+  });
+
+  test('after a PostgreSQL restart the first node back finds nobody dead: the others reconnect as themselves', async () => {
+    // A cluster of its own: this test restarts it.
+    const own = await startTestPostgres();
+    const url = own.url(await own.createDatabase());
+    const a = await openRoomStore({ databasePath: '/nonexistent', databaseUrl: url, node: 'node-a', incarnation: 'one' });
+    const b = await openRoomStore({ databasePath: '/nonexistent', databaseUrl: url, node: 'node-b', incarnation: 'one' });
+    const c = await openRoomStore({ databasePath: '/nonexistent', databaseUrl: url, node: 'node-c', incarnation: 'one' });
+    // The lease, lengthened: a slow machine's restart must not outlast it (what is tested is that the
+    // restart, not the clock, decides).
+    const lease = 600_000;
+    const judgedByA = new NodeStore(a.sql, lease);
+    const capacity = { sandboxes: 0, maxSandboxes: 10, memoryAvailableBytes: 1e10, free: { small: 10 } };
+    try {
+      for (const [id, store] of [['node-a', a], ['node-b', b], ['node-c', c]] as const) await store.nodes.announce({ id, incarnation: 'one', url: `http://${id}`, capacity });
+      assert.deepEqual((await judgedByA.nodes()).map((n) => n.alive), [true, true, true]);
+      await own.restart(); // -m immediate: as a crash, every connection cut
+      // A is back first (its pool reconnects at its next statement); B and C have not reconnected.
+      assert.equal(await a.nodes.heartbeat('node-a', 'one', capacity, true), true);
+      const seen = await judgedByA.nodes();
+      assert.deepEqual(seen.map((n) => [n.id, n.connected]), [['node-a', true], ['node-b', false], ['node-c', false]], 'B and C have no connection yet');
+      assert.deepEqual(seen.map((n) => n.alive), [true, true, true], 'but they were up before the restart: alive while they reconnect');
+      assert.deepEqual(await judgedByA.sweepDead(), [], 'nobody marked dead');
+      // B reconnects as itself; C's machine was restarted too and comes back as a new process of its id.
+      assert.equal(await b.nodes.heartbeat('node-b', 'one', capacity, true), true, 'B is still itself');
+      await c.close();
+      const cAgain = await openRoomStore({ databasePath: '/nonexistent', databaseUrl: url, node: 'node-c', incarnation: 'two' });
+      try {
+        await cAgain.nodes.announce({ id: 'node-c', incarnation: 'two', url: 'http://node-c', capacity });
+        assert.deepEqual((await judgedByA.nodes()).map((n) => [n.id, n.incarnation, n.alive, n.connected]), [['node-a', 'one', true, true], ['node-b', 'one', true, true], ['node-c', 'two', true, true]]);
+      } finally {
+        await cAgain.close();
+      }
+      // Outside the restart's lease, a node without connections is dead at once again.
+      await b.close();
+      const stillB = async () => (await new NodeStore(a.sql).node('node-b'))!;
+      for (let i = 0; i < 100 && (await stillB()).connected; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal((await stillB()).connected, false, 'B\'s connections left');
+      assert.equal((await judgedByA.node('node-b'))!.alive, false, 'B beat since the restart: its connections decide again');
+    } finally {
+      await a.close();
+      await b.close().catch(() => undefined);
+      await own.stop();
     }
   });
 
