@@ -8,14 +8,7 @@ import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../sandbox-server/test/server-process.ts';
 import { startOwnServer } from './own-server.ts';
-
-const screen = (page: Page) => page.locator('opslab-terminal[data-terminal="main"] .xterm-rows');
-
-async function typeInTerminal(page: Page, text: string) {
-  await page.locator('opslab-terminal[data-terminal="main"] .xterm-helper-textarea').focus();
-  await page.keyboard.type(text);
-  await page.keyboard.press('Enter');
-}
+import { terminalScreen as screen, typeInTerminal } from './page-helpers.ts';
 
 test('the lesson loop: prompt, Check fails, do the step, Check passes, reload keeps the shell, progress on the index', async ({ page }) => {
   const started = Date.now();

@@ -1,4 +1,4 @@
-/** Helpers shared by the page-level e2e tests (accessibility, layout). */
+/** Helpers shared by the page-level e2e tests (accessibility, layout, the lesson loop, the room). */
 import { spawnSync } from 'node:child_process';
 import { expect, type Page } from '@playwright/test';
 
@@ -24,6 +24,13 @@ export async function openLesson(page: Page, path: string, { live = false } = {}
 }
 
 export const terminalScreen = (page: Page, id = 'main') => page.locator(`opslab-terminal[data-terminal="${id}"] .xterm-rows`);
+
+/** Types a command line into a terminal as a person would: focus, keys, Enter. */
+export async function typeInTerminal(page: Page, text: string, id = 'main'): Promise<void> {
+  await page.locator(`opslab-terminal[data-terminal="${id}"] .xterm-helper-textarea`).focus();
+  await page.keyboard.type(text);
+  await page.keyboard.press('Enter');
+}
 
 /**
  * A build of other lessons (OPSLAB_LESSONS_DIR, its own --outDir) or astro dev on them leaves the

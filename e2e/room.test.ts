@@ -5,21 +5,15 @@
  * attendee is killed; the page reconnects by itself — to the other node, which re-creates the
  * sandbox with the step replayed — and the step is still ✓.
  */
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { startTestHaproxy } from '../sandbox-server/test/haproxy-server.ts';
 import { startTestPostgres } from '../sandbox-server/test/postgres-server.ts';
 import { freePort } from '../sandbox-server/test/server-process.ts';
 import { startOwnServer } from './own-server.ts';
-import { terminalScreen } from './page-helpers.ts';
+import { terminalScreen, typeInTerminal } from './page-helpers.ts';
 
 // Two nodes' uids after the own servers' range (own-server.ts): disjoint from every other server.
 const NODE_UID_BASE = Number(process.env.OPSLAB_E2E_UID_BASE ?? 650_000) + 1200;
-
-async function typeInTerminal(page: Page, text: string) {
-  await page.locator('opslab-terminal[data-terminal="main"] .xterm-helper-textarea').focus();
-  await page.keyboard.type(text);
-  await page.keyboard.press('Enter');
-}
 
 test('through HAProxy: Check ✓, the node holding the attendee killed, the page reconnects to the other node and the step is still ✓', async ({ page, context }) => {
   test.setTimeout(180_000);
