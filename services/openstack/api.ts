@@ -29,6 +29,28 @@ export class OpenStackError extends Error {
   }
 }
 
+/**
+ * Requests that may be sent again when the connection breaks before an answer: an API server
+ * closing a kept-alive socket just as it is reused, or a worker restarting (seen as ECONNRESET from
+ * nova-api on a busy machine). keystoneauth's `connect_retries` do the same for the CLIs.
+ */
+const REPEATABLE = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);
+const RETRY_DELAYS_MS = [250, 1_000];
+
+/** fetch, sent again after a broken connection when the method is repeatable. */
+async function fetchRetrying(url: string, init: RequestInit & { method: string }): Promise<Response> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fetch(url, { ...init, signal: AbortSignal.timeout(60_000) });
+    } catch (error) {
+      // fetch rejects with a TypeError when the connection fails; a timeout is an AbortSignal's error.
+      const broken = error instanceof TypeError;
+      if (!broken || !REPEATABLE.has(init.method) || attempt >= RETRY_DELAYS_MS.length) throw error;
+      await new Promise((resolve) => setTimeout(resolve, RETRY_DELAYS_MS[attempt]));
+    }
+  }
+}
+
 /** Nova microversion 2.37 is the first that accepts `networks: "none"` (a server with no network). */
 const NOVA_MICROVERSION = '2.37';
 
@@ -79,7 +101,7 @@ export class OpenStackSession {
       payload = JSON.stringify(body);
     }
     const url = `${this.endpoint(type)}${path}`;
-    const response = await fetch(url, { method, headers, body: payload, signal: AbortSignal.timeout(60_000) });
+    const response = await fetchRetrying(url, { method, headers, body: payload });
     const text = await response.text();
     if (!response.ok && !okStatuses.includes(response.status)) throw new OpenStackError(`${method} ${url}: HTTP ${response.status} ${text.slice(0, 300)}`, response.status);
     return (text ? JSON.parse(text) : undefined) as T;
@@ -88,7 +110,7 @@ export class OpenStackSession {
   /** Uploads raw bytes (Glance image data). */
   async upload(type: string, path: string, data: Blob): Promise<void> {
     const url = `${this.endpoint(type)}${path}`;
-    const response = await fetch(url, { method: 'PUT', headers: { 'x-auth-token': this.token, 'content-type': 'application/octet-stream' }, body: data, signal: AbortSignal.timeout(60_000) });
+    const response = await fetchRetrying(url, { method: 'PUT', headers: { 'x-auth-token': this.token, 'content-type': 'application/octet-stream' }, body: data });
     if (!response.ok) throw new OpenStackError(`PUT ${url}: HTTP ${response.status} ${(await response.text()).slice(0, 300)}`, response.status);
   }
 }
