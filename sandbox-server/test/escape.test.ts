@@ -272,6 +272,30 @@ PY`,
     script: 'ls /sys/fs/cgroup; mkdir -p /tmp/cg && mount -t cgroup -o memory none /tmp/cg && cat /tmp/cg/memory.limit_in_bytes && echo 99999999999 > /tmp/cg/memory.limit_in_bytes',
     denied: ["ls: cannot access '/sys/fs/cgroup': No such file or directory", new RegExp(`^${small.memoryBytes}$`, 'm'), '/tmp/cg/memory.limit_in_bytes: Permission denied'],
   }));
+  // cpuacct is counted per sandbox too: the root of a cpuacct mount is the sandbox's own group, so
+  // another sandbox's CPU (a side channel on what its attendee runs) is not in what it reads there.
+  test('read another sandbox\'s CPU use in cgroupfs: the cpuacct it can mount counts its own only', async () => {
+    const viewer = await create();
+    try {
+      await requireTools(b, ['cat', 'getconf']);
+      await requireTools(viewer, ['mount', 'cat']);
+      // b works a fixed amount and says how much CPU it used (utime + stime of /proc/<pid>/stat, in ticks).
+      const burn = await run(b, 'i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; cat /proc/$$/stat; getconf CLK_TCK');
+      const [stat = '', ticks = ''] = burn.output.trim().split('\n');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const burned = (Number(fields[11]) + Number(fields[12])) / Number(ticks);
+      assert.ok(burned > 0, `b's loop used CPU: ${burn.output}`);
+      const seen = await run(viewer, 'mkdir -p /tmp/ca && mount -t cgroup -o cpuacct none /tmp/ca && cat /tmp/ca/cpuacct.usage');
+      assert.equal(seen.code, 0, `cgroupfs could not be mounted, the test proves nothing: ${seen.output}`);
+      const seenSeconds = Number(seen.output.trim()) / 1e9;
+      const own = viewer.stats()?.cpuSeconds;
+      assert.ok(own !== undefined, 'the server counts the sandbox\'s CPU (cpuacct)');
+      assert.ok(seenSeconds <= own, `it read ${seenSeconds} s: no more than its own group's ${own} s, read after`);
+      assert.ok(seenSeconds < burned, `it read ${seenSeconds} s, less than the ${burned} s b burned`);
+    } finally {
+      await viewer.destroy();
+    }
+  });
   // Bound in only for a profile that grants it (--dev-bind); the node cannot be made either.
   attack('use /dev/net/tun without a profile that grants it', () => ({
     tools: ['ip', 'mknod'],

@@ -6,9 +6,11 @@
  * A missing controller is an error at start, unless the development flag allows running unlimited.
  *
  * The CPU the sandboxes use is counted by cpuacct, for /metrics: where it is mounted with cpu, the
- * server's cpu folder counts it already; where it is a hierarchy of its own (this kernel), every
- * sandbox process also joins one cpuacct group per server — no group per sandbox, so a start costs
- * one write more and no mkdir. cpuacct is optional: without it the CPU is simply not reported.
+ * cpu groups count it already; where it is a hierarchy of its own (this kernel), each sandbox gets a
+ * cpuacct group too — its own, not one shared with the others, because a sandbox's root may mount
+ * its cgroup namespace's root and would read the others' usage there. The kernel charges a group's
+ * ancestors as well, so the server's folder holds the total, ended sandboxes included. cpuacct is
+ * optional: without it the CPU is simply not reported.
  */
 import { existsSync, mkdir as mkdirCallback, mkdirSync, readdirSync, readFileSync, rmdir as rmdirCallback, rmdirSync, writeFile as writeFileCallback } from 'node:fs';
 import { join } from 'node:path';
@@ -40,9 +42,12 @@ export interface SandboxStats {
   cpuThrottledPeriods: number;
   /** Its CPU weight now: STARTING_CPU_SHARES until an attendee works in it. */
   cpuShares: number;
+  /** CPU time its processes have used (undefined without cpuacct). */
+  cpuSeconds: number | undefined;
 }
 
-const CONTROLLERS = ['memory', 'pids', 'cpu'] as const;
+/** The controllers a sandbox cannot run without; cpuacct (counting only) is added where it is a hierarchy of its own. */
+const REQUIRED = ['memory', 'pids', 'cpu'] as const;
 
 /**
  * A sandbox's CPU weight while it starts (bwrap, its view, the lesson's setup) and while it waits in
@@ -52,20 +57,20 @@ const CONTROLLERS = ['memory', 'pids', 'cpu'] as const;
  * matters under contention). docs/decisions.md §23.
  */
 export const STARTING_CPU_SHARES = 64;
-type Controller = (typeof CONTROLLERS)[number];
+type Controller = (typeof REQUIRED)[number] | 'cpuacct';
 
 /** Where each controller's hierarchy is mounted and this process's own group in it. */
-function ownGroups(): { groups: Record<Controller, string>; cpuacct: string | undefined } | string {
+function ownGroups(): Partial<Record<Controller, string>> | string {
   const self = readFileSync('/proc/self/cgroup', 'utf8');
-  const found: Partial<Record<Controller | 'cpuacct', string>> = {};
+  const found: Partial<Record<Controller, string>> = {};
   for (const line of self.trim().split('\n')) {
     const [, controllers, path] = line.split(':');
     for (const c of controllers!.split(',')) {
-      if (([...CONTROLLERS, 'cpuacct'] as string[]).includes(c) && existsSync(`/sys/fs/cgroup/${c}/cgroup.procs`)) found[c as Controller] = join(`/sys/fs/cgroup/${c}`, path!);
+      if (([...REQUIRED, 'cpuacct'] as string[]).includes(c) && existsSync(`/sys/fs/cgroup/${c}/cgroup.procs`)) found[c as Controller] = join(`/sys/fs/cgroup/${c}`, path!);
     }
   }
-  const missing = CONTROLLERS.filter((c) => !found[c]);
-  return missing.length > 0 ? `cgroup v1 controller(s) not available: ${missing.join(', ')}` : { groups: found as Record<Controller, string>, cpuacct: found.cpuacct };
+  const missing = REQUIRED.filter((c) => !found[c]);
+  return missing.length > 0 ? `cgroup v1 controller(s) not available: ${missing.join(', ')}` : found;
 }
 
 /**
@@ -79,43 +84,39 @@ async function settled(operations: Array<Promise<unknown> | undefined>): Promise
 }
 
 export class Cgroups {
-  private readonly bases: Record<Controller, string>;
-  /** The group whose cpuacct.usage counts every sandbox's CPU (undefined: no cpuacct here). */
-  private readonly cpuAccounting: string | undefined;
-  /** Joined by every sandbox process besides its own groups: the server's cpuacct group, where cpuacct is a hierarchy of its own. */
-  private readonly sharedJoins: string[] = [];
+  private readonly controllers: Controller[] = [...REQUIRED];
+  /** This server's folder in each controller's hierarchy. */
+  private readonly bases: Partial<Record<Controller, string>>;
+  /** The hierarchy whose groups have cpuacct.usage (undefined: no cpuacct here). */
+  private readonly accountedBy: 'cpu' | 'cpuacct' | undefined;
 
   /** `scope` names this server's folder (its uid range), so two servers never touch each other's groups. */
   constructor(scope: string) {
     const found = ownGroups();
     if (typeof found === 'string') throw new Error(`${found}: sandboxes cannot be limited (set OPSLAB_DEV_UNLIMITED=1 to run without limits, for development only)`);
-    this.bases = Object.fromEntries(CONTROLLERS.map((c) => [c, join(found.groups[c], `opslab-${scope}`)])) as Record<Controller, string>;
+    const coMounted = existsSync(join(found.cpu!, 'cpuacct.usage'));
+    if (found.cpuacct && !coMounted) this.controllers.push('cpuacct');
+    this.bases = Object.fromEntries(this.controllers.map((c) => [c, join(found[c]!, `opslab-${scope}`)]));
     for (const base of Object.values(this.bases)) mkdirSync(base, { recursive: true });
-    if (existsSync(join(this.bases.cpu, 'cpuacct.usage'))) {
-      this.cpuAccounting = this.bases.cpu;
-    } else if (found.cpuacct) {
-      this.cpuAccounting = join(found.cpuacct, `opslab-${scope}`);
-      mkdirSync(this.cpuAccounting, { recursive: true });
-      this.sharedJoins.push(join(this.cpuAccounting, 'cgroup.procs'));
-    }
+    this.accountedBy = coMounted ? 'cpu' : found.cpuacct ? 'cpuacct' : undefined;
   }
 
   private dir(controller: Controller, name: string): string {
-    return join(this.bases[controller], name);
+    return join(this.bases[controller]!, name);
   }
 
   /** Memory charged to every sandbox of this server together: one read of their parent group (v1 counts its children). */
   chargedMemoryBytes(): number {
-    return Number(readFileSync(join(this.bases.memory, 'memory.usage_in_bytes'), 'utf8'));
+    return Number(readFileSync(join(this.bases.memory!, 'memory.usage_in_bytes'), 'utf8'));
   }
 
   /**
-   * CPU time every sandbox of this server has used since its group was made, in seconds, ended sandboxes
-   * included (cpuacct keeps what a group was charged); undefined without cpuacct.
+   * CPU time every sandbox of this server has used since its folder was made, in seconds, ended
+   * sandboxes included (a group's usage is charged to its ancestors too); undefined without cpuacct.
    */
   chargedCpuSeconds(): number | undefined {
-    if (!this.cpuAccounting) return undefined;
-    return Number(readFileSync(join(this.cpuAccounting, 'cpuacct.usage'), 'utf8')) / 1e9;
+    if (!this.accountedBy) return undefined;
+    return Number(readFileSync(join(this.bases[this.accountedBy]!, 'cpuacct.usage'), 'utf8')) / 1e9;
   }
 
   /**
@@ -127,7 +128,7 @@ export class Cgroups {
    * holds for long stretches — on the event loop that stalled every attendee (750 ms, measured).
    */
   async create(name: string, limits: ResourceLimits): Promise<string[]> {
-    await settled(CONTROLLERS.map((c) => mkdir(this.dir(c, name), { recursive: true })));
+    await settled(this.controllers.map((c) => mkdir(this.dir(c, name), { recursive: true })));
     const memory = this.dir('memory', name);
     const cpu = this.dir('cpu', name);
     await settled([
@@ -143,7 +144,7 @@ export class Cgroups {
         await writeFile(join(cpu, 'cpu.shares'), String(Math.min(STARTING_CPU_SHARES, limits.cpuShares)));
       })(),
     ]);
-    return [...CONTROLLERS.map((c) => join(this.dir(c, name), 'cgroup.procs')), ...this.sharedJoins];
+    return this.controllers.map((c) => join(this.dir(c, name), 'cgroup.procs'));
   }
 
   /** An attendee works in the sandbox now (its first terminal): its full CPU weight. */
@@ -175,12 +176,13 @@ export class Cgroups {
       pids: Number(read('pids', 'pids.current')),
       cpuThrottledPeriods: field(read('cpu', 'cpu.stat'), 'nr_throttled'),
       cpuShares: Number(read('cpu', 'cpu.shares')),
+      cpuSeconds: this.accountedBy ? Number(read(this.accountedBy, 'cpuacct.usage')) / 1e9 : undefined,
     };
   }
 
   /** Removes the groups once their processes are gone (the caller kills them first); retries while the kernel lets go. */
   async remove(name: string): Promise<void> {
-    for (const c of CONTROLLERS) {
+    for (const c of this.controllers) {
       const dir = this.dir(c, name);
       for (let attempt = 0; existsSync(dir); attempt++) {
         try {
@@ -195,8 +197,7 @@ export class Cgroups {
 
   /** Removes this server's (empty) folders at shutdown. */
   async dispose(): Promise<void> {
-    const shared = this.sharedJoins.length > 0 && this.cpuAccounting ? [this.cpuAccounting] : [];
-    for (const base of [...Object.values(this.bases), ...shared]) {
+    for (const base of Object.values(this.bases)) {
       try {
         rmdirSync(base);
       } catch {
