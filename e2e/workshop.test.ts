@@ -170,6 +170,7 @@ test('a workshop: projector, dashboard and two attendees, live', async ({ browse
     await phone.goto(path);
     await expect(loaded).toBeVisible();
     await noHorizontalOverflow(phone);
+    if (path === dashboardPath) await shot(phone, 'workshop-dashboard-phone');
   }
   await phone.close();
 
