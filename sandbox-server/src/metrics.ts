@@ -54,17 +54,19 @@ export class NodeMetrics {
         for (const { lesson, profile } of sources.liveSandboxes()) this.inc({ lesson, profile });
       },
     });
-    new Gauge({ name: 'opslab_sandbox_memory_bytes', help: 'Memory charged to the sandboxes\' cgroups, all together', registers, collect() {
-      const bytes = sources.chargedMemoryBytes();
-      if (bytes !== undefined) this.set(bytes);
-    } });
-    new Counter({ name: 'opslab_sandbox_cpu_seconds_total', help: 'CPU time the sandboxes have used, all together, ended ones included', registers, collect() {
-      const seconds = sources.chargedCpuSeconds();
-      if (seconds === undefined) return;
-      // The kernel keeps the count; a counter cannot be set, so it is made to equal it.
-      this.reset();
-      this.inc(seconds);
-    } });
+    // Measured only with cgroups (cpuacct for the CPU): without them the metric is absent, not 0.
+    if (sources.chargedMemoryBytes() !== undefined) {
+      new Gauge({ name: 'opslab_sandbox_memory_bytes', help: 'Memory charged to the sandboxes\' cgroups, all together', registers, collect() {
+        this.set(sources.chargedMemoryBytes()!);
+      } });
+    }
+    if (sources.chargedCpuSeconds() !== undefined) {
+      new Counter({ name: 'opslab_sandbox_cpu_seconds_total', help: 'CPU time the sandboxes have used, all together, ended ones included', registers, collect() {
+        // The kernel keeps the count; a counter cannot be set, so it is made to equal it.
+        this.reset();
+        this.inc(sources.chargedCpuSeconds()!);
+      } });
+    }
     new Gauge({ name: 'opslab_terminal_input_backlog_bytes', help: 'Keystrokes queued for shells that are not reading yet, all terminals', registers, collect() {
       this.set(sources.echoQueues().inputBytes);
     } });

@@ -33,7 +33,7 @@ export interface NodeRecord {
 /** A node whose heartbeat is older than this is dead (its machine is gone); a killed one is found at once on PostgreSQL. */
 export const NODE_LEASE_MS = 15_000;
 
-/** A node that beat within this before the database restarted was up when it went down (an outage shorter than this). */
+/** A node that beat within this before the room's connections came back was up when they were cut (an outage shorter than this). */
 const UP_BEFORE_RESTART_MS = 3_600_000;
 
 interface NodeRow {
@@ -46,8 +46,8 @@ interface NodeRow {
   heartbeat_at: string;
   capacity: string;
   connected: number | null;
-  /** When PostgreSQL last started (null on SQLite). */
-  database_started: string | null;
+  /** When the oldest connection of any node still open began (null on SQLite). */
+  room_connected_since: string | null;
   /** The database's clock as it read the row. */
   now: string;
 }
@@ -77,7 +77,7 @@ export class NodeStore {
     await this.sql.transaction(async (tx) => {
       const at = heartbeatAt?.toISOString() ?? (await tx.get<{ now: string }>(`SELECT ${databaseNow(tx)} AS now`))!.now;
       const held = (await this.rows(tx, node.id))[0];
-      // Only a holder seen connected refuses: just after a database restart a dead holder looks
+      // Only a holder seen connected refuses: just after the room reconnects a dead holder looks
       // alive for a lease (below), and a whole room restarted together must start.
       if (held && held.incarnation !== node.incarnation && held.alive && held.connected) {
         throw new Error(`node id "${node.id}" is held by a live node (since ${held.startedAt}, at ${held.url}): give every node its own OPSLAB_NODE_ID`);
@@ -123,18 +123,21 @@ export class NodeStore {
     // PostgreSQL: the process of the row's incarnation lives while its connections do (postgres.ts
     // names them `opslab:<id>:<incarnation>`); a restarted process is another incarnation.
     const postgresOnly = sql.dialect === 'postgres'
-      ? `, (SELECT COUNT(*) FROM pg_stat_activity a WHERE a.application_name = 'opslab:' || n.id || ':' || n.incarnation) AS connected, ${isoText('pg_postmaster_start_time()')} AS database_started`
-      : ', NULL AS connected, NULL AS database_started';
+      ? `, (SELECT COUNT(*) FROM pg_stat_activity a WHERE a.application_name = 'opslab:' || n.id || ':' || n.incarnation) AS connected,
+         (SELECT ${isoText('MIN(a.backend_start)')} FROM pg_stat_activity a WHERE a.datname = current_database() AND a.application_name LIKE 'opslab:%') AS room_connected_since`
+      : ', NULL AS connected, NULL AS room_connected_since';
     const rows = await sql.all<NodeRow>(`SELECT n.*${postgresOnly}, ${databaseNow(sql)} AS now FROM nodes n${id ? ' WHERE n.id = ?' : ''} ORDER BY n.id`, id ? [id] : []);
     return rows.map((row) => {
       const now = Date.parse(row.now);
       const beat = Date.parse(row.heartbeat_at);
       const connected = row.connected === null || row.connected > 0;
-      // A database restart cut every node's connections, and while it was down nobody could beat:
-      // a node that was up before it (it beat in the hour before, not since) has a lease from the
-      // restart to reconnect, else the first node back would find all the others dead.
-      const restarted = row.database_started === null ? undefined : Date.parse(row.database_started);
-      const reconnecting = restarted !== undefined && beat < restarted && restarted - beat < UP_BEFORE_RESTART_MS && now - restarted < this.leaseMs;
+      // A database restart (or a crash it recovered from, or a failover) cut every node's
+      // connections, and nobody could beat until they came back. Each node keeps its feed's
+      // connection open, so in a room that was never cut the oldest connection is old; when it is
+      // young, the room has just reconnected. A node that beat before that (within the hour) and not
+      // since has a lease from then to come back, else the first node back would find the others dead.
+      const since = row.room_connected_since === null ? undefined : Date.parse(row.room_connected_since);
+      const reconnecting = since !== undefined && beat < since && since - beat < UP_BEFORE_RESTART_MS && now - since < this.leaseMs;
       return {
         id: row.id,
         incarnation: row.incarnation,

@@ -88,8 +88,14 @@ export class Placement {
       // Found dead meanwhile (a long stall, its connections lost): up again, the same process. The
       // attendees moved since stay where they are; those nobody took over are still placed here.
       log.warn({ node: this.o.self.id }, 'this node was taken for dead: it announces itself again');
-      await this.o.nodes.announce({ id: this.o.self.id, url: this.url, incarnation: this.o.self.incarnation, capacity: this.capacity() });
-      this.o.onAnnouncedAgain?.();
+      try {
+        await this.o.nodes.announce({ id: this.o.self.id, url: this.url, incarnation: this.o.self.incarnation, capacity: this.capacity() });
+        this.o.onAnnouncedAgain?.();
+      } catch (error) {
+        // Another live process holds the id now (two machines given one OPSLAB_NODE_ID), or the
+        // store failed: said every beat, and the room's dead nodes are still looked for below.
+        log.error({ node: this.o.self.id, err: error }, 'this node could not announce itself again');
+      }
     }
     for (const dead of await this.o.nodes.sweepDead()) log.warn({ node: dead }, 'a node of the room is dead: its attendees move at their next connection');
   }

@@ -277,21 +277,19 @@ PY`,
   test('read another sandbox\'s CPU use in cgroupfs: the cpuacct it can mount counts its own only', async () => {
     const viewer = await create();
     try {
-      await requireTools(b, ['cat', 'getconf']);
+      await requireTools(b, ['bash']);
       await requireTools(viewer, ['mount', 'cat']);
-      // b works a fixed amount and says how much CPU it used (utime + stime of /proc/<pid>/stat, in ticks).
-      const burn = await run(b, 'i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; cat /proc/$$/stat; getconf CLK_TCK');
-      const [stat = '', ticks = ''] = burn.output.trim().split('\n');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const burned = (Number(fields[11]) + Number(fields[12])) / Number(ticks);
-      assert.ok(burned > 0, `b's loop used CPU: ${burn.output}`);
-      const seen = await run(viewer, 'mkdir -p /tmp/ca && mount -t cgroup -o cpuacct none /tmp/ca && cat /tmp/ca/cpuacct.usage');
+      // b works first: had the viewer's mount been a parent group's, b's work would be in it.
+      const burn = await run(b, 'i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; echo worked');
+      assert.match(burn.output, /worked/);
+      // Where cpu and cpuacct are mounted together, the kernel mounts them only together.
+      const seen = await run(viewer, 'mkdir -p /tmp/ca && { mount -t cgroup -o cpuacct none /tmp/ca 2>/dev/null || mount -t cgroup -o cpu,cpuacct none /tmp/ca; } && cat /tmp/ca/cpuacct.usage');
       assert.equal(seen.code, 0, `cgroupfs could not be mounted, the test proves nothing: ${seen.output}`);
       const seenSeconds = Number(seen.output.trim()) / 1e9;
       const own = viewer.stats()?.cpuSeconds;
       assert.ok(own !== undefined, 'the server counts the sandbox\'s CPU (cpuacct)');
+      // Read after, its own group's count can only be larger: it is what the sandbox read.
       assert.ok(seenSeconds <= own, `it read ${seenSeconds} s: no more than its own group's ${own} s, read after`);
-      assert.ok(seenSeconds < burned, `it read ${seenSeconds} s, less than the ${burned} s b burned`);
     } finally {
       await viewer.destroy();
     }

@@ -35,17 +35,22 @@ export class OpenStackError extends Error {
  * nova-api on a busy machine). keystoneauth's `connect_retries` do the same for the CLIs.
  */
 const REPEATABLE = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);
+/** How a broken connection shows in fetch's error's cause (Node's own codes and undici's); anything else is a mistake that would fail again. */
+const BROKEN_CONNECTION = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'UND_ERR_SOCKET']);
 const RETRY_DELAYS_MS = [250, 1_000];
 
-/** fetch, sent again after a broken connection when the method is repeatable. */
-async function fetchRetrying(url: string, init: RequestInit & { method: string }): Promise<Response> {
+/**
+ * fetch, sent again after a broken connection when the method is repeatable, all tries within one
+ * minute. `retried`: the answer is to a second or third try, whose first may have done its work.
+ */
+async function fetchRetrying(url: string, init: RequestInit & { method: string }): Promise<{ response: Response; retried: boolean }> {
+  const signal = AbortSignal.timeout(60_000);
   for (let attempt = 0; ; attempt++) {
     try {
-      return await fetch(url, { ...init, signal: AbortSignal.timeout(60_000) });
+      return { response: await fetch(url, { ...init, signal }), retried: attempt > 0 };
     } catch (error) {
-      // fetch rejects with a TypeError when the connection fails; a timeout is an AbortSignal's error.
-      const broken = error instanceof TypeError;
-      if (!broken || !REPEATABLE.has(init.method) || attempt >= RETRY_DELAYS_MS.length) throw error;
+      const code = ((error as Error).cause as { code?: string } | undefined)?.code;
+      if (!BROKEN_CONNECTION.has(code ?? '') || !REPEATABLE.has(init.method) || attempt >= RETRY_DELAYS_MS.length) throw error;
       await new Promise((resolve) => setTimeout(resolve, RETRY_DELAYS_MS[attempt]));
     }
   }
@@ -101,16 +106,19 @@ export class OpenStackSession {
       payload = JSON.stringify(body);
     }
     const url = `${this.endpoint(type)}${path}`;
-    const response = await fetchRetrying(url, { method, headers, body: payload });
+    const { response, retried } = await fetchRetrying(url, { method, headers, body: payload });
     const text = await response.text();
-    if (!response.ok && !okStatuses.includes(response.status)) throw new OpenStackError(`${method} ${url}: HTTP ${response.status} ${text.slice(0, 300)}`, response.status);
+    // A retried DELETE may find its first try's work done.
+    const doneBefore = retried && method === 'DELETE' && response.status === 404;
+    if (!response.ok && !okStatuses.includes(response.status) && !doneBefore) throw new OpenStackError(`${method} ${url}: HTTP ${response.status} ${text.slice(0, 300)}`, response.status);
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
   /** Uploads raw bytes (Glance image data). */
   async upload(type: string, path: string, data: Blob): Promise<void> {
     const url = `${this.endpoint(type)}${path}`;
-    const response = await fetchRetrying(url, { method: 'PUT', headers: { 'x-auth-token': this.token, 'content-type': 'application/octet-stream' }, body: data });
-    if (!response.ok) throw new OpenStackError(`PUT ${url}: HTTP ${response.status} ${(await response.text()).slice(0, 300)}`, response.status);
+    const { response, retried } = await fetchRetrying(url, { method: 'PUT', headers: { 'x-auth-token': this.token, 'content-type': 'application/octet-stream' }, body: data });
+    // Glance refuses a second upload to an image (409): after a retry, the first one took.
+    if (!response.ok && !(retried && response.status === 409)) throw new OpenStackError(`PUT ${url}: HTTP ${response.status} ${(await response.text()).slice(0, 300)}`, response.status);
   }
 }
