@@ -161,10 +161,12 @@ export class OpenStackCloud {
 
   private async bringUp(progress: StageProgress): Promise<void> {
     if (!this.external) {
-      const dead = await this.deadServices();
+      const { dead, running } = await this.look();
       if (dead.length > 0) {
         progress('Starting the room\'s OpenStack cloud (the first time takes about half a minute)…');
-        this.startedHere = true;
+        // Only a control plane that was wholly down is this server's to stop: one that merely had a
+        // service die belongs to whoever started it (an instructor, the test runner, another node).
+        this.startedHere = running.length === 0;
         await this.startControlPlane(progress);
         if (dead.includes('nova-compute')) await this.rebootLostServers();
       }
@@ -256,10 +258,16 @@ export class OpenStackCloud {
   }
 
   private async deadServices(): Promise<string[]> {
-    const status = await controlPlane('status', this.options.stateDir);
-    const dead = status.split('\n').filter((line) => line.endsWith(' stopped')).map((line) => line.split(' ')[0]!);
+    return (await this.look()).dead;
+  }
+
+  /** The control plane's services, stopped and running (`control-plane.sh status`: "glance running"). */
+  private async look(): Promise<{ dead: string[]; running: string[] }> {
+    const lines = (await controlPlane('status', this.options.stateDir)).split('\n');
+    const named = (state: string) => lines.filter((line) => line.endsWith(` ${state}`)).map((line) => line.split(' ')[0]!);
+    const dead = named('stopped');
     this.lastLook = { dead, at: Date.now() };
-    return dead;
+    return { dead, running: named('running') };
   }
 
   /** Every few seconds, repairs the control plane if a service died (an attendee's start does too, at once). */

@@ -46,6 +46,22 @@ async function openLesson(server: TestServer, cookie: string): Promise<TestClien
   return client;
 }
 
+/** Kills a control-plane service's process group and waits until it is dead (gone, or a zombie not reaped yet: the control plane counts both as stopped). */
+async function killService(name: string): Promise<{ pidFile: string; pid: number }> {
+  const pidFile = join(state, 'run', `${name}.service.pid`);
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  process.kill(-pid, 'SIGKILL');
+  const dead = () => {
+    try {
+      return /^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    } catch {
+      return true; // gone
+    }
+  };
+  for (let i = 0; i < 400 && !dead(); i++) await new Promise((r) => setTimeout(r, 5));
+  return { pidFile, pid };
+}
+
 describe('the OpenStack cloud for attendees', { timeout: 900_000 }, () => {
   let server: TestServer;
   const cookies: string[] = [];
@@ -158,25 +174,28 @@ describe('the OpenStack cloud for attendees', { timeout: 900_000 }, () => {
   test('an attendee arriving while a service is down hears the restart as stages and gets a working cloud', async () => {
     const cloud = await cloudOf(server);
     await cloud.settled();
-    const pidFile = join(state, 'run', 'glance.service.pid');
-    const pid = Number(readFileSync(pidFile, 'utf8').trim());
-    process.kill(-pid, 'SIGKILL');
-    // Dead (gone, or a zombie not reaped yet: the control plane counts both as stopped). At once
-    // after that the attendee arrives: the watch (every 2 s here) must not have repaired it first.
-    const dead = () => {
-      try {
-        return /^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      } catch {
-        return true; // gone
-      }
-    };
-    for (let i = 0; i < 400 && !dead(); i++) await new Promise((r) => setTimeout(r, 5));
+    // At once after glance dies the attendee arrives: the watch (every 2 s here) must not have repaired it first.
+    const { pidFile, pid } = await killService('glance');
     const stages: string[] = [];
     const access = await cloud.provision(attendeeOf(cookies[0]!), fixture, (message) => stages.push(message));
     assert.ok(stages.some((m) => /^Restarting the room's OpenStack cloud \(.*glance/.test(m)), JSON.stringify(stages));
     assert.ok(stages.some((m) => /^Starting the room's OpenStack cloud: starting glance \(\d+ of \d+\)/.test(m)), JSON.stringify(stages));
     assert.notEqual(Number(readFileSync(pidFile, 'utf8').trim()), pid, 'a new glance runs');
     assert.ok(access.servers.test1);
+  });
+
+  test('a server whose first look finds a service dead starts it, and leaves the room\'s cloud running when it stops', async () => {
+    const other = await startTestServer({ serviceOptions: { openstack: { stateDir: state, watchSeconds: 60, warmAtStart: false } } });
+    try {
+      await killService('glance');
+      const stages: string[] = [];
+      await (await cloudOf(other)).ready((message) => stages.push(message));
+      assert.ok(stages.some((m) => /starting glance \(\d+ of \d+\)/.test(m)), JSON.stringify(stages));
+    } finally {
+      await other.stop();
+    }
+    // It restarted a service of a cloud it did not start: stopping that cloud is not its to do.
+    assert.doesNotMatch((await run('bash', [controlPlane, 'status'])).stdout, / stopped$/m);
   });
 
   test('an existing cloud from a config file: the same provisioning, pointed at this control plane', async () => {
