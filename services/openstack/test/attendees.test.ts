@@ -190,7 +190,9 @@ describe('the OpenStack cloud for attendees', { timeout: 900_000 }, () => {
       await killService('glance');
       const stages: string[] = [];
       await (await cloudOf(other)).ready((message) => stages.push(message));
-      assert.ok(stages.some((m) => /starting glance \(\d+ of \d+\)/.test(m)), JSON.stringify(stages));
+      // Said only when its first look found a service dead. (Which start launches glance again, its
+      // own or the other server's watch, is a race: either way the cloud was running, not down.)
+      assert.ok(stages.some((m) => m.startsWith('Starting the room\'s OpenStack cloud (')), JSON.stringify(stages));
     } finally {
       await other.stop();
     }
