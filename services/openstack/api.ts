@@ -3,6 +3,7 @@
  * fetch. The platform runs them per attendee at sandbox creation: a Python CLI call costs seconds
  * here, an HTTP request milliseconds. Attendees use the real `nova` and `openstack` CLIs.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** How to reach a cloud as its administrator (the local control plane's, or an existing cloud's). */
 export interface CloudCredentials {
@@ -51,7 +52,7 @@ async function fetchRetrying(url: string, init: RequestInit & { method: string }
     } catch (error) {
       const code = ((error as Error).cause as { code?: string } | undefined)?.code;
       if (!BROKEN_CONNECTION.has(code ?? '') || !REPEATABLE.has(init.method) || attempt >= RETRY_DELAYS_MS.length) throw error;
-      await new Promise((resolve) => setTimeout(resolve, RETRY_DELAYS_MS[attempt]));
+      await sleep(RETRY_DELAYS_MS[attempt]);
     }
   }
 }
