@@ -9,6 +9,7 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { log } from '../../sandbox-server/src/log.ts';
@@ -75,7 +76,6 @@ async function attendeeEntity(admin: OpenStackSession, kind: 'projects' | 'users
   const found = await admin.call<Record<string, Array<{ id: string }> | undefined>>('identity', 'GET', `/${kind}?name=${name}&domain_id=${ATTENDEE_DOMAIN}`);
   return found[kind]?.[0]?.id;
 }
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Runs control-plane.sh, handing each line it prints to `onLine`; rejects with its last lines on failure. */
 function controlPlane(command: string, stateDir: string, onLine: (line: string) => void = () => {}): Promise<string> {
