@@ -227,6 +227,7 @@ static const int ns_types[] = {CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWUTS, CLONE_N
 
 /* Runs in the forked child: never returns. `status_fd` is CLOEXEC; `out_fd` is -1 without output. */
 static void child(const struct request *r, int status_fd, int out_fd) {
+  pid_t spawner = getppid();
   /* The sandbox's processes at the usual priority: only the spawner's own work yields (main). */
   setpriority(PRIO_PROCESS, 0, 0);
   sigset_t none;
@@ -289,6 +290,12 @@ static void child(const struct request *r, int status_fd, int out_fd) {
     child_fail(status_fd, "installing the seccomp filter");
   }
   if (view) {
+    /* The view is outside the sandbox's pid namespace, so the sandbox's end does not end it, and a
+       fork does not inherit the spawner's parent-death signal: without its own, a server killed
+       with SIGKILL would leave every view holding its sandbox's mounts until the node restarts. Set
+       last: a change of credentials clears it. If the spawner died before, nobody waits for us. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) child_fail(status_fd, "PR_SET_PDEATHSIG");
+    if (getppid() != spawner) _exit(1);
     /* In place: closing the status pipe (and every other descriptor) tells the server so. */
     syscall(SYS_close_range, 3u, ~0u, 0);
     prctl(PR_SET_NAME, "checker-view", 0, 0, 0); /* what an operator's ps shows */

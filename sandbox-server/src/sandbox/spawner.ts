@@ -111,7 +111,8 @@ export class Spawner {
       if (this.child === child) this.child = undefined;
       this.pending = Buffer.alloc(0);
       if (!this.closing) log.error({ code, signal }, 'the spawner exited: its processes are gone; the next start begins a new one');
-      // Everything it started has lost its parent: bwrap (--die-with-parent) and the rest die with it.
+      // Everything it started has lost its parent and dies with it: bwrap (--die-with-parent) and so
+      // every process in its sandbox, and the checkers' views (a parent-death signal of their own).
       for (const process of this.processes.values()) this.ended(process, { code: null, signal: 'SIGKILL', timedOut: false, error: 'the spawner exited', output: Buffer.alloc(0) });
       this.processes.clear();
     });
