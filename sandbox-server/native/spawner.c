@@ -119,6 +119,9 @@ static int n_jobs;
 static int epfd;
 static struct sock_fprog filter;
 static int own_pidns; /* where the spawner returns after forking into a sandbox's pid namespace */
+/* Recorded once at start: a child that asked getppid() itself could already see its reaper there if
+   the spawner died between the fork and the question. */
+static pid_t spawner_pid;
 
 static long long now_ms(void) {
   struct timespec ts;
@@ -227,7 +230,6 @@ static const int ns_types[] = {CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWUTS, CLONE_N
 
 /* Runs in the forked child: never returns. `status_fd` is CLOEXEC; `out_fd` is -1 without output. */
 static void child(const struct request *r, int status_fd, int out_fd) {
-  pid_t spawner = getppid();
   /* The sandbox's processes at the usual priority: only the spawner's own work yields (main). */
   setpriority(PRIO_PROCESS, 0, 0);
   sigset_t none;
@@ -295,7 +297,7 @@ static void child(const struct request *r, int status_fd, int out_fd) {
        with SIGKILL would leave every view holding its sandbox's mounts until the node restarts. Set
        last: a change of credentials clears it. If the spawner died before, nobody waits for us. */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) child_fail(status_fd, "PR_SET_PDEATHSIG");
-    if (getppid() != spawner) _exit(1);
+    if (getppid() != spawner_pid) _exit(1);
     /* In place: closing the status pipe (and every other descriptor) tells the server so. */
     syscall(SYS_close_range, 3u, ~0u, 0);
     prctl(PR_SET_NAME, "checker-view", 0, 0, 0); /* what an operator's ps shows */
@@ -641,10 +643,17 @@ static void compile_filter(void) {
   filter.filter = program;
 }
 
-int main(void) {
-  /* The server's helper lives and dies with it. */
+int main(int argc, char **argv) {
+  /* The server's helper lives and dies with it. The server names itself (argv[1]): if it died
+     before the parent-death signal was set, our parent is now a reaper, which need not be pid 1 (a
+     container's init, a subreaper). */
+  if (argc != 2) {
+    fprintf(stderr, "usage: spawner <the server's pid>\n");
+    return 2;
+  }
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-  if (getppid() == 1) return 0;
+  if (getppid() != (pid_t)atol(argv[1])) return 0;
+  spawner_pid = getpid();
   /* Only stdin, stdout and stderr are ours: whatever else the server had open (a restarted spawner
      would inherit its terminals' masters) is not kept alive here. */
   if (syscall(SYS_close_range, 3u, ~0u, 0) != 0) die("close_range");

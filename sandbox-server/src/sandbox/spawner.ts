@@ -103,7 +103,7 @@ export class Spawner {
   start(): void {
     if (this.child) return;
     this.closing = false;
-    const child = spawn(this.binary, [], { stdio: ['pipe', 'pipe', 'inherit'], env: {} });
+    const child = spawn(this.binary, [String(process.pid)], { stdio: ['pipe', 'pipe', 'inherit'], env: {} });
     this.child = child;
     child.stdout!.on('data', (chunk: Buffer) => this.received(chunk));
     child.stdin!.on('error', () => undefined); // its exit says what happened
