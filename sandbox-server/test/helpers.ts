@@ -28,6 +28,23 @@ export interface TestServer extends RunningApp {
   stop(keepData?: boolean): Promise<void>;
 }
 
+/**
+ * Waits until `condition` holds (it may be async), looking every `everyMs`; fails naming `what`
+ * (a function says what it sees at the deadline). Generous by default: a loaded machine is slow,
+ * and a test asserts what happens, not how soon.
+ */
+export async function eventually(
+  condition: () => boolean | Promise<boolean>,
+  what: string | (() => string),
+  { timeoutMs = 60_000, everyMs = 50 }: { timeoutMs?: number; everyMs?: number } = {},
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === 'function' ? what() : what}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
 export async function startTestServer(overrides: Partial<ServerConfig> = {}, dir?: string): Promise<TestServer> {
   const workDir = dir ?? mkdtempSync(join(tmpdir(), 'opslab-test-'));
   chmodSync(workDir, 0o755);

@@ -7,18 +7,10 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { processesWhere } from '../src/sandbox/procfs.ts';
-import { newAttendee, startTestServer, TestClient, type TestServer } from './helpers.ts';
+import { eventually, newAttendee, startTestServer, TestClient, type TestServer } from './helpers.ts';
 
 const fixtures = join(import.meta.dirname, 'fixtures/lessons');
 const inRange = (server: TestServer) => (uid: number) => uid >= server.config.uidBase && uid < server.config.uidBase + server.config.uidCount;
-
-async function eventually(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** An attendee at slow-check whose step "quick" has passed: what a restore must bring back. */
 async function withQuickPassed(url: string): Promise<{ cookie: string; client: TestClient }> {

@@ -7,15 +7,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { newAttendee, startTestServer, TestClient, type TestServer } from './helpers.ts';
-
-async function until(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+import { eventually, newAttendee, startTestServer, TestClient, type TestServer } from './helpers.ts';
 
 /** The host uid the attendee's sandbox runs as, read from inside it. */
 async function hostUid(client: TestClient): Promise<number> {
@@ -29,7 +21,7 @@ const pooledLessons = (server: TestServer) => [...server.sessions.pool.waiting()
 test('the pool fills per lesson without shared services; an attendee takes a pooled sandbox and the pool refills', async () => {
   const server = await startTestServer({ poolSize: 1 });
   try {
-    await until(() => server.sessions.pool.size === 4, 'a pooled sandbox per lesson');
+    await eventually(() => server.sessions.pool.size === 4, 'a pooled sandbox per lesson');
     assert.deepEqual(pooledLessons(server), ['galera', 'getting-started', 'pxe', 'zerovm'], 'nova-shelving (shared services) is not pooled');
     const pooled = server.sessions.pool.waiting().find((w) => w.lesson === 'getting-started')!.uid;
 
@@ -64,7 +56,7 @@ test('the pool fills per lesson without shared services; an attendee takes a poo
     assert.match(galera.output, /setup-ran-1-times/);
     await galera.close();
 
-    await until(() => server.sessions.pool.waiting().some((w) => w.lesson === 'getting-started'), 'the pool refilled');
+    await eventually(() => server.sessions.pool.waiting().some((w) => w.lesson === 'getting-started'), 'the pool refilled');
     assert.notEqual(server.sessions.pool.waiting().find((w) => w.lesson === 'getting-started')!.uid, pooled);
     await client.close();
   } finally {
@@ -76,7 +68,7 @@ test('the pool fills per lesson without shared services; an attendee takes a poo
 test('at the room\'s cap a pooled sandbox gives way to an attendee\'s, and the pool does not grow past it', async () => {
   const server = await startTestServer({ poolSize: 1, maxSandboxes: 4 });
   try {
-    await until(() => server.sessions.pool.size === 4, 'a full room of pooled sandboxes');
+    await eventually(() => server.sessions.pool.size === 4, 'a full room of pooled sandboxes');
     const clients: TestClient[] = [];
     for (const lesson of ['getting-started', 'getting-started', 'getting-started']) {
       const client = new TestClient(server.url, await newAttendee(server.url));
@@ -98,7 +90,7 @@ test("a lesson whose setup keeps failing waits longer each time and does not kee
   const server = await startTestServer({ lessonsDir: join(import.meta.dirname, 'fixtures/lessons'), poolSize: 1 });
   try {
     // broken-setup comes first and fails every time; the others still get their pooled sandbox.
-    await until(() => pooledLessons(server).includes('slow-check') && pooledLessons(server).includes('slow-setup'), 'the other lessons pooled');
+    await eventually(() => pooledLessons(server).includes('slow-check') && pooledLessons(server).includes('slow-setup'), 'the other lessons pooled');
     assert.ok(!pooledLessons(server).includes('broken-setup'));
     assert.equal(server.sessions.pool.size, 2);
   } finally {

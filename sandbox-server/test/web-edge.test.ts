@@ -9,7 +9,7 @@ import { connect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import WebSocket from 'ws';
-import { newAttendee, startTestServer, TestClient, type TestServer } from './helpers.ts';
+import { eventually, newAttendee, startTestServer, TestClient, type TestServer } from './helpers.ts';
 
 const LESSON = 'getting-started';
 
@@ -248,16 +248,13 @@ describe('slow clients', () => {
         }),
       ),
     );
-    const waitFor = async (condition: () => boolean, what: string) => {
-      for (let i = 0; i < 1200 && !condition(); i++) await new Promise((r) => setTimeout(r, 100));
-      assert.ok(condition(), what);
-    };
-    await waitFor(() => closedByServer >= 30, `30 of 70 refused at once (closed so far: ${closedByServer})`);
+    const looking = { timeoutMs: 120_000, everyMs: 100 };
+    await eventually(() => closedByServer >= 30, () => `30 of 70 refused at once (closed so far: ${closedByServer})`, looking);
     const health = await request(server.port, 'GET', '/api/health', { host: `127.0.0.1:${server.port}` }, '127.0.0.2');
     assert.equal(health.status, 200, 'another connection is still served');
     assert.match(health.body, /"halfOpen":40/);
     // Node's default would hold them for a minute; the server's own header timeout ends them.
-    await waitFor(() => closedByServer === 70, `every half-sent request closed by the server (so far ${closedByServer})`);
+    await eventually(() => closedByServer === 70, () => `every half-sent request closed by the server (so far ${closedByServer})`, looking);
     for (const s of sockets) s.destroy();
   });
 });

@@ -10,7 +10,7 @@ import { decodeServer, encodeClient } from '../../protocol/messages.ts';
 import type { AttendeeEventState, DashboardEvent, DashboardSnapshot, GridRow, HelpRequest, ShadowServerMessage } from '../../protocol/workshop.ts';
 import { loadCatalog } from '../../lesson-model/catalog.ts';
 import { ENDED_MESSAGE } from '../src/workshop.ts';
-import { newAttendee, startTestServer, TestClient, type TestServer } from './helpers.ts';
+import { eventually, newAttendee, startTestServer, TestClient, type TestServer } from './helpers.ts';
 import { call, EventStream, gridOf } from './http-client.ts';
 
 async function signIn(server: TestServer): Promise<string> {
@@ -326,13 +326,8 @@ describe('workshop mode', () => {
 });
 
 describe('the warm pool of an event', () => {
-  const waitFor = async (what: string, check: () => Promise<boolean>, timeoutMs = 90_000) => {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  };
+  // Each look is an HTTP request to the dashboard: fewer of them, and a pool that fills slowly under load.
+  const asking = { timeoutMs: 90_000, everyMs: 200 };
 
   test('fills for the room\'s lesson from the start − 5 min (or "warm up now"), shrinks as attendees arrive, follows the next lesson', { timeout: 300_000 }, async () => {
     const server = await startTestServer();
@@ -347,11 +342,11 @@ describe('the warm pool of an event', () => {
       assert.deepEqual(await warm(later.id).then((w) => [w.active, w.ready, w.target]), [false, 0, 0]);
       const now = await call(server, 'POST', `/api/instructor/events/${later.id}/warm`, { cookie: instructor, body: {} });
       assert.equal(now.status, 200, now.body);
-      await waitFor('the pool filled for the early event: ceil(0.7 × 2) = 2', async () => (await warm(later.id)).ready === 2);
+      await eventually(async () => (await warm(later.id)).ready === 2, 'the pool filled for the early event: ceil(0.7 × 2) = 2', asking);
 
       // An event starting in a minute is in its window: 0.7 × 4 → 3 more for the same lesson.
       const soon = await create(new Date(Date.now() + 60_000), 4);
-      await waitFor('the pool filled for both: 2 + 3', async () => (await warm(soon.id)).ready === 5);
+      await eventually(async () => (await warm(soon.id)).ready === 5, 'the pool filled for both: 2 + 3', asking);
       assert.equal((await warm(soon.id)).target, 5);
       assert.equal(server.sessions.pool.waiting().filter((w) => w.lesson === 'getting-started').length, 5);
 
@@ -361,16 +356,20 @@ describe('the warm pool of an event', () => {
       const terminal = new TestClient(server.url, ann);
       await terminal.hello('getting-started');
       await terminal.ready();
-      await waitFor('the target less Ann', async () => (await warm(soon.id)).target === 4);
+      await eventually(async () => (await warm(soon.id)).target === 4, 'the target less Ann', asking);
       assert.equal((await warm(soon.id)).ready, 4);
 
       // The room moves on: getting-started's pooled sandboxes of this event go, zerovm's are made.
       await call(server, 'POST', `/api/instructor/events/${soon.id}/clock`, { cookie: instructor, body: { action: 'next' } });
-      await waitFor('zerovm warm', async () => {
-        const w = await warm(soon.id);
-        return w.lesson === 'zerovm' && w.ready === 3 && w.target === 3;
-      });
-      await waitFor('getting-started back to the early event\'s 2', async () => server.sessions.pool.waiting().filter((w) => w.lesson === 'getting-started').length === 2);
+      await eventually(
+        async () => {
+          const w = await warm(soon.id);
+          return w.lesson === 'zerovm' && w.ready === 3 && w.target === 3;
+        },
+        'zerovm warm',
+        asking,
+      );
+      await eventually(() => server.sessions.pool.waiting().filter((w) => w.lesson === 'getting-started').length === 2, 'getting-started back to the early event\'s 2', asking);
       await terminal.close();
     } finally {
       await server.stop();
@@ -383,7 +382,7 @@ describe('the warm pool of an event', () => {
       const instructor = await signIn(server);
       const created = await call(server, 'POST', '/api/instructor/events', { cookie: instructor, body: { title: 'Big', lessons: ['getting-started'], starts: new Date().toISOString(), expected: 10 } });
       const { event } = created.json as { event: { id: string } };
-      await waitFor('the pool to say it is bound by memory', async () => ((await call(server, 'GET', `/api/instructor/events/${event.id}`, { cookie: instructor })).json as DashboardSnapshot).warm.memoryBound);
+      await eventually(async () => ((await call(server, 'GET', `/api/instructor/events/${event.id}`, { cookie: instructor })).json as DashboardSnapshot).warm.memoryBound, 'the pool to say it is bound by memory', asking);
       const { warm } = (await call(server, 'GET', `/api/instructor/events/${event.id}`, { cookie: instructor })).json as DashboardSnapshot;
       assert.deepEqual([warm.ready, warm.target], [0, 7]);
       assert.equal(server.sessions.pool.size, 0);
