@@ -14,6 +14,7 @@ import { migrations } from '../src/migrations.ts';
 import { NodeStore } from '../src/node-store.ts';
 import { openRoomStore, type RoomStore } from '../src/room-store.ts';
 import type { RoomChange } from '../src/sql.ts';
+import { eventually } from './helpers.ts';
 import { startTestPostgres, type TestPostgres } from './postgres-server.ts';
 
 const at = (minute: number) => new Date(Date.UTC(2026, 11, 1, 9, minute));
@@ -359,21 +360,18 @@ describe('a room of several nodes on PostgreSQL', () => {
       await a.listen((change) => heardByA.push(change), () => resyncs++);
       await b.listen((change) => heardByB.push(change), () => undefined);
       assert.equal(a.listening, true);
-      const until = async (what: string, done: () => boolean) => {
-        for (let i = 0; i < 200 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 50));
-        assert.ok(done(), what);
-      };
+      const hearing = { timeoutMs: 10_000 }; // the bound these waits had: 200 looks, 50 ms apart
       const event = await b.events.create(NEW_EVENT);
       await b.events.join(event.id, 'fay', 'Fay');
       await b.progress.record({ attendee: 'fay', lesson: 'zerovm', step: 'build', passed: true, solved: false, feedback: 'x'.repeat(2000) });
-      await until('A hears the join and the check', () => heardByA.length >= 2);
+      await eventually(() => heardByA.length >= 2, 'A hears the join and the check', hearing);
       assert.deepEqual(heardByA.map(({ kind, from }) => `${kind}:${from}`), ['joined:node-b', 'progress:node-b']);
       assert.deepEqual(heardByB, [], 'a node does not hear itself: it already showed its own change');
       await assert.rejects(b.events.updateClock(event.id, () => {
         throw new Error('refused');
       }));
       await b.events.updateClock(event.id, (r) => ({ ...r.clock, lessonIndex: 1 }));
-      await until('A hears the clock', () => heardByA.length >= 3);
+      await eventually(() => heardByA.length >= 3, 'A hears the clock', hearing);
       assert.deepEqual(heardByA.slice(2), [{ kind: 'clock', event: event.id, newLesson: true, ended: false, from: 'node-b' }], 'the rolled-back change was never sent');
 
       // Node A's connections are cut (a PostgreSQL restart, a network blip): its feed comes back and says so.
@@ -382,9 +380,9 @@ describe('a room of several nodes on PostgreSQL', () => {
       const cut = await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'opslab:node-a:one'");
       await admin.end();
       assert.ok((cut.rowCount ?? 0) >= 1, 'its connections were found and cut');
-      await until('A listens again and re-reads what it shows', () => resyncs === 1 && a.listening === true);
+      await eventually(() => resyncs === 1 && a.listening === true, 'A listens again and re-reads what it shows', hearing);
       await b.events.addMessage(event.id, null, 'after the cut');
-      await until('A hears changes again', () => heardByA.some((c) => c.kind === 'message'));
+      await eventually(() => heardByA.some((c) => c.kind === 'message'), 'A hears changes again', hearing);
     } finally {
       await a.close();
       await b.close();
